@@ -1,0 +1,188 @@
+/**
+ * AdmissionReview (admission.k8s.io/v1) → the HTTP answer. Pure apart from the ServiceAccount lookup it
+ * is given (which answers from a cache). Three kinds of answer:
+ *  - 400 with a Status body: the request is not an AdmissionReview we can answer (bad JSON, wrong
+ *    apiVersion/kind, no request or uid);
+ *  - 200 allowed, with or without a patch: injected, or nothing to do (not a Pod, not CREATE, no role,
+ *    opted out, already injected);
+ *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written.
+ */
+import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
+import { IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
+import { appContainers, injectPod } from './inject/index.js';
+import { encodePatch, podPatch } from './patch.js';
+import type { Pod } from './plan.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+export type Outcome = 'injected' | 'skipped' | 'denied' | 'invalid';
+
+export type ServiceAccountLookup = (namespace: string, name: string) => Promise<ServiceAccountView>;
+
+export interface ReviewDeps {
+  defaults: PlanDefaults;
+  /** absent: ServiceAccounts are not read (VAULT_IRSA_WEBHOOK_KUBERNETES=off) */
+  lookupServiceAccount?: ServiceAccountLookup;
+}
+
+export interface ReviewResult {
+  httpStatus: 200 | 400;
+  body: Record<string, unknown>;
+  outcome: Outcome;
+  /** for the log line: never a secret (the webhook sees none), only identifiers and reasons */
+  log: { uid?: string; namespace?: string; pod?: string; operation?: string; reason?: string; ops?: number };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The Kubernetes Status shape, so kubectl and the apiserver log print the message as is. */
+function statusBody(code: number, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: code === 400 ? 'BadRequest' : 'InternalError', message };
+}
+
+export function invalidRequest(message: string): ReviewResult {
+  return { httpStatus: 400, body: statusBody(400, message), outcome: 'invalid', log: { reason: message } };
+}
+
+/** Checks the pod's structure enough that the builders can trust it; Kubernetes validates the rest. */
+export function podShapeProblems(obj: unknown): string[] {
+  if (!isObject(obj)) return ['request.object is not an object'];
+  const problems: string[] = [];
+  if (obj.metadata !== undefined && !isObject(obj.metadata)) problems.push('metadata is not an object');
+  const md = isObject(obj.metadata) ? obj.metadata : {};
+  if (md.annotations !== undefined && md.annotations !== null && !isObject(md.annotations)) problems.push('metadata.annotations is not a map');
+  if (md.ownerReferences !== undefined && !Array.isArray(md.ownerReferences)) problems.push('metadata.ownerReferences is not a list');
+  if (!isObject(obj.spec)) return [...problems, 'spec is missing or not an object'];
+  const spec = obj.spec;
+  const list = (field: string, required: boolean): void => {
+    const v = spec[field];
+    if (v === undefined && !required) return;
+    if (!Array.isArray(v) || (required && v.length === 0)) {
+      problems.push(`spec.${field} ${required ? 'is missing or empty' : 'is not a list'}`);
+      return;
+    }
+    if (field === 'volumes') {
+      v.forEach((vol, i) => {
+        if (!isObject(vol) || typeof vol.name !== 'string') problems.push(`spec.volumes[${i}] has no name`);
+      });
+      return;
+    }
+    v.forEach((c, i) => {
+      const at = `spec.${field}[${i}]`;
+      if (!isObject(c) || typeof c.name !== 'string') {
+        problems.push(`${at} has no name`);
+        return;
+      }
+      for (const sub of ['env', 'volumeMounts', 'ports'] as const) {
+        const items = c[sub];
+        if (items === undefined || items === null) continue;
+        if (!Array.isArray(items) || items.some((e) => !isObject(e))) {
+          problems.push(`${at}.${sub} is not a list of objects`);
+          continue;
+        }
+        if (sub === 'env' && items.some((e) => typeof e.name !== 'string')) problems.push(`${at}.env has an entry without a name`);
+        if (sub === 'volumeMounts' && items.some((e) => typeof e.name !== 'string' || typeof e.mountPath !== 'string')) {
+          problems.push(`${at}.volumeMounts has an entry without name or mountPath`);
+        }
+      }
+    });
+  };
+  list('containers', true);
+  list('initContainers', false);
+  list('volumes', false);
+  if (spec.serviceAccountName !== undefined && typeof spec.serviceAccountName !== 'string') problems.push('spec.serviceAccountName is not a string');
+  return problems;
+}
+
+function declaredPorts(pod: Pod): DeclaredPort[] {
+  const out: DeclaredPort[] = [];
+  for (const c of appContainers(pod)) {
+    for (const p of c.ports ?? []) {
+      if (typeof p.containerPort === 'number') out.push({ port: p.containerPort, container: c.name });
+    }
+  }
+  return out;
+}
+
+export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResult> {
+  if (!isObject(raw)) return invalidRequest('body is not an AdmissionReview: expected a JSON object');
+  if (raw.kind !== 'AdmissionReview') return invalidRequest(`body is not an AdmissionReview: kind is ${JSON.stringify(raw.kind ?? null)}`);
+  if (raw.apiVersion !== ADMISSION_API_VERSION) {
+    return invalidRequest(`AdmissionReview apiVersion ${JSON.stringify(raw.apiVersion ?? null)} is not supported; use ${ADMISSION_API_VERSION} (admissionReviewVersions: [v1])`);
+  }
+  const req = raw.request;
+  if (!isObject(req)) return invalidRequest('AdmissionReview has no request');
+  if (typeof req.uid !== 'string' || req.uid === '') return invalidRequest('AdmissionReview request has no uid');
+  const uid = req.uid;
+  const operation = typeof req.operation === 'string' ? req.operation : undefined;
+  const namespaceFromReq = typeof req.namespace === 'string' && req.namespace !== '' ? req.namespace : undefined;
+
+  const respond = (outcome: Outcome, response: Record<string, unknown>, log: ReviewResult['log']): ReviewResult => ({
+    httpStatus: 200,
+    body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } },
+    outcome,
+    log: { uid, operation, ...log },
+  });
+  const allow = (reason: string, extra: ReviewResult['log'] = {}, warnings: string[] = []): ReviewResult =>
+    respond('skipped', { allowed: true, ...(warnings.length > 0 ? { warnings } : {}) }, { reason, ...extra });
+  const deny = (problems: string[], extra: ReviewResult['log']): ReviewResult => {
+    const message = `vault-irsa: pod cannot be injected: ${problems.join('; ')}`;
+    return respond('denied', { allowed: false, status: { code: 400, reason: 'BadRequest', status: 'Failure', message } }, { reason: message, ...extra });
+  };
+
+  const kind = isObject(req.kind) ? req.kind : undefined;
+  if (!kind || kind.kind !== 'Pod' || (kind.group ?? '') !== '') {
+    return allow(`not a Pod (${kind ? `${String(kind.group ?? '')}/${String(kind.kind)}` : 'no kind'})`);
+  }
+  if (typeof req.subResource === 'string' && req.subResource !== '') return allow(`subresource ${req.subResource}`);
+  if (operation !== 'CREATE') return allow(`operation ${operation ?? 'missing'}: only CREATE is injected`);
+  if (req.object === undefined || req.object === null) return deny(['request.object is missing'], {});
+
+  const shape = podShapeProblems(req.object);
+  if (shape.length > 0) return deny(shape, {});
+  const pod = req.object as unknown as Pod;
+  const podName = pod.metadata?.name || (pod.metadata?.generateName ? `${pod.metadata.generateName}*` : '');
+  const namespace = namespaceFromReq ?? pod.metadata?.namespace ?? 'default';
+  const logBase = { namespace, pod: podName };
+
+  const plan = planFromAnnotations(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));
+  if (plan.action === 'skip') return allow(plan.reason, logBase, plan.warnings);
+  if (plan.action === 'deny') return deny(plan.problems, logBase);
+
+  const serviceAccountName = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
+  const apps = appContainers(pod);
+  let serviceAccount: ServiceAccountView = { status: 'not_found' };
+  // the lookup is needed only when the containers carry no identity to copy
+  const needsLookup = !apps.some((c) => (c.env ?? []).some((e) => e.name === 'AWS_WEB_IDENTITY_TOKEN_FILE' || e.name === 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'));
+  if (needsLookup && deps.lookupServiceAccount) {
+    try {
+      serviceAccount = await deps.lookupServiceAccount(namespace, serviceAccountName);
+    } catch (err) {
+      serviceAccount = { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  let identity;
+  try {
+    identity = resolveAwsIdentity(pod, apps, plan.plan, { namespace, serviceAccountName, serviceAccount });
+  } catch (err) {
+    if (err instanceof IdentityError) return deny([err.message], logBase);
+    throw err;
+  }
+
+  const injected = injectPod(pod, plan.plan, identity);
+  if (!injected.ok) return deny(injected.problems, logBase);
+  const ops = podPatch(req.object, injected.pod);
+  const warnings = injected.warnings;
+  return respond(
+    'injected',
+    {
+      allowed: true,
+      ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    },
+    { ...logBase, reason: `injected (${plan.plan.mode}, identity ${identity.source})`, ops: ops.length },
+  );
+}

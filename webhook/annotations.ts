@@ -1,0 +1,238 @@
+/**
+ * Pod annotations + the webhook's defaults → an injection plan, or every problem found (CONTRACT.md §1).
+ * Pure: no I/O, no clock. Each problem names the full annotation key and quotes the bad value, because
+ * the pod author reads them in `kubectl` output and needs to know which line of YAML to fix.
+ */
+import type { WebhookConfig } from './config.js';
+import type { InjectionPlan } from './plan.js';
+import { SIDECAR_DEFAULTS } from '../sidecar/env-names.js';
+import {
+  checkAuthMount, checkHeaderValue, checkPort, checkRefresh, checkRegion, checkRoleArn, checkVaultNamespace,
+  checkVaultPath, checkVaultRole, isDnsLabel, normalizeVaultAddr, parseQuantity, quote,
+} from './validate.js';
+
+export const PREFIX = 'vault-irsa.io/';
+export const A = {
+  role: `${PREFIX}role`,
+  inject: `${PREFIX}inject`,
+  status: `${PREFIX}status`,
+  authMount: `${PREFIX}auth-mount`,
+  vaultAddr: `${PREFIX}vault-addr`,
+  vaultNamespace: `${PREFIX}vault-namespace`,
+  iamServerId: `${PREFIX}iam-server-id-header`,
+  stsRegion: `${PREFIX}sts-region`,
+  awsRoleArn: `${PREFIX}aws-role-arn`,
+  port: `${PREFIX}port`,
+  healthPort: `${PREFIX}health-port`,
+  mode: `${PREFIX}sidecar-mode`,
+  refresh: `${PREFIX}refresh`,
+  cpuRequest: `${PREFIX}cpu-request`,
+  cpuLimit: `${PREFIX}cpu-limit`,
+  memoryRequest: `${PREFIX}memory-request`,
+  memoryLimit: `${PREFIX}memory-limit`,
+} as const;
+export const SECRET_PREFIX = `${PREFIX}secret-`;
+export const STATUS_INJECTED = 'injected';
+
+const KNOWN = new Set<string>(Object.values(A));
+
+export type PlanDefaults = Pick<
+  WebhookConfig,
+  'vaultAddr' | 'allowedVaultAddrs' | 'iamServerId' | 'stsRegion' | 'sidecarMode' | 'resources' | 'sidecarImage'
+  | 'sidecarImagePullPolicy' | 'vaultCaConfigMap' | 'awsRegion' | 'stsEndpointUrl'
+>;
+
+/** A port some app or init container declares; the sidecar must not take it. */
+export interface DeclaredPort {
+  port: number;
+  container: string;
+}
+
+export type PlanResult =
+  | { action: 'skip'; reason: string; warnings: string[] }
+  | { action: 'deny'; problems: string[] }
+  | { action: 'inject'; plan: InjectionPlan };
+
+/** Decide whether a pod is injected, and if so with what. `annotations` is untrusted input. */
+export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults, declaredPorts: DeclaredPort[] = []): PlanResult {
+  if (annotations !== undefined && annotations !== null && (typeof annotations !== 'object' || Array.isArray(annotations))) {
+    return { action: 'deny', problems: ['metadata.annotations is not a map of strings'] };
+  }
+  const all = (annotations ?? {}) as Record<string, unknown>;
+  const ours = Object.entries(all).filter(([k]) => k.startsWith(PREFIX));
+
+  if (all[A.status] === STATUS_INJECTED) return { action: 'skip', reason: `already injected (${A.status}: ${STATUS_INJECTED})`, warnings: [] };
+  if (all[A.inject] === 'false') return { action: 'skip', reason: `opted out (${A.inject}: "false")`, warnings: [] };
+  if (!(A.role in all)) {
+    const stray = ours.filter(([k]) => k !== A.status && k !== A.inject).map(([k]) => k);
+    const warnings = stray.length > 0
+      ? [`vault-irsa: pod has ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', …' : ''} but no ${A.role}; no sidecar injected`]
+      : [];
+    return { action: 'skip', reason: `no ${A.role} annotation`, warnings };
+  }
+
+  const problems: string[] = [];
+  const bad = (key: string, value: unknown, what: string): void => {
+    problems.push(`${key}: ${quote(value)} ${what}`);
+  };
+  /** The annotation's string value; a non-string is reported (only reachable with hand-made reviews). */
+  const str = (key: string): string | undefined => {
+    const v = all[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') {
+      bad(key, v, 'is not a string');
+      return undefined;
+    }
+    return v;
+  };
+  const checked = (key: string, check: (v: string) => string | null): string | undefined => {
+    const v = str(key);
+    if (v === undefined) return undefined;
+    const p = check(v);
+    if (p) {
+      bad(key, v, p);
+      return undefined;
+    }
+    return v;
+  };
+
+  for (const [key] of ours) {
+    if (!KNOWN.has(key) && !key.startsWith(SECRET_PREFIX)) {
+      bad(key, all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit)`);
+    }
+  }
+
+  const inject = str(A.inject);
+  if (inject !== undefined && inject !== 'true') bad(A.inject, inject, 'must be "true" or "false"');
+
+  const role = checked(A.role, checkVaultRole);
+  const authMount = checked(A.authMount, checkAuthMount) ?? SIDECAR_DEFAULTS.authMount;
+
+  let vaultAddr = defaults.vaultAddr;
+  const addrRaw = str(A.vaultAddr);
+  if (addrRaw !== undefined) {
+    const n = normalizeVaultAddr(addrRaw.trim());
+    if (n === null) bad(A.vaultAddr, addrRaw, 'is not an http(s) URL');
+    else if (!defaults.allowedVaultAddrs.includes(n)) bad(A.vaultAddr, addrRaw, `is not in the webhook's allow-list (${defaults.allowedVaultAddrs.join(', ')})`);
+    else vaultAddr = n;
+  }
+
+  const vaultNamespace = checked(A.vaultNamespace, checkVaultNamespace);
+  const iamServerId = checked(A.iamServerId, checkHeaderValue) ?? defaults.iamServerId;
+  const stsRegion = checked(A.stsRegion, checkRegion) ?? defaults.stsRegion;
+  const awsRoleArn = checked(A.awsRoleArn, checkRoleArn);
+  const refresh = checked(A.refresh, checkRefresh) ?? SIDECAR_DEFAULTS.refresh;
+
+  let mode = defaults.sidecarMode;
+  const modeRaw = str(A.mode);
+  if (modeRaw !== undefined) {
+    if (modeRaw === 'native' || modeRaw === 'classic') mode = modeRaw;
+    else bad(A.mode, modeRaw, 'is not a sidecar mode (native or classic)');
+  }
+
+  const portRaw = checked(A.port, checkPort);
+  const healthRaw = checked(A.healthPort, checkPort);
+  const port = portRaw !== undefined ? Number(portRaw) : SIDECAR_DEFAULTS.port;
+  const healthPort = healthRaw !== undefined ? Number(healthRaw) : SIDECAR_DEFAULTS.healthPort;
+  const portValid = !problems.some((p) => p.startsWith(`${A.port}:`));
+  const healthValid = !problems.some((p) => p.startsWith(`${A.healthPort}:`));
+  if (portValid && healthValid && port === healthPort) {
+    const key = portRaw !== undefined ? A.port : A.healthPort;
+    bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
+  } else {
+    for (const [key, value, valid, given] of [[A.port, port, portValid, portRaw !== undefined], [A.healthPort, healthPort, healthValid, healthRaw !== undefined]] as const) {
+      const clash = valid ? declaredPorts.find((d) => d.port === value) : undefined;
+      if (clash) {
+        bad(key, String(value), `${given ? '' : '(the default) '}clashes with port ${value} declared by container ${quote(clash.container)}; set ${key} to a free port`);
+      }
+    }
+  }
+
+  const secrets: Record<string, string> = {};
+  for (const [key] of ours.filter(([k]) => k.startsWith(SECRET_PREFIX)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const name = key.slice(SECRET_PREFIX.length);
+    const path = str(key);
+    if (!isDnsLabel(name)) {
+      bad(key, path ?? '', `has a secret name ${quote(name)} that is not a DNS label (lowercase letters, digits and -, at most 63)`);
+      continue;
+    }
+    if (path === undefined) continue;
+    const p = checkVaultPath(path);
+    if (p) bad(key, path, p);
+    else secrets[name] = path;
+  }
+
+  const resources = resolveResources(all, defaults, bad, str);
+
+  if (problems.length > 0 || role === undefined) {
+    if (role === undefined && !problems.some((p) => p.startsWith(`${A.role}:`))) bad(A.role, all[A.role], 'is missing');
+    return { action: 'deny', problems };
+  }
+
+  const plan: InjectionPlan = {
+    role,
+    authMount,
+    vaultAddr,
+    ...(vaultNamespace !== undefined ? { vaultNamespace } : {}),
+    ...(iamServerId !== undefined ? { iamServerId } : {}),
+    stsRegion,
+    ...(awsRoleArn !== undefined ? { awsRoleArn } : {}),
+    port,
+    healthPort,
+    mode,
+    refresh,
+    secrets,
+    resources,
+    image: defaults.sidecarImage,
+    ...(defaults.sidecarImagePullPolicy !== undefined ? { imagePullPolicy: defaults.sidecarImagePullPolicy } : {}),
+    ...(defaults.vaultCaConfigMap !== undefined ? { vaultCaConfigMap: defaults.vaultCaConfigMap } : {}),
+    ...(defaults.awsRegion !== undefined ? { awsRegion: defaults.awsRegion } : {}),
+    ...(defaults.stsEndpointUrl !== undefined ? { stsEndpointUrl: defaults.stsEndpointUrl } : {}),
+  };
+  return { action: 'inject', plan };
+}
+
+/**
+ * Per-pod resource overrides on top of the webhook's defaults. A request above the default limit (and no
+ * limit annotation) raises the limit to the request, since asking for more than the default is the point.
+ */
+function resolveResources(
+  all: Record<string, unknown>,
+  defaults: PlanDefaults,
+  bad: (key: string, value: unknown, what: string) => void,
+  str: (key: string) => string | undefined,
+): InjectionPlan['resources'] {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  const pairs = [
+    ['cpu', A.cpuRequest, A.cpuLimit, defaults.resources.cpuRequest, defaults.resources.cpuLimit],
+    ['memory', A.memoryRequest, A.memoryLimit, defaults.resources.memoryRequest, defaults.resources.memoryLimit],
+  ] as const;
+  for (const [resource, reqKey, limKey, reqDefault, limDefault] of pairs) {
+    const read = (key: string): { value?: string; given: boolean; ok: boolean } => {
+      const v = str(key);
+      if (v === undefined) return { given: false, ok: true };
+      const q = parseQuantity(v);
+      if (q === null || q < 0) {
+        bad(key, v, 'is not a Kubernetes quantity (e.g. 10m, 250m, 1 for cpu; 32Mi, 1Gi for memory)');
+        return { given: true, ok: false };
+      }
+      return { value: v, given: true, ok: true };
+    };
+    const req = read(reqKey);
+    const lim = read(limKey);
+    if (!req.ok || !lim.ok) continue;
+    const request = req.value ?? reqDefault;
+    let limit = lim.value ?? limDefault;
+    if (request !== undefined && limit !== undefined && (parseQuantity(request) ?? 0) > (parseQuantity(limit) ?? 0)) {
+      if (lim.given) {
+        bad(req.given ? reqKey : limKey, req.given ? request : limit, req.given ? `is larger than ${limKey} (${limit})` : `is smaller than the sidecar's ${resource} request (${request})`);
+        continue;
+      }
+      limit = request;
+    }
+    if (request !== undefined) requests[resource] = request;
+    if (limit !== undefined) limits[resource] = limit;
+  }
+  return { requests, limits };
+}

@@ -1,0 +1,200 @@
+/**
+ * The webhook's configuration from its environment (CONTRACT.md §5), validated once at start so a bad
+ * default stops the process with one line naming the variable instead of denying every pod later.
+ */
+import { DEFAULT_SIDECAR_IMAGE } from './version.js';
+import {
+  checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
+} from './validate.js';
+
+export type SidecarMode = 'native' | 'classic';
+
+export interface SidecarResources {
+  cpuRequest?: string;
+  cpuLimit?: string;
+  memoryRequest?: string;
+  memoryLimit?: string;
+}
+
+export interface WebhookConfig {
+  port: number;
+  listenHost: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** fallback poll for certificate changes; file-system events trigger a re-read sooner */
+  tlsPollIntervalMs: number;
+  sidecarImage: string;
+  sidecarImagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  vaultAddr: string;
+  /** normalized (see normalizeVaultAddr); always includes vaultAddr */
+  allowedVaultAddrs: string[];
+  iamServerId?: string;
+  stsRegion: string;
+  sidecarMode: SidecarMode;
+  kubernetes: 'auto' | 'off';
+  resources: SidecarResources;
+  /** AWS_REGION / AWS_DEFAULT_REGION for sidecars whose IRSA identity the webhook mints */
+  awsRegion?: string;
+  /** AWS_ENDPOINT_URL_STS for sidecars (tests, other partitions, VPC endpoints) */
+  stsEndpointUrl?: string;
+  /** ConfigMap in the pod's namespace holding Vault's CA bundle; mounted into the sidecar as VAULT_CACERT */
+  vaultCaConfigMap?: { name: string; key: string };
+  logLevel: string;
+  maxBodyBytes: number;
+  /** timeout of the ServiceAccount GET made on a cache miss */
+  kubeTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly variable: string, message: string) {
+    super(`${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ENV = {
+  port: 'VAULT_IRSA_WEBHOOK_PORT',
+  listenHost: 'VAULT_IRSA_WEBHOOK_LISTEN_HOST',
+  tlsCert: 'VAULT_IRSA_WEBHOOK_TLS_CERT_FILE',
+  tlsKey: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE',
+  tlsPoll: 'VAULT_IRSA_WEBHOOK_TLS_POLL_INTERVAL',
+  image: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
+  imagePullPolicy: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
+  vaultAddr: 'VAULT_IRSA_WEBHOOK_VAULT_ADDR',
+  allowedVaultAddrs: 'VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS',
+  iamServerId: 'VAULT_IRSA_WEBHOOK_IAM_SERVER_ID',
+  stsRegion: 'VAULT_IRSA_WEBHOOK_STS_REGION',
+  mode: 'VAULT_IRSA_WEBHOOK_SIDECAR_MODE',
+  kubernetes: 'VAULT_IRSA_WEBHOOK_KUBERNETES',
+  cpuRequest: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_REQUEST',
+  cpuLimit: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_LIMIT',
+  memoryRequest: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_REQUEST',
+  memoryLimit: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_LIMIT',
+  awsRegion: 'VAULT_IRSA_WEBHOOK_AWS_REGION',
+  stsEndpointUrl: 'VAULT_IRSA_WEBHOOK_AWS_ENDPOINT_URL_STS',
+  vaultCaConfigMap: 'VAULT_IRSA_WEBHOOK_VAULT_CACERT_CONFIGMAP',
+  logLevel: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL',
+  maxBodyBytes: 'VAULT_IRSA_WEBHOOK_MAX_BODY_BYTES',
+  kubeTimeout: 'VAULT_IRSA_WEBHOOK_KUBERNETES_TIMEOUT',
+} as const;
+
+export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '32Mi', memoryLimit: '64Mi' };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Env → config. Throws ConfigError naming the first bad variable. An empty value counts as unset. */
+export function loadWebhookConfig(env: Record<string, string | undefined>): WebhookConfig {
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const portRaw = get(ENV.port) ?? '8443';
+  if (!/^[0-9]{1,5}$/.test(portRaw) || Number(portRaw) > 65535) throw new ConfigError(ENV.port, `is not a port number: ${JSON.stringify(portRaw)}`);
+
+  const vaultAddrRaw = get(ENV.vaultAddr);
+  if (vaultAddrRaw === undefined) throw new ConfigError(ENV.vaultAddr, 'is required (the default Vault address for sidecars, e.g. https://vault.example.com:8200)');
+  const vaultAddr = normalizeVaultAddr(vaultAddrRaw);
+  if (vaultAddr === null) throw new ConfigError(ENV.vaultAddr, `is not an http(s) URL: ${JSON.stringify(vaultAddrRaw)}`);
+
+  const allowed = new Set<string>([vaultAddr]);
+  for (const item of (get(ENV.allowedVaultAddrs) ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const n = normalizeVaultAddr(item);
+    if (n === null) throw new ConfigError(ENV.allowedVaultAddrs, `holds an entry that is not an http(s) URL: ${JSON.stringify(item)}`);
+    allowed.add(n);
+  }
+
+  const iamServerId = get(ENV.iamServerId);
+  if (iamServerId !== undefined) {
+    const p = checkHeaderValue(iamServerId);
+    if (p) throw new ConfigError(ENV.iamServerId, p);
+  }
+  const stsRegion = get(ENV.stsRegion) ?? 'us-east-1';
+  const regionProblem = checkRegion(stsRegion);
+  if (regionProblem) throw new ConfigError(ENV.stsRegion, `${regionProblem}: ${JSON.stringify(stsRegion)}`);
+  const awsRegion = get(ENV.awsRegion);
+  if (awsRegion !== undefined && checkRegion(awsRegion)) throw new ConfigError(ENV.awsRegion, `is not an AWS region: ${JSON.stringify(awsRegion)}`);
+
+  const mode = get(ENV.mode) ?? 'native';
+  if (mode !== 'native' && mode !== 'classic') throw new ConfigError(ENV.mode, `must be native or classic, not ${JSON.stringify(mode)}`);
+  const kubernetes = get(ENV.kubernetes) ?? 'auto';
+  if (kubernetes !== 'auto' && kubernetes !== 'off') throw new ConfigError(ENV.kubernetes, `must be auto or off, not ${JSON.stringify(kubernetes)}`);
+
+  const resources: SidecarResources = {};
+  const resourceVars = [
+    ['cpuRequest', ENV.cpuRequest], ['cpuLimit', ENV.cpuLimit], ['memoryRequest', ENV.memoryRequest], ['memoryLimit', ENV.memoryLimit],
+  ] as const;
+  for (const [field, name] of resourceVars) {
+    const v = get(name) ?? RESOURCE_DEFAULTS[field];
+    // `none` lets an operator drop a default (e.g. the memory limit) rather than only change it
+    if (v === undefined || v === 'none') continue;
+    if (parseQuantity(v) === null) throw new ConfigError(name, `is not a Kubernetes quantity (e.g. 10m, 64Mi): ${JSON.stringify(v)}`);
+    resources[field] = v;
+  }
+  for (const [req, lim, reqVar] of [['cpuRequest', 'cpuLimit', ENV.cpuRequest], ['memoryRequest', 'memoryLimit', ENV.memoryRequest]] as const) {
+    const r = resources[req];
+    const l = resources[lim];
+    if (r !== undefined && l !== undefined && (parseQuantity(r) ?? 0) > (parseQuantity(l) ?? 0)) {
+      throw new ConfigError(reqVar, `(${r}) is larger than the limit (${l})`);
+    }
+  }
+
+  const pullPolicy = get(ENV.imagePullPolicy);
+  if (pullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pullPolicy)) {
+    throw new ConfigError(ENV.imagePullPolicy, `must be Always, IfNotPresent or Never, not ${JSON.stringify(pullPolicy)}`);
+  }
+
+  const stsEndpointUrl = get(ENV.stsEndpointUrl);
+  if (stsEndpointUrl !== undefined && normalizeVaultAddr(stsEndpointUrl) === null) {
+    throw new ConfigError(ENV.stsEndpointUrl, `is not an http(s) URL: ${JSON.stringify(stsEndpointUrl)}`);
+  }
+
+  let vaultCaConfigMap: WebhookConfig['vaultCaConfigMap'];
+  const ca = get(ENV.vaultCaConfigMap);
+  if (ca !== undefined) {
+    const [name = '', key = 'ca.crt', ...rest] = ca.split(':');
+    if (rest.length > 0 || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name) || name.length > 253 || !/^[-._a-zA-Z0-9]+$/.test(key)) {
+      throw new ConfigError(ENV.vaultCaConfigMap, `must be <configmap-name>[:<key>], not ${JSON.stringify(ca)}`);
+    }
+    vaultCaConfigMap = { name, key };
+  }
+
+  const logLevel = get(ENV.logLevel) ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+
+  const maxBodyRaw = get(ENV.maxBodyBytes) ?? String(3 * 1024 * 1024);
+  if (!/^[0-9]{1,10}$/.test(maxBodyRaw) || Number(maxBodyRaw) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${JSON.stringify(maxBodyRaw)}`);
+
+  const tlsPollRaw = get(ENV.tlsPoll) ?? '10s';
+  const tlsPollIntervalMs = parseDuration(tlsPollRaw, true);
+  if (tlsPollIntervalMs === null || tlsPollIntervalMs < 50) throw new ConfigError(ENV.tlsPoll, `is not a duration of at least 50ms (e.g. 10s): ${JSON.stringify(tlsPollRaw)}`);
+  const kubeTimeoutRaw = get(ENV.kubeTimeout) ?? '2s';
+  const kubeTimeoutMs = parseDuration(kubeTimeoutRaw, true);
+  if (kubeTimeoutMs === null || kubeTimeoutMs < 10) throw new ConfigError(ENV.kubeTimeout, `is not a duration (e.g. 2s): ${JSON.stringify(kubeTimeoutRaw)}`);
+
+  const listenHost = get(ENV.listenHost) ?? '0.0.0.0';
+
+  return {
+    port: Number(portRaw),
+    listenHost,
+    tlsCertFile: get(ENV.tlsCert) ?? '/etc/vault-irsa/tls/tls.crt',
+    tlsKeyFile: get(ENV.tlsKey) ?? '/etc/vault-irsa/tls/tls.key',
+    tlsPollIntervalMs,
+    sidecarImage: get(ENV.image) ?? DEFAULT_SIDECAR_IMAGE,
+    ...(pullPolicy !== undefined ? { sidecarImagePullPolicy: pullPolicy as 'Always' | 'IfNotPresent' | 'Never' } : {}),
+    vaultAddr,
+    allowedVaultAddrs: [...allowed],
+    ...(iamServerId !== undefined ? { iamServerId } : {}),
+    stsRegion,
+    sidecarMode: mode,
+    kubernetes,
+    resources,
+    ...(awsRegion !== undefined ? { awsRegion } : {}),
+    ...(stsEndpointUrl !== undefined ? { stsEndpointUrl } : {}),
+    ...(vaultCaConfigMap !== undefined ? { vaultCaConfigMap } : {}),
+    logLevel,
+    maxBodyBytes: Number(maxBodyRaw),
+    kubeTimeoutMs,
+  };
+}

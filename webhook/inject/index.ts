@@ -1,0 +1,53 @@
+/**
+ * Pod + plan + AWS identity → the injected pod. Pure: works on a copy, so the JSON patch is simply the
+ * diff between the original and this result (webhook/patch.ts), unknown fields survive, and an injected
+ * pod (status annotation set) is never passed here again.
+ */
+import { A, STATUS_INJECTED } from '../annotations.js';
+import type { AwsIdentity, Container, InjectionPlan, Pod } from '../plan.js';
+import { mountConflicts, withAppWiring } from './app-containers.js';
+import { SIDECAR_CONTAINER } from './names.js';
+import { buildSidecarContainer } from './sidecar-container.js';
+import { volumeConflicts, withVolumes } from './volumes.js';
+
+export type InjectResult = { ok: true; pod: Pod; warnings: string[] } | { ok: false; problems: string[] };
+
+/** Containers the sidecar serves: every init and app container except the sidecar itself. */
+export function appContainers(pod: Pod): Container[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].filter((c) => c?.name !== SIDECAR_CONTAINER);
+}
+
+function ownedByJob(pod: Pod): boolean {
+  return (pod.metadata?.ownerReferences ?? []).some((o) => o?.kind === 'Job');
+}
+
+export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdentity): InjectResult {
+  const problems: string[] = [];
+  const all = [...(original.spec.initContainers ?? []), ...original.spec.containers];
+  if (all.some((c) => c?.name === SIDECAR_CONTAINER)) {
+    problems.push(`the pod already has a container named "${SIDECAR_CONTAINER}" but no ${A.status}: ${STATUS_INJECTED} annotation`);
+  }
+  problems.push(...volumeConflicts(original.spec.volumes, plan), ...mountConflicts(all));
+  if (problems.length > 0) return { ok: false, problems };
+
+  const pod = structuredClone(original);
+  const warnings = [...identity.warnings];
+  const sidecar = buildSidecarContainer(plan, identity);
+  const inits = (pod.spec.initContainers ?? []).map((c) => withAppWiring(c, plan));
+  const containers = pod.spec.containers.map((c) => withAppWiring(c, plan));
+
+  if (plan.mode === 'native') {
+    // first, so ordinary init containers can already read secrets
+    pod.spec.initContainers = [sidecar, ...inits];
+    pod.spec.containers = containers;
+  } else {
+    if (inits.length > 0) pod.spec.initContainers = inits;
+    pod.spec.containers = [sidecar, ...containers];
+    if (ownedByJob(pod)) {
+      warnings.push(`vault-irsa: this Job's pod runs the sidecar in classic mode and will not complete; set ${A.mode}: native (Kubernetes 1.29+)`);
+    }
+  }
+  pod.spec.volumes = withVolumes(pod.spec.volumes, plan, identity);
+  pod.metadata = { ...(pod.metadata ?? {}), annotations: { ...(pod.metadata?.annotations ?? {}), [A.status]: STATUS_INJECTED } };
+  return { ok: true, pod, warnings };
+}

@@ -1,0 +1,86 @@
+/**
+ * The sidecar container (CONTRACT.md §2 and §4). Its env is exactly the sidecar's configuration, written
+ * with the names in sidecar/env-names.ts so the two sides cannot drift.
+ *
+ * Modes:
+ *  - native: an init container with restartPolicy Always (Kubernetes 1.29+). The kubelet holds every later
+ *    init and app container until its startup probe (/readyz: every declared secret read once) passes, and
+ *    does not wait for it when the app containers exit, so Jobs complete. Jobs need this mode.
+ *  - classic: the first regular container, with a postStart hook running `vault-irsa-sidecar wait`. The
+ *    kubelet starts containers in order and does not start the next one before a postStart hook returns,
+ *    so the app starts after the sidecar is ready. A Job's pod never completes in this mode: the sidecar
+ *    keeps running after the app exits.
+ */
+import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/env-names.js';
+import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
+import {
+  CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_UID,
+  SIDECAR_VOLUME,
+} from './names.js';
+
+export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
+  const env: EnvVar[] = [{ name: SIDECAR_ENV.vaultAddr, value: plan.vaultAddr }];
+  if (plan.vaultCaConfigMap) env.push({ name: SIDECAR_ENV.vaultCaCert, value: CA_FILE });
+  if (plan.vaultNamespace !== undefined) env.push({ name: SIDECAR_ENV.vaultNamespace, value: plan.vaultNamespace });
+  env.push(
+    { name: SIDECAR_ENV.role, value: plan.role },
+    { name: SIDECAR_ENV.authMount, value: plan.authMount },
+  );
+  if (plan.iamServerId !== undefined) env.push({ name: SIDECAR_ENV.iamServerId, value: plan.iamServerId });
+  env.push(
+    { name: SIDECAR_ENV.stsRegion, value: plan.stsRegion },
+    { name: SIDECAR_ENV.secrets, value: JSON.stringify(plan.secrets) },
+    { name: SIDECAR_ENV.listen, value: `127.0.0.1:${plan.port}` },
+    { name: SIDECAR_ENV.healthListen, value: `0.0.0.0:${plan.healthPort}` },
+    { name: SIDECAR_ENV.tokenFile, value: SIDECAR_DEFAULTS.tokenFile },
+    { name: SIDECAR_ENV.refresh, value: plan.refresh },
+  );
+  env.push(...identity.env);
+  if (plan.stsEndpointUrl !== undefined && !env.some((e) => e.name === 'AWS_ENDPOINT_URL_STS')) {
+    env.push({ name: 'AWS_ENDPOINT_URL_STS', value: plan.stsEndpointUrl });
+  }
+  return env;
+}
+
+export function buildSidecarContainer(plan: InjectionPlan, identity: AwsIdentity): Container {
+  const httpGet = (path: string): Record<string, unknown> => ({ path, port: plan.healthPort, scheme: 'HTTP' });
+  const resources: Record<string, Record<string, string>> = {};
+  if (Object.keys(plan.resources.requests).length > 0) resources.requests = { ...plan.resources.requests };
+  if (Object.keys(plan.resources.limits).length > 0) resources.limits = { ...plan.resources.limits };
+
+  const container: Container = {
+    name: SIDECAR_CONTAINER,
+    image: plan.image,
+    ...(plan.imagePullPolicy !== undefined ? { imagePullPolicy: plan.imagePullPolicy } : {}),
+    command: [SIDECAR_COMMAND],
+    env: sidecarEnv(plan, identity),
+    ports: [{ name: HEALTH_PORT_NAME, containerPort: plan.healthPort, protocol: 'TCP' }],
+    resources,
+    volumeMounts: [
+      { name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH },
+      ...identity.mounts,
+      ...(plan.vaultCaConfigMap ? [{ name: CA_VOLUME, mountPath: CA_MOUNT_PATH, readOnly: true }] : []),
+    ],
+    livenessProbe: { httpGet: httpGet('/healthz'), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SIDECAR_UID,
+      runAsGroup: SIDECAR_UID,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+  if (plan.mode === 'native') {
+    container.restartPolicy = 'Always';
+    // every second for up to 5 minutes: secrets usually arrive in well under a second, and a
+    // sidecar that cannot read them should be restarted with its reason in the pod's events
+    container.startupProbe = { httpGet: httpGet('/readyz'), periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 300 };
+  } else {
+    container.lifecycle = { postStart: { exec: { command: [SIDECAR_COMMAND, 'wait'] } } };
+  }
+  return container;
+}

@@ -1,0 +1,132 @@
+/**
+ * Pure value checks shared by the webhook's env config and the pod annotations, so a default and an
+ * annotation are held to the same rules. Each returns a problem description (without the key) or null.
+ */
+
+/** Quote a user-supplied value for a message: JSON-escaped (no control characters reach logs) and capped. */
+export function quote(value: unknown): string {
+  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const capped = s.length > 200 ? `${s.slice(0, 200)}…` : s;
+  return JSON.stringify(capped);
+}
+
+/** The sidecar runs as non-root, so ports below 1024 could not be bound. */
+export function checkPort(value: string): string | null {
+  if (!/^[0-9]{1,5}$/.test(value)) return 'is not a port number (1024-65535)';
+  const n = Number(value);
+  if (n < 1024 || n > 65535) return 'is out of range (1024-65535; the sidecar runs as non-root)';
+  return null;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `5m`, `1h` (one integer and one unit, as the sidecar reads it) → milliseconds, or null. */
+export function parseDuration(value: string, allowMs = false): number | null {
+  const m = /^([0-9]{1,9})(ms|s|m|h)$/.exec(value);
+  if (!m || m[1] === undefined || m[2] === undefined) return null;
+  if (m[2] === 'ms' && !allowMs) return null;
+  const unit = DURATION_UNITS[m[2]];
+  return unit === undefined ? null : Number(m[1]) * unit;
+}
+
+export function checkRefresh(value: string): string | null {
+  const ms = parseDuration(value);
+  if (ms === null) return 'is not a duration (e.g. 30s, 5m, 1h)';
+  if (ms < 1000) return 'is too short (at least 1s)';
+  if (ms > 7 * 24 * 3_600_000) return 'is too long (at most 168h)';
+  return null;
+}
+
+/** AWS region names: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1. */
+export function checkRegion(value: string): string | null {
+  return /^[a-z]{2}(-(gov|iso|isob|isoe|isof|eusc))?-[a-z]+-[0-9]{1,2}$/.test(value) ? null : 'is not an AWS region (e.g. us-east-1)';
+}
+
+/** arn:<partition>:iam::<12-digit account>:role[/<path>/]<name> */
+export function checkRoleArn(value: string): string | null {
+  const m = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::([0-9]{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/.exec(value);
+  if (!m || value.length > 2048) return 'is not an IAM role ARN (arn:aws:iam::<account-id>:role/<name>)';
+  return null;
+}
+
+/** RFC 1123 label: what Kubernetes calls a DNS label; also a safe secret name in a URL path. */
+export function isDnsLabel(value: string): boolean {
+  return value.length <= 63 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(value);
+}
+
+/**
+ * A Vault path as a user writes it for `vault kv get`/`vault read` (`secret/my-app`). Rejected: empty,
+ * leading slash, empty or dot segments (`..` would let a pod walk out of the mount it names), whitespace,
+ * control characters, and `?`/`#` (they would change the URL the sidecar builds).
+ */
+export function checkVaultPath(value: string): string | null {
+  if (value.trim() === '') return 'is empty (expected a Vault path such as secret/my-app)';
+  if (/[\s\u0000-\u001f\u007f?#%\\]/.test(value)) return 'contains whitespace, control characters or one of ? # % \\';
+  if (value.startsWith('/')) return 'must not start with "/" (write it as for vault kv get, e.g. secret/my-app)';
+  const segments = value.replace(/\/$/, '').split('/');
+  if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
+  if (segments.some((s) => s === '')) return 'contains an empty segment ("//")';
+  if (value.length > 512) return 'is too long (at most 512 characters)';
+  return null;
+}
+
+/** An auth mount path: `aws`, `aws-prod`, `team/aws`. */
+export function checkAuthMount(value: string): string | null {
+  if (value === '') return 'is empty';
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(value)) return 'is not a mount path (letters, digits, _ . -, segments separated by /)';
+  if (value.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
+  return null;
+}
+
+/** Vault role names as Vault's AWS auth accepts them. */
+export function checkVaultRole(value: string): string | null {
+  if (value === '') return 'is empty (expected the Vault role name)';
+  if (value.length > 128 || !/^\w([\w.@-]*\w)?$/.test(value)) return 'is not a Vault role name (letters, digits, _ . @ -)';
+  return null;
+}
+
+export function checkVaultNamespace(value: string): string | null {
+  if (value === '') return 'is empty';
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/.test(value)) return 'is not a Vault namespace path (e.g. admin/team-a)';
+  if (value.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
+  return null;
+}
+
+/** A header value signed into the login: printable ASCII only, so it survives HTTP unchanged. */
+export function checkHeaderValue(value: string): string | null {
+  if (value === '') return 'is empty';
+  if (value.length > 256 || !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) return 'is not a printable ASCII header value (no leading/trailing spaces, at most 256 characters)';
+  return null;
+}
+
+/** Canonical form of a Vault address for allow-list comparison: scheme://host[:port][/path] without trailing slash. */
+export function normalizeVaultAddr(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (url.username || url.password || url.search || url.hash) return null;
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+const QUANTITY = /^([+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$/;
+const SUFFIX: Record<string, number> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes resource quantity (`10m`, `64Mi`, `0.5`) → its numeric value, or null when malformed. */
+export function parseQuantity(value: string): number | null {
+  const m = QUANTITY.exec(value);
+  if (!m || m[1] === undefined) return null;
+  const base = Number(m[1]);
+  const suffix = m[2] ?? '';
+  const isExponent = /^[eE][+-]?[0-9]+$/.test(suffix);
+  const factor = isExponent ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
+  if (factor === undefined || !Number.isFinite(base)) return null;
+  return base * factor;
+}
