@@ -1,0 +1,140 @@
+/**
+ * Wires config, TLS, ServiceAccount cache, metrics and server together, and owns the process lifecycle:
+ * SIGTERM/SIGINT mark the webhook not ready, stop accepting connections, let in-flight reviews finish,
+ * then exit 0.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { review, type ReviewDeps } from './admission.js';
+import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js';
+import { createMetrics, type WebhookMetrics } from './metrics.js';
+import { buildServer, type WebhookServer } from './server.js';
+import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js';
+import { loadTlsPair, TlsError, TlsReloader } from './tls.js';
+import { VERSION } from './version.js';
+
+export interface RunningWebhook {
+  config: WebhookConfig;
+  port: number;
+  server: WebhookServer;
+  metrics: WebhookMetrics;
+  /** graceful: in-flight requests finish */
+  close(): Promise<void>;
+}
+
+/** Paths pino must never print, should anything credential-like reach a log object. */
+export const REDACT = [
+  'req.headers.authorization', 'req.headers.cookie', '*.token', '*.key', '*.password', '*.secret',
+  '*.client_token', 'headers.authorization',
+];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const opts = { level, base: { service: 'vault-irsa-webhook', version: VERSION }, redact: { paths: REDACT, censor: '[redacted]' } };
+  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
+}
+
+export async function startWebhook(env: Record<string, string | undefined>, opts: { logger?: Logger } = {}): Promise<RunningWebhook> {
+  const config = loadWebhookConfig(env);
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const tls = await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
+  const metrics = createMetrics();
+
+  let saCache: ServiceAccountCache | undefined;
+  if (config.kubernetes === 'auto') {
+    if (kubeConfigAvailable(env)) {
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      saCache = new ServiceAccountCache({
+        kubeConfig: kc,
+        getTimeoutMs: config.kubeTimeoutMs,
+        onLookup: (result) => metrics.serviceAccountLookups.inc({ result }),
+        onInformerError: (message) => logger.warn({ error: message }, 'ServiceAccount watch failed; retrying (lookups fall back to GET)'),
+      });
+      void saCache.start();
+    } else {
+      logger.warn('no Kubernetes configuration found (KUBECONFIG, ~/.kube/config, in-cluster); ServiceAccounts are not read');
+    }
+  }
+
+  const deps: ReviewDeps = {
+    defaults: config,
+    ...(saCache ? { lookupServiceAccount: (ns: string, name: string) => saCache.lookup(ns, name) } : {}),
+  };
+  let ready = false;
+  const server = buildServer({
+    logger,
+    metrics,
+    tls,
+    maxBodyBytes: config.maxBodyBytes,
+    review: (raw) => review(raw, deps),
+    ready: () => ready,
+  });
+
+  const reloader = new TlsReloader({
+    certFile: config.tlsCertFile,
+    keyFile: config.tlsKeyFile,
+    initial: tls,
+    pollIntervalMs: config.tlsPollIntervalMs,
+    // new connections get the new pair; established ones keep theirs, so nothing is dropped
+    apply: (pair) => server.server.setSecureContext({ cert: pair.cert, key: pair.key }),
+    onResult: (result, message) => {
+      metrics.tlsReloads.inc({ result });
+      if (result === 'ok') logger.info({ certFile: config.tlsCertFile }, 'TLS certificate reloaded');
+      else logger.warn({ error: message }, 'TLS certificate change not applied; keeping the current one');
+    },
+  });
+
+  await server.listen({ port: config.port, host: config.listenHost });
+  reloader.start();
+  ready = true;
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, host: config.listenHost, kubernetes: saCache ? 'on' : 'off' }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ready = false;
+      reloader.stop();
+      await server.close();
+      await saCache?.stop();
+    })();
+    return closing;
+  };
+  return { config, port, server, metrics, close };
+}
+
+/** The CLI: one line on stderr for a bad configuration; exit code 1. */
+export async function runMain(env: Record<string, string | undefined> = process.env): Promise<void> {
+  let running: RunningWebhook;
+  try {
+    running = await startWebhook(env);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof TlsError) {
+      process.stderr.write(`vault-irsa-webhook: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      process.stderr.write(`vault-irsa-webhook: cannot listen: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+  const shutdown = (signal: string): void => {
+    running.server.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    running.close().then(
+      () => {
+        running.server.log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`vault-irsa-webhook: shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,43 @@
+/** Prometheus metrics on the webhook's own Registry (so tests and embedders never share prom-client's global one). */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface WebhookMetrics {
+  registry: Registry;
+  admissions: Counter<'outcome'>;
+  admissionSeconds: Histogram<'outcome'>;
+  tlsReloads: Counter<'result'>;
+  serviceAccountLookups: Counter<'result'>;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_' });
+  return {
+    registry,
+    admissions: new Counter({
+      name: 'vault_irsa_webhook_admissions_total',
+      help: 'AdmissionReviews answered, by outcome (injected, skipped, denied, invalid, error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    admissionSeconds: new Histogram({
+      name: 'vault_irsa_webhook_admission_duration_seconds',
+      help: 'Time from request body received to AdmissionReview answer, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    tlsReloads: new Counter({
+      name: 'vault_irsa_webhook_tls_reloads_total',
+      help: 'Serving certificate reloads, by result (ok, error)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    serviceAccountLookups: new Counter({
+      name: 'vault_irsa_webhook_serviceaccount_lookups_total',
+      help: 'ServiceAccount lookups, by result (cache, api, not_found, error)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}

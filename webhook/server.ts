@@ -1,0 +1,89 @@
+/** The HTTPS surface (CONTRACT.md §5). Thin: parsing and decisions live in admission.ts. */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import type { Logger } from 'pino';
+import { invalidRequest, type ReviewResult } from './admission.js';
+import type { WebhookMetrics } from './metrics.js';
+import type { TlsPair } from './tls.js';
+
+export interface ServerDeps {
+  logger: Logger;
+  metrics: WebhookMetrics;
+  tls: TlsPair;
+  maxBodyBytes: number;
+  review: (raw: unknown) => Promise<ReviewResult>;
+  /** false while starting or shutting down: /readyz answers 503 */
+  ready: () => boolean;
+}
+
+export type WebhookServer = FastifyInstance<HttpsServer>;
+
+export function buildServer(deps: ServerDeps): WebhookServer {
+  const app = Fastify({
+    https: { cert: deps.tls.cert, key: deps.tls.key },
+    loggerInstance: deps.logger,
+    // one line per admission is written by the route itself, with its outcome
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.maxBodyBytes,
+    // bounded so a client that stops sending cannot hold a connection (and shutdown) forever
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 30_000,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as WebhookServer;
+
+  // Every body is read as bytes and parsed here, so a wrong or missing Content-Type gets the same clear
+  // 400 as broken JSON rather than fastify's 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const send400 = (message: string): ReviewResult => invalidRequest(message);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let result: ReviewResult;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') result = send400(`request body is larger than ${deps.maxBodyBytes} bytes`);
+    else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) result = send400(`bad request: ${err.message}`);
+    else {
+      req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
+      deps.metrics.admissions.inc({ outcome: 'error' });
+      void reply.code(500).send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: 'internal error' });
+      return;
+    }
+    if (req.url === '/mutate') deps.metrics.admissions.inc({ outcome: result.outcome });
+    void reply.code(result.httpStatus).send(result.body);
+  });
+
+  app.post('/mutate', async (req, reply) => {
+    const started = process.hrtime.bigint();
+    const body = req.body as Buffer | undefined;
+    let result: ReviewResult;
+    if (!body || body.length === 0) {
+      result = send400('empty body: expected an AdmissionReview (admission.k8s.io/v1) as JSON');
+    } else {
+      let raw: unknown;
+      let parsed = true;
+      try {
+        raw = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        parsed = false;
+        result = send400(`body is not JSON: ${(err as Error).message}`);
+      }
+      if (parsed) result = await deps.review(raw);
+    }
+    result ??= send400('unreadable body');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    deps.metrics.admissions.inc({ outcome: result.outcome });
+    deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);
+    req.log.info({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
+    return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => (deps.ready() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' })));
+  app.get('/metrics', async (_req, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.header('content-type', deps.metrics.registry.contentType).send(text);
+  });
+  return app;
+}
