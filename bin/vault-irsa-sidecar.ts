@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * vault-irsa-sidecar            run the sidecar (configuration from env, CONTRACT §4)
+ * vault-irsa-sidecar wait       classic-mode postStart hook: block until /readyz answers 200
+ * vault-irsa-sidecar --version  print the version
+ */
+const [command, ...rest] = process.argv.slice(2);
+
+if (command === '--version' || command === 'version' || command === '-v') {
+  const { packageVersion } = await import('../sidecar/version.js');
+  process.stdout.write(`vault-irsa-sidecar ${packageVersion()}\n`);
+} else if (command === 'wait') {
+  const { runWait } = await import('../sidecar/wait.js');
+  process.exitCode = await runWait(rest);
+} else if (command === '--help' || command === '-h' || command === 'help') {
+  process.stdout.write('usage: vault-irsa-sidecar [wait [--timeout=120s] | --version]\nconfiguration: environment variables, see README\n');
+} else if (command === undefined) {
+  const { main } = await import('../sidecar/main.js');
+  try {
+    await main();
+  } catch (e) {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', event: 'start_failed', msg: `vault-irsa-sidecar failed to start: ${(e as Error)?.message ?? String(e)}` })}\n`);
+    process.exit(1);
+  }
+} else {
+  process.stderr.write(`vault-irsa-sidecar: unknown command "${command}" (usage: vault-irsa-sidecar [wait | --version])\n`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,83 @@
+import type { AwsIdentity } from './config.js';
+import { CredentialsError } from './errors.js';
+import type { AwsCredentials } from './iam-login.js';
+
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
+/** Refresh this long before expiry, as the SDK's own Node chain does. */
+export const REFRESH_WINDOW_MS = 5 * 60_000;
+
+/**
+ * Wraps a provider so it is called once per credential lifetime: fromTokenFile alone calls STS on every
+ * call. Concurrent callers share one fetch; if a refresh fails while the old credentials are still valid,
+ * those are used and the next call tries again.
+ */
+export function memoize(provider: CredentialProvider, now: () => number = Date.now): CredentialProvider {
+  let cached: AwsCredentials | undefined;
+  let inflight: Promise<AwsCredentials> | undefined;
+  const fresh = (c: AwsCredentials | undefined): boolean =>
+    c !== undefined && (c.expiration === undefined || c.expiration.getTime() - now() > REFRESH_WINDOW_MS);
+  const valid = (c: AwsCredentials | undefined): c is AwsCredentials =>
+    c !== undefined && (c.expiration === undefined || c.expiration.getTime() - now() > 30_000);
+  return async () => {
+    if (fresh(cached)) return cached as AwsCredentials;
+    inflight ??= provider()
+      .then((c) => {
+        cached = c;
+        return c;
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    try {
+      return await inflight;
+    } catch (e) {
+      if (valid(cached)) return cached;
+      throw e;
+    }
+  };
+}
+
+/** A session name STS accepts ([\w+=,.@-]{2,64}), from the pod name so CloudTrail says which pod logged in. */
+export function sessionNameFor(hostname: string | undefined): string {
+  const base = `vault-irsa-${(hostname ?? 'pod').replace(/[^\w+=,.@-]/g, '-')}`;
+  return base.slice(0, 64);
+}
+
+/**
+ * The sidecar's own chain: only the identity found in the env (web identity or Pod Identity), never
+ * IMDS. The SDK is imported lazily so start-up does not pay for it before the first login.
+ */
+export function createCredentialProvider(identity: AwsIdentity, region: string, env: NodeJS.ProcessEnv = process.env): CredentialProvider {
+  const raw: CredentialProvider = async () => {
+    const { fromTokenFile, fromHttp } = await import('@aws-sdk/credential-providers');
+    try {
+      if (identity.kind === 'web-identity') {
+        return await fromTokenFile({
+          webIdentityTokenFile: identity.tokenFile,
+          roleArn: identity.roleArn,
+          roleSessionName: identity.sessionName ?? sessionNameFor(env.HOSTNAME),
+          clientConfig: { region, maxAttempts: 3 },
+        })();
+      }
+      return await fromHttp({
+        awsContainerCredentialsFullUri: identity.fullUri,
+        ...(identity.authorizationTokenFile ? { awsContainerAuthorizationTokenFile: identity.authorizationTokenFile } : {}),
+        timeout: 5_000,
+        maxRetries: 2,
+      })();
+    } catch (e) {
+      const err = e as { name?: string; message?: string };
+      const source =
+        identity.kind === 'web-identity'
+          ? `web identity (AWS_ROLE_ARN=${identity.roleArn}, AWS_WEB_IDENTITY_TOKEN_FILE=${identity.tokenFile})`
+          : `EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI=${identity.fullUri})`;
+      throw new CredentialsError(`could not get AWS credentials from ${source}: ${err.name ?? 'Error'}: ${firstLine(err.message)}`);
+    }
+  };
+  return memoize(raw);
+}
+
+function firstLine(s: string | undefined): string {
+  return (s ?? '').split('\n')[0]?.slice(0, 300) ?? '';
+}

@@ -1,0 +1,25 @@
+/** Errors with a stable `code`, so callers branch on the code and never on message text. */
+export class SidecarError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A missing or malformed variable; `variable` names it so the start-up line can say which. */
+export class ConfigError extends SidecarError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('config_invalid', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** No usable pod identity reached the sidecar (neither web identity nor Pod Identity env). */
+export class CredentialsError extends SidecarError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('aws_credentials', message, options);
+  }
+}

@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { buildApiApp } from './api.js';
+import { createCredentialProvider } from './aws-credentials.js';
+import { parseConfig, type ListenAddress, type SidecarConfig } from './config.js';
+import { SIDECAR_ENV } from './env-names.js';
+import { ConfigError } from './errors.js';
+import { buildHealthApp } from './health.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { Refresher } from './refresher.js';
+import { generateRequestToken, writeTokenFileAtomic } from './request-token.js';
+import { SecretStore } from './secret-store.js';
+import { TokenManager } from './token-manager.js';
+import { VaultClient } from './vault-client.js';
+import { packageVersion } from './version.js';
+
+export interface RunningSidecar {
+  apiAddress: string;
+  healthAddress: string;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_DEADLINE_MS = 5_000;
+
+/** Fail closed on configuration: one fatal line naming the variable, then exit. */
+function fatalExit(log: Logger, event: string, message: string, extra: Record<string, unknown>, code: number): never {
+  log.fatal({ event, ...extra }, message);
+  process.exit(code);
+}
+
+/** Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. */
+export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
+  const bootLog = createLogger('info');
+  let config: SidecarConfig;
+  try {
+    config = parseConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      fatalExit(bootLog, 'config_invalid', `invalid configuration: ${e.message}`, { variable: e.variable }, 2);
+    }
+    throw e;
+  }
+  // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const log = createLogger(config.logLevel);
+
+  let caPem: string | undefined;
+  if (config.vaultCaCert !== undefined) {
+    try {
+      caPem = await readFile(config.vaultCaCert, 'utf8');
+    } catch (e) {
+      fatalExit(log, 'config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+    }
+    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
+      fatalExit(log, 'config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+    }
+  }
+
+  const metrics = new Metrics();
+  const shutdown = new AbortController();
+  const vault = new VaultClient({
+    addr: config.vaultAddr,
+    ...(config.vaultNamespace !== undefined ? { namespace: config.vaultNamespace } : {}),
+    ...(caPem !== undefined ? { caPem } : {}),
+    observe: (op, outcome, seconds) => metrics.observeVault(op, outcome, seconds),
+    signal: shutdown.signal,
+  });
+  const tokens = new TokenManager({
+    vault,
+    credentials: createCredentialProvider(config.aws, config.awsRegion, env),
+    role: config.role,
+    authMount: config.authMount,
+    stsRegion: config.stsRegion,
+    ...(config.iamServerId !== undefined ? { iamServerId: config.iamServerId } : {}),
+    log,
+    metrics,
+  });
+  const store = new SecretStore(config.secrets, Date.now);
+  const refresher = new Refresher({ vault, tokens, store, refreshMs: config.refreshMs, log, metrics });
+
+  const readiness = {
+    notReadyReasons(): string[] {
+      const reasons: string[] = [];
+      if (tokens.current() === undefined) {
+        reasons.push(`not logged in to Vault yet${tokens.lastError ? `: ${tokens.lastError}` : ''}`);
+      }
+      reasons.push(...store.notReadyReasons());
+      return reasons;
+    },
+  };
+
+  const requestToken = generateRequestToken();
+  try {
+    await writeTokenFileAtomic(config.tokenFile, requestToken);
+  } catch (e) {
+    fatalExit(log, 'token_file_failed', `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.tokenFile }, 1);
+  }
+
+  const api = buildApiApp({ store, requestToken, readiness, metrics });
+  const health = buildHealthApp({ readiness, metrics });
+  const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen, log);
+  const healthAddress = await listenOrExit(health, config.healthListen, SIDECAR_ENV.healthListen, log);
+  log.info(
+    {
+      event: 'started',
+      version: packageVersion(),
+      api: apiAddress,
+      health: healthAddress,
+      vaultAddr: config.vaultAddr,
+      role: config.role,
+      authMount: config.authMount,
+      stsRegion: config.stsRegion,
+      identity: config.aws.kind,
+      secrets: config.secrets.map((s) => s.name),
+    },
+    'vault-irsa sidecar listening',
+  );
+
+  tokens.start();
+  refresher.start();
+  const readyWatch = setInterval(() => {
+    if (readiness.notReadyReasons().length > 0) return;
+    clearInterval(readyWatch);
+    metrics.ready.set(1);
+    log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
+  }, 50);
+  readyWatch.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(readyWatch);
+      refresher.stop();
+      store.close();
+      shutdown.abort();
+      await Promise.allSettled([api.close(), health.close()]);
+      await tokens.stop();
+    })());
+  return { apiAddress, healthAddress, log, stop };
+}
+
+async function listenOrExit(app: FastifyInstance, addr: ListenAddress, variable: string, log: Logger): Promise<string> {
+  try {
+    await app.listen({ host: addr.host, port: addr.port });
+  } catch (e) {
+    fatalExit(log, 'listen_failed', `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable }, 1);
+  }
+  const a = app.server.address();
+  if (a && typeof a === 'object') return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  return `${addr.host}:${addr.port}`;
+}
+
+/** The process: start, then on SIGTERM/SIGINT stop serving, revoke the token (bounded) and exit 0. */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const running = await startSidecar(env);
+  const { log } = running;
+  process.on('unhandledRejection', (reason) => {
+    log.error({ event: 'unhandled_rejection', err: (reason as Error)?.message ?? String(reason) }, 'unhandled rejection');
+  });
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    const deadline = setTimeout(() => process.exit(0), SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    void running
+      .stop()
+      .catch(() => undefined)
+      .finally(() => {
+        log.info({ event: 'stopped', signal }, 'vault-irsa sidecar stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,78 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The sidecar's own registry (not prom-client's global one). Labels are closed sets: an operation name,
+ * an outcome or status code, a declared secret's name. Never a path, a value or a token.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly logins = new Counter({
+    name: 'vault_irsa_logins_total',
+    help: 'Vault AWS IAM logins by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly tokenRenewals = new Counter({
+    name: 'vault_irsa_token_renewals_total',
+    help: 'Vault token renewals by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly leaseRenewals = new Counter({
+    name: 'vault_irsa_lease_renewals_total',
+    help: 'Dynamic secret lease renewals by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly vaultRequests = new Counter({
+    name: 'vault_irsa_vault_requests_total',
+    help: 'HTTP requests to Vault by operation and outcome (status code or "network")',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly vaultLatency = new Histogram({
+    name: 'vault_irsa_vault_request_duration_seconds',
+    help: 'Latency of HTTP requests to Vault',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly readsServed = new Counter({
+    name: 'vault_irsa_secret_reads_total',
+    help: 'Secret reads answered on the localhost API, by HTTP status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly secretRefreshes = new Counter({
+    name: 'vault_irsa_secret_refreshes_total',
+    help: 'Background secret reads from Vault by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly stale = new Gauge({
+    name: 'vault_irsa_secret_stale',
+    help: '1 while a secret is served from its last good value because refreshing it fails',
+    labelNames: ['secret'] as const,
+    registers: [this.registry],
+  });
+  readonly lastRefresh = new Gauge({
+    name: 'vault_irsa_secret_last_success_timestamp_seconds',
+    help: 'When each secret was last read from Vault successfully',
+    labelNames: ['secret'] as const,
+    registers: [this.registry],
+  });
+  readonly ready = new Gauge({
+    name: 'vault_irsa_ready',
+    help: '1 once every declared secret was read once',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_' });
+  }
+
+  observeVault(operation: string, outcome: string, seconds: number): void {
+    this.vaultRequests.inc({ operation, outcome });
+    this.vaultLatency.observe({ operation }, seconds);
+  }
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+
+/** Why a declared secret has no value to serve; `status` is what the API answers. */
+export interface SecretFailure {
+  code: 'vault_permission_denied' | 'secret_not_found' | 'vault_unavailable';
+  status: 403 | 404 | 503;
+  message: string;
+}
+
+export interface SecretValue {
+  data: Record<string, unknown>;
+  /** KV v2 version, else a counter of changes seen by this process */
+  version: number;
+  leaseDuration: number;
+}
+
+export interface SecretEntry {
+  readonly name: string;
+  readonly path: string;
+  data: Record<string, unknown> | undefined;
+  version: number;
+  updatedAt: string | undefined;
+  leaseDuration: number;
+  stale: boolean;
+  etag: string | undefined;
+  failure: SecretFailure | undefined;
+}
+
+/**
+ * Memory only. An app's read is a map lookup; long polls wait here, never on Vault. The ETag changes
+ * only when the data does, and carries a per-process prefix so an ETag from a previous run never matches.
+ */
+export class SecretStore {
+  private readonly entries = new Map<string, SecretEntry>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly boot = randomBytes(4).toString('hex');
+  private revision = 0;
+  private closed = false;
+
+  constructor(
+    secrets: ReadonlyArray<{ name: string; path: string }>,
+    private readonly now: () => number = Date.now,
+    private readonly onStaleChange?: (name: string, stale: boolean) => void,
+  ) {
+    for (const s of secrets) {
+      this.entries.set(s.name, {
+        name: s.name,
+        path: s.path,
+        data: undefined,
+        version: 0,
+        updatedAt: undefined,
+        leaseDuration: 0,
+        stale: false,
+        etag: undefined,
+        failure: undefined,
+      });
+    }
+  }
+
+  get(name: string): SecretEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  list(): SecretEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** A successful read. Returns true when the data changed (and so the ETag). */
+  update(name: string, value: SecretValue): boolean {
+    const e = this.entries.get(name);
+    if (!e) return false;
+    const changed = e.data === undefined || !isDeepStrictEqual(e.data, value.data);
+    const wasStale = e.stale;
+    e.failure = undefined;
+    e.stale = false;
+    e.leaseDuration = value.leaseDuration;
+    if (changed) {
+      e.data = value.data;
+      e.version = value.version > 0 ? value.version : e.version + 1;
+      e.updatedAt = new Date(this.now()).toISOString();
+      e.etag = `"${this.boot}-${++this.revision}"`;
+      this.wake(name);
+    }
+    if (wasStale) this.onStaleChange?.(name, false);
+    return changed;
+  }
+
+  /** A lease renewal: same data, new duration. */
+  setLeaseDuration(name: string, seconds: number): void {
+    const e = this.entries.get(name);
+    if (e) e.leaseDuration = seconds;
+  }
+
+  /** A failed read: a secret read before turns stale (served with stale: true); one never read keeps the reason. */
+  fail(name: string, failure: SecretFailure): void {
+    const e = this.entries.get(name);
+    if (!e) return;
+    e.failure = failure;
+    if (e.data !== undefined && !e.stale) {
+      e.stale = true;
+      this.onStaleChange?.(name, true);
+    }
+  }
+
+  isReady(): boolean {
+    for (const e of this.entries.values()) if (e.data === undefined) return false;
+    return true;
+  }
+
+  /** Names and Vault's reasons, never a path or a value: /readyz is served on the pod IP too. */
+  notReadyReasons(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      if (e.data !== undefined) continue;
+      out.push(`secret "${e.name}": ${e.failure ? e.failure.message : 'not read yet'}`);
+    }
+    return out;
+  }
+
+  /**
+   * Resolves true when the secret's ETag differs from `etag` (now or later), false after `timeoutMs`, when
+   * `signal` aborts (client gone) or when the store closes.
+   */
+  waitForChange(name: string, etag: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const e = this.entries.get(name);
+    if (!e || e.etag !== etag) return Promise.resolve(true);
+    if (this.closed || signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(name);
+      if (!set) this.waiters.set(name, (set = new Set()));
+      const done = (changed: boolean): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        set?.delete(wake);
+        resolve(changed);
+      };
+      const wake = (): void => done(!this.closed);
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      set.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Releases every long poll (shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const name of this.waiters.keys()) this.wake(name);
+  }
+
+  private wake(name: string): void {
+    const set = this.waiters.get(name);
+    if (!set) return;
+    for (const w of [...set]) w();
+  }
+}

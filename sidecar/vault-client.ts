@@ -1,0 +1,183 @@
+import { SidecarError } from './errors.js';
+import { fullJitter, isRetryableStatus, parseRetryAfter, type BackoffPolicy } from './backoff.js';
+
+/** Vault answered with a non-success status. `errors` are Vault's own messages (never carry our secrets). */
+export class VaultError extends SidecarError {
+  readonly status: number;
+  readonly errors: string[];
+  readonly body: unknown;
+  /** from a 429/503 Retry-After header */
+  retryAfterMs: number | undefined;
+  constructor(operation: string, status: number, errors: string[], body: unknown) {
+    super('vault_http', `Vault ${operation}: ${status}${errors.length ? ` ${errors.join('; ')}` : ''}`);
+    this.status = status;
+    this.errors = errors;
+    this.body = body;
+  }
+}
+
+/** No answer: connection refused or reset, DNS, TLS, or the per-call timeout. */
+export class VaultUnreachableError extends SidecarError {
+  constructor(operation: string, reason: string, options?: { cause?: unknown }) {
+    super('vault_unreachable', `Vault ${operation}: unreachable (${reason})`, options);
+  }
+}
+
+export interface FetchResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+export type FetchLike = (url: string, init: Record<string, unknown>) => Promise<FetchResponseLike>;
+
+export interface VaultClientOptions {
+  addr: string;
+  namespace?: string;
+  /** PEM bundle from VAULT_CACERT */
+  caPem?: string;
+  fetch?: FetchLike;
+  timeoutMs?: number;
+  retry?: BackoffPolicy & { attempts: number };
+  random?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  /** one call per attempt: operation, outcome ("2xx", "403", "network", ...), seconds */
+  observe?: (operation: string, outcome: string, seconds: number) => void;
+  /** aborted at shutdown: in-flight calls and backoff sleeps end at once */
+  signal?: AbortSignal;
+}
+
+export interface VaultRequest {
+  token?: string;
+  body?: unknown;
+  /** retry network errors, 412, 429, 5xx with backoff (default true) */
+  retry?: boolean;
+  timeoutMs?: number;
+  /** not cut short by the client's shutdown signal (the revoke on SIGTERM) */
+  ignoreShutdown?: boolean;
+}
+
+export interface VaultResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+const MAX_RETRY_AFTER_MS = 30_000;
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function defaultFetch(caPem: string | undefined): Promise<FetchLike> {
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({
+    keepAliveTimeout: 30_000,
+    ...(caPem ? { connect: { ca: caPem } } : {}),
+  });
+  return (url, init) => undici.fetch(url, { ...init, dispatcher } as Parameters<typeof undici.fetch>[1]);
+}
+
+function errorsOf(body: unknown): string[] {
+  if (body && typeof body === 'object' && Array.isArray((body as { errors?: unknown }).errors)) {
+    return ((body as { errors: unknown[] }).errors).map((e) => String(e));
+  }
+  return [];
+}
+
+/** A small Vault HTTP client: headers Vault's own client sends, timeouts on every call, bounded retries. */
+export class VaultClient {
+  private fetchFn: FetchLike | undefined;
+  private readonly opts: Required<Pick<VaultClientOptions, 'timeoutMs' | 'retry' | 'random' | 'sleep' | 'now'>> &
+    VaultClientOptions;
+
+  constructor(options: VaultClientOptions) {
+    this.fetchFn = options.fetch;
+    this.opts = {
+      timeoutMs: 10_000,
+      retry: { attempts: 3, baseMs: 200, capMs: 2_000 },
+      random: Math.random,
+      sleep: abortableSleep,
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  get addr(): string {
+    return this.opts.addr;
+  }
+
+  async request<T = unknown>(operation: string, method: string, path: string, req: VaultRequest = {}): Promise<VaultResponse<T>> {
+    const fetchFn = (this.fetchFn ??= await defaultFetch(this.opts.caPem));
+    const url = `${this.opts.addr}/v1/${path}`;
+    const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
+    if (req.token !== undefined) headers['X-Vault-Token'] = req.token;
+    if (this.opts.namespace !== undefined) headers['X-Vault-Namespace'] = this.opts.namespace;
+    let payload: string | undefined;
+    if (req.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(req.body);
+    }
+    const attempts = req.retry === false ? 1 : Math.max(1, this.opts.retry.attempts);
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) {
+        const retryAfter = lastError instanceof VaultError ? lastError.retryAfterMs : undefined;
+        const delay = retryAfter !== undefined ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : fullJitter(this.opts.retry, attempt - 1, this.opts.random);
+        await this.opts.sleep(delay, this.opts.signal);
+      }
+      const started = this.opts.now();
+      const timeout = AbortSignal.timeout(req.timeoutMs ?? this.opts.timeoutMs);
+      const shutdown = req.ignoreShutdown ? undefined : this.opts.signal;
+      const signal = shutdown ? AbortSignal.any([timeout, shutdown]) : timeout;
+      let res: FetchResponseLike;
+      let text: string;
+      try {
+        res = await fetchFn(url, { method, headers, body: payload, signal, redirect: 'manual' });
+        text = await res.text();
+      } catch (e) {
+        this.observe(operation, 'network', started);
+        if (shutdown?.aborted) throw new VaultUnreachableError(operation, 'shutting down', { cause: e });
+        const reason = timeout.aborted ? 'timed out' : describeNetworkError(e);
+        lastError = new VaultUnreachableError(operation, reason);
+        continue;
+      }
+      this.observe(operation, String(res.status), started);
+      let body: unknown = null;
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = null;
+        }
+      }
+      if (res.status >= 200 && res.status < 300) return { status: res.status, body: body as T };
+      const err = new VaultError(operation, res.status, errorsOf(body), body);
+      if (!isRetryableStatus(res.status)) throw err;
+      err.retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
+      lastError = err;
+    }
+    throw lastError ?? new VaultUnreachableError(operation, 'no attempt made');
+  }
+
+  private observe(operation: string, outcome: string, started: number): void {
+    this.opts.observe?.(operation, outcome, (this.opts.now() - started) / 1000);
+  }
+}
+
+/** The cause's code (ECONNREFUSED, CERT_…), never its message, which could echo a URL or header. */
+function describeNetworkError(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown } })?.cause;
+  const code = cause?.code ?? (e as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'network error';
+}
