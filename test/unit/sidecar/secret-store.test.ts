@@ -1,0 +1,75 @@
+import { SecretStore } from '../../../sidecar/secret-store.js';
+
+const declared = [
+  { name: 'db', path: 'database/creds/app' },
+  { name: 'cfg', path: 'secret/my-app' },
+];
+
+describe('SecretStore', () => {
+  it('is not ready until every declared secret was read, and says which are missing', () => {
+    const s = new SecretStore(declared);
+    expect(s.isReady()).toBe(false);
+    s.fail('cfg', { code: 'vault_permission_denied', status: 403, message: 'permission denied' });
+    s.update('db', { data: { u: 'x' }, version: 0, leaseDuration: 60 });
+    expect(s.isReady()).toBe(false);
+    expect(s.notReadyReasons()).toEqual(['secret "cfg": permission denied']);
+    s.update('cfg', { data: { a: '1' }, version: 3, leaseDuration: 0 });
+    expect(s.isReady()).toBe(true);
+    expect(s.notReadyReasons()).toEqual([]);
+  });
+
+  it('changes the ETag only when the data changes, and uses KV versions when given', () => {
+    const s = new SecretStore(declared);
+    expect(s.update('cfg', { data: { a: '1' }, version: 3, leaseDuration: 0 })).toBe(true);
+    const e1 = s.get('cfg')?.etag;
+    expect(s.get('cfg')?.version).toBe(3);
+    expect(s.update('cfg', { data: { a: '1' }, version: 3, leaseDuration: 0 })).toBe(false);
+    expect(s.get('cfg')?.etag).toBe(e1);
+    expect(s.update('cfg', { data: { a: '2' }, version: 4, leaseDuration: 0 })).toBe(true);
+    expect(s.get('cfg')?.etag).not.toBe(e1);
+    s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 60 });
+    s.update('db', { data: { u: '2' }, version: 0, leaseDuration: 60 });
+    expect(s.get('db')?.version).toBe(2);
+  });
+
+  it('ETags differ between processes for the same revision', () => {
+    const a = new SecretStore(declared);
+    const b = new SecretStore(declared);
+    a.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
+    b.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
+    expect(a.get('db')?.etag).not.toBe(b.get('db')?.etag);
+  });
+
+  it('goes stale on the first failure after a read and fresh on the next success', () => {
+    const transitions: string[] = [];
+    const s = new SecretStore(declared, Date.now, (n, stale) => transitions.push(`${n}:${stale}`));
+    s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
+    expect(s.get('db')?.stale).toBe(false); // never read: nothing to be stale
+    s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
+    s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
+    expect(s.get('db')).toMatchObject({ stale: true, data: { u: '1' } });
+    s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
+    s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
+    expect(s.get('db')?.stale).toBe(false);
+    expect(transitions).toEqual(['db:true', 'db:false']);
+  });
+
+  it('wakes long polls on change, times them out, and releases them on close', async () => {
+    const s = new SecretStore(declared);
+    s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
+    const etag = s.get('db')?.etag as string;
+    expect(await s.waitForChange('db', '"other"', 10_000)).toBe(true);
+    expect(await s.waitForChange('db', etag, 20)).toBe(false);
+    const woken = s.waitForChange('db', etag, 60_000);
+    s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 }); // same data: no wake
+    s.update('db', { data: { u: '2' }, version: 0, leaseDuration: 0 });
+    expect(await woken).toBe(true);
+    const aborted = new AbortController();
+    const gone = s.waitForChange('db', s.get('db')?.etag as string, 60_000, aborted.signal);
+    aborted.abort();
+    expect(await gone).toBe(false);
+    const pending = s.waitForChange('db', s.get('db')?.etag as string, 60_000);
+    s.close();
+    expect(await pending).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+import { VaultClient, VaultError, VaultUnreachableError, type FetchLike } from '../../../sidecar/vault-client.js';
+
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
+
+function stubFetch(answers: Answer[]) {
+  const calls: Array<{ url: string; init: Record<string, unknown> }> = [];
+  const fetch: FetchLike = async (url, init) => {
+    calls.push({ url, init });
+    const a = answers.shift() ?? { status: 200, body: {} };
+    if (a instanceof Error) throw a;
+    const headers = new Map(Object.entries(a.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return {
+      status: a.status,
+      headers: { get: (n: string) => headers.get(n.toLowerCase()) ?? null },
+      text: async () => (a.body === undefined ? '' : JSON.stringify(a.body)),
+    };
+  };
+  return { fetch, calls };
+}
+
+function client(answers: Answer[], extra: Partial<ConstructorParameters<typeof VaultClient>[0]> = {}) {
+  const stub = stubFetch(answers);
+  const sleeps: number[] = [];
+  const observed: string[] = [];
+  const c = new VaultClient({
+    addr: 'https://vault.example.com',
+    fetch: stub.fetch,
+    retry: { attempts: 4, baseMs: 100, capMs: 1000 },
+    random: () => 0.5,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    observe: (op, outcome) => observed.push(`${op}:${outcome}`),
+    ...extra,
+  });
+  return { c, calls: stub.calls, sleeps, observed };
+}
+
+describe('VaultClient', () => {
+  it('sends Vault headers, the token, the namespace and a timeout signal', async () => {
+    const { c, calls } = client([{ status: 200, body: { data: { a: 1 } } }], { namespace: 'team-a' });
+    const res = await c.request('read', 'GET', 'secret/data/x', { token: 'hvs.TOKEN' });
+    expect(res).toEqual({ status: 200, body: { data: { a: 1 } } });
+    expect(calls[0]?.url).toBe('https://vault.example.com/v1/secret/data/x');
+    expect(calls[0]?.init.headers).toEqual({ 'X-Vault-Request': 'true', 'X-Vault-Token': 'hvs.TOKEN', 'X-Vault-Namespace': 'team-a' });
+    expect(calls[0]?.init.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('sends JSON bodies', async () => {
+    const { c, calls } = client([{ status: 204 }]);
+    await c.request('login', 'POST', 'auth/aws/login', { body: { role: 'app' } });
+    expect(calls[0]?.init.body).toBe('{"role":"app"}');
+    expect((calls[0]?.init.headers as Record<string, string>)['Content-Type']).toBe('application/json');
+  });
+
+  it.each([412, 429, 500, 502, 503])('retries %d with backoff, then succeeds', async (status) => {
+    const { c, calls, sleeps } = client([{ status }, { status }, { status: 200, body: {} }]);
+    await c.request('read', 'GET', 'x');
+    expect(calls).toHaveLength(3);
+    expect(sleeps).toEqual([50, 100]);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const { c, sleeps } = client([{ status: 429, headers: { 'Retry-After': '2' } }, { status: 200, body: {} }]);
+    await c.request('read', 'GET', 'x');
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it('retries network errors and gives up with VaultUnreachableError', async () => {
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const { c, calls, observed } = client([refused, refused, refused, refused]);
+    await expect(c.request('read', 'GET', 'x')).rejects.toThrow(VaultUnreachableError);
+    expect(calls).toHaveLength(4);
+    expect(observed).toEqual(['read:network', 'read:network', 'read:network', 'read:network']);
+    await expect(client([refused]).c.request('read', 'GET', 'x', { retry: false })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it.each([400, 403, 404])('does not retry %d and exposes Vault errors', async (status) => {
+    const { c, calls } = client([{ status, body: { errors: ['permission denied'] } }]);
+    const err = (await c.request('read', 'GET', 'x').catch((e: unknown) => e)) as VaultError;
+    expect(err).toBeInstanceOf(VaultError);
+    expect(err.status).toBe(status);
+    expect(err.code).toBe('vault_http');
+    expect(err.errors).toEqual(['permission denied']);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('times out a call that never answers', async () => {
+    const hang: FetchLike = (_url, init) =>
+      new Promise((_resolve, reject) => (init.signal as AbortSignal).addEventListener('abort', () => reject(new Error('aborted'))));
+    const c = new VaultClient({ addr: 'http://x', fetch: hang, timeoutMs: 50, retry: { attempts: 1, baseMs: 1, capMs: 1 } });
+    await expect(c.request('read', 'GET', 'x')).rejects.toThrow(/timed out/);
+  });
+
+  it('never puts the token into an error message', async () => {
+    const { c } = client([{ status: 403, body: { errors: ['permission denied'] } }]);
+    const err = (await c.request('read', 'GET', 'x', { token: 'hvs.SECRET-TOKEN' }).catch((e: unknown) => e)) as Error;
+    expect(err.message).not.toContain('hvs.SECRET-TOKEN');
+  });
+});
