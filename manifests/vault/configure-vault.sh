@@ -94,8 +94,8 @@ path "$KV_MOUNT/metadata/$SECRET_PATH" {
 HCL
 )
 echo "$policy" >&2
+echo "+ vault policy write $POLICY_NAME -" >&2
 if [[ "${DRY_RUN:-0}" != "1" ]]; then
-  echo "+ vault policy write $POLICY_NAME -" >&2
   printf '%s\n' "$policy" | vault policy write "$POLICY_NAME" -
 fi
 
