@@ -61,6 +61,7 @@ export function isDnsLabel(value: string): boolean {
  */
 export function checkVaultPath(value: string): string | null {
   if (value.trim() === '') return 'is empty (expected a Vault path such as secret/my-app)';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\s\u0000-\u001f\u007f?#%\\]/.test(value)) return 'contains whitespace, control characters or one of ? # % \\';
   if (value.startsWith('/')) return 'must not start with "/" (write it as for vault kv get, e.g. secret/my-app)';
   const segments = value.replace(/\/$/, '').split('/');

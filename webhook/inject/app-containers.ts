@@ -23,7 +23,7 @@ export function withAppWiring(c: Container, plan: InjectionPlan): Container {
   env = setEnv(env, APP_ENV.addr, `http://127.0.0.1:${plan.port}`);
   env = setEnv(env, APP_ENV.tokenFile, SIDECAR_DEFAULTS.tokenFile);
   const mounts = [...(c.volumeMounts ?? [])];
-  if (!mounts.some((m) => m?.name === SIDECAR_VOLUME)) mounts.push({ name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH, readOnly: true });
+  if (!mounts.some((m) => m?.name === SIDECAR_VOLUME && m.mountPath === SIDECAR_MOUNT_PATH)) mounts.push({ name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH, readOnly: true });
   return { ...c, env, volumeMounts: mounts };
 }
 
