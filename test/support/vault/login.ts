@@ -67,6 +67,7 @@ function goUrlParse(raw: string): ParsedLogin['url'] | undefined {
 /** framework.TypeHeader: base64 of JSON, raw JSON, or an object; values a string or a list of strings. */
 export function parseHeaderField(v: unknown): Step<Map<string, string[]>> {
   let obj: unknown = v;
+  if (typeof v === 'string' && v.trim() === '') return ok(new Map());
   if (typeof v === 'string') {
     const dec = b64StdDecode(v);
     const text = dec && v.trim() !== '' ? dec.toString('utf8') : v;

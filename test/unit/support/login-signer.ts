@@ -69,3 +69,18 @@ export function loginPayload(role: string, req: SignedStsRequest, omit: string[]
     iam_request_headers: Buffer.from(JSON.stringify(hdrs)).toString('base64'),
   };
 }
+
+// JSON answers are inspected loosely in tests; the assertions are the type check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export async function vaultCall(addr: string, method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) {
+  const res = await fetch(`${addr}/v1/${path}`, {
+    method,
+    headers: { ...(o.token ? { 'x-vault-token': o.token } : {}), ...(o.ns ? { 'x-vault-namespace': o.ns } : {}), 'content-type': 'application/json' },
+    body: o.body === undefined ? undefined : JSON.stringify(o.body),
+    signal: AbortSignal.timeout(10000),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as Json };
+}

@@ -1,17 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
-import { loginPayload, signGetCallerIdentity } from './login-signer.js';
+import { loginPayload, signGetCallerIdentity, vaultCall } from './login-signer.js';
 
-async function call(addr: string, method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) {
-  const res = await fetch(`${addr}/v1/${path}`, {
-    method,
-    headers: { ...(o.token ? { 'x-vault-token': o.token } : {}), ...(o.ns ? { 'x-vault-namespace': o.ns } : {}), 'content-type': 'application/json' },
-    body: o.body === undefined ? undefined : JSON.stringify(o.body),
-    signal: AbortSignal.timeout(10000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
-}
+const call = vaultCall;
 
 describe('startStack', () => {
   let s: StackExt;
