@@ -49,6 +49,7 @@ export class ServiceAccountCache {
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
   private synced = false;
+  private failedSinceStart = false;
 
   constructor(private readonly opts: ServiceAccountCacheOptions) {
     this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
@@ -56,6 +57,7 @@ export class ServiceAccountCache {
     this.restartDelay = opts.restartDelayMs ?? 1000;
     this.informer.on('error', (err) => {
       this.synced = false;
+      this.failedSinceStart = true;
       opts.onInformerError?.(errorMessage(err));
       this.scheduleRestart();
     });
@@ -70,9 +72,11 @@ export class ServiceAccountCache {
 
   /** Starts the list/watch in the background; resolves once the first list is in (or failed). */
   async start(): Promise<void> {
+    this.failedSinceStart = false;
     try {
       await this.informer.start();
-      if (!this.stopped) this.synced = true;
+      // the informer reports a failed list through its error callback, not by rejecting
+      if (!this.stopped && !this.failedSinceStart) this.synced = true;
     } catch (err) {
       this.opts.onInformerError?.(errorMessage(err));
       this.scheduleRestart();

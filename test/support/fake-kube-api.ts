@@ -98,7 +98,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       const path = join(dir, 'kubeconfig');
       await writeFile(path, [
         'apiVersion: v1', 'kind: Config',
-        'clusters:', '- name: fake', '  cluster:', `    server: ${api.url}`,
+        // client-node refuses plain http unless TLS verification is marked skipped
+        'clusters:', '- name: fake', '  cluster:', `    server: ${api.url}`, '    insecure-skip-tls-verify: true',
         'users:', '- name: fake', '  user:', '    token: fake-kube-token',
         'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: fake',
         'current-context: fake', '',
@@ -123,6 +124,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       if (url.searchParams.get('watch') === 'true') {
         const after = Number(url.searchParams.get('resourceVersion') ?? '0') || 0;
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        // a client's fetch resolves on the headers; send them before the first event
+        res.flushHeaders();
         for (const ev of history) if (ev.rv > after) res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
         const w = { res, after };
         watchers.add(w);
