@@ -1,0 +1,164 @@
+/**
+ * Dockerfile.webhook, Dockerfile.sidecar and .dockerignore, checked without a Docker engine: pinned bases, a
+ * numeric non-root USER, deterministic install, COPY sources that exist, the entry points package.json names,
+ * and a build context that holds what the build reads and nothing else.
+ */
+import { SIDECAR_COMMAND, SIDECAR_UID } from '../../../webhook/inject/names.js';
+import { dockerignore, parseCopy, parseDockerfile, resolveImage, type Dockerfile } from './dockerfile.js';
+import { exists, read, walk, type Obj } from './ship-helpers.js';
+
+const pkg = JSON.parse(read('package.json')) as Obj & { bin: Record<string, string> };
+const builtDist = exists('dist/bin/vault-irsa-webhook.js') && exists('dist/bin/vault-irsa-sidecar.js');
+if (!builtDist) console.log('skipped: dist/bin/vault-irsa-*.js missing (run npx tsc -p tsconfig.build.json): dist COPY sources not checked');
+
+const images = [
+  { file: 'Dockerfile.webhook', program: 'vault-irsa-webhook', port: 8443 },
+  { file: 'Dockerfile.sidecar', program: 'vault-irsa-sidecar', port: 8766 },
+] as const;
+
+const lastStage = (df: Dockerfile) => df.stages.length - 1;
+
+describe.each(images)('$file', ({ file, program, port }) => {
+  const df = parseDockerfile(read(file));
+  const final = df.instructions.filter((i) => i.stage === lastStage(df));
+  const build = df.instructions.filter((i) => i.stage === 0);
+
+  test('is multi-stage: a build stage and a runtime stage', () => {
+    expect(df.stages.length).toBe(2);
+    expect(df.stages[0]?.alias).toBe('build');
+  });
+
+  test('every base image is pinned by a version tag (or digest), never latest', () => {
+    for (const s of df.stages) {
+      const image = resolveImage(df, s.image);
+      expect(image).not.toMatch(/\$\{/);
+      const m = /^(?:[^/]+\/)*[^/:@]+(?::([^@]+))?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
+      expect([image, m !== null]).toEqual([image, true]);
+      const tag = m?.[1];
+      expect([image, tag !== undefined && tag !== 'latest' || image.includes('@sha256:')]).toEqual([image, true]);
+    }
+    expect(resolveImage(df, df.stages[0]?.image ?? '')).toMatch(/^node:\d+\.\d+\.\d+-/);
+  });
+
+  test('the runtime image is a current LTS Node (22 or 24), distroless and non-root by default', () => {
+    const runtime = resolveImage(df, df.stages[lastStage(df)]?.image ?? '');
+    expect(runtime).toMatch(/^gcr\.io\/distroless\/nodejs(22|24)-debian1[23]:nonroot$/);
+    // the build stage's Node major matches the runtime's
+    const buildMajor = /^node:(\d+)\./.exec(resolveImage(df, df.stages[0]?.image ?? ''))?.[1];
+    expect(runtime).toContain(`nodejs${buildMajor}-`);
+  });
+
+  test('the comment says why this runtime base was chosen', () => {
+    expect(read(file)).toMatch(/Runtime base: distroless[\s\S]*No shell/);
+  });
+
+  test('runs as a numeric non-root USER (65532, what the webhook sets for the sidecar too)', () => {
+    const users = final.filter((i) => i.op === 'USER');
+    expect(users.length).toBe(1);
+    const user = users[0]?.args ?? '';
+    expect(user).toMatch(/^[0-9]+(:[0-9]+)?$/);
+    expect(Number(user.split(':')[0])).toBe(65532);
+    expect(SIDECAR_UID).toBe(65532);
+  });
+
+  test('installs deterministically, builds, and drops devDependencies', () => {
+    const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    expect(runs).toMatch(/\bnpm ci\b/);
+    expect(runs).not.toMatch(/\bnpm install\b/);
+    expect(runs).toMatch(/\bnpm run build\b/);
+    expect(runs).toMatch(/\bnpm prune --omit=dev\b/);
+    expect(runs.indexOf('npm ci')).toBeLessThan(runs.indexOf('npm run build'));
+    expect(runs.indexOf('npm run build')).toBeLessThan(runs.indexOf('npm prune'));
+    expect(read(file)).toMatch(/esbuild bundle \(dist\/bundle\/\*\.mjs\)/);
+  });
+
+  test('the runtime stage copies only dist/, node_modules/ and package.json from the build', () => {
+    const copies = final.filter((i) => i.op === 'COPY').map(parseCopy).filter((c) => c.heredoc === undefined);
+    for (const c of copies) expect(c.from).toBe('build');
+    expect(copies.flatMap((c) => c.sources).sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json']);
+    expect(final.some((i) => i.op === 'RUN')).toBe(false);
+  });
+
+  test('every COPY source exists in the repository (after a build, for dist/)', () => {
+    const ignored = dockerignore(read('.dockerignore'));
+    for (const ins of df.instructions.filter((i) => i.op === 'COPY')) {
+      const c = parseCopy(ins);
+      if (c.heredoc !== undefined) continue;
+      for (const src of c.sources) {
+        // build-stage paths under /app/ are the repository's (WORKDIR /app, COPY . .)
+        const rel = c.from ? src.replace(/^\/app\/?/, '') : src.replace(/^\.\/?/, '');
+        if (rel === '') continue;
+        if (rel.startsWith('dist') && !builtDist) continue;
+        expect([src, exists(rel)]).toEqual([src, true]);
+        if (!c.from && rel !== '.') expect([src, ignored(rel)]).toEqual([src, false]);
+      }
+    }
+    if (builtDist) expect(exists(pkg.bin[program] ?? 'missing')).toBe(true);
+  });
+
+  test(`the entry point is package.json's ${program}, run by the distroless node in exec form`, () => {
+    const eps = final.filter((i) => i.op === 'ENTRYPOINT');
+    expect(eps.length).toBe(1);
+    const ep = JSON.parse(eps[0]?.args ?? '[]') as string[];
+    expect(ep).toEqual(['/nodejs/bin/node', `/app/${pkg.bin[program] ?? ''}`]);
+    expect(pkg.bin[program]).toBe(`dist/bin/${program}.js`);
+  });
+
+  test('the build checks its entry point exists and removes what does not run', () => {
+    const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    expect(runs).toContain(`test -f dist/bin/${program}.js`);
+    expect(runs).toMatch(/rm -rf dist\/test dist\/demo/);
+  });
+
+  test(`exposes port ${port}`, () => {
+    expect(final.filter((i) => i.op === 'EXPOSE').map((i) => i.args).join(' ')).toContain(String(port));
+  });
+});
+
+describe('Dockerfile.sidecar launcher', () => {
+  const df = parseDockerfile(read('Dockerfile.sidecar'));
+  const launcher = df.instructions.filter((i) => i.op === 'COPY').map(parseCopy).find((c) => c.heredoc !== undefined);
+
+  test(`makes "${SIDECAR_COMMAND}" resolvable on PATH for the postStart exec hook`, () => {
+    expect(launcher?.dest).toBe(`/usr/local/bin/${SIDECAR_COMMAND}`);
+    expect(launcher?.chmod).toBe('0755');
+    expect(read('Dockerfile.sidecar').split('\n')[0]).toMatch(/^# syntax=docker\/dockerfile:1\.([4-9]|\d\d)/);
+  });
+
+  test('its shebang names the distroless node (no /usr/bin/env, no shell) and it imports the real entry point', () => {
+    const body = launcher?.heredoc ?? '';
+    expect(body.split('\n')[0]).toBe('#!/nodejs/bin/node');
+    expect(body).toContain(`'/app/${pkg.bin['vault-irsa-sidecar'] ?? ''}'`);
+    expect(body).toContain('process.argv[1] = entry');
+  });
+});
+
+describe('.dockerignore', () => {
+  const ignored = dockerignore(read('.dockerignore'));
+  const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+
+  test('the matcher follows BuildKit rules (last match wins, "!" re-includes, parents count)', () => {
+    const m = dockerignore('*\n!src/\n**/*.test.ts\n');
+    expect(m('README.md')).toBe(true);
+    expect(m('src/a.ts')).toBe(false);
+    expect(m('src/deep/b.ts')).toBe(false);
+    expect(m('src/deep/b.test.ts')).toBe(true);
+    expect(m('node_modules/x/index.js')).toBe(true);
+  });
+
+  test('admits every source the build compiles and the files npm ci and tsc read', () => {
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) expect([f, ignored(f)]).toEqual([f, false]);
+    const sources = buildConfig.include.flatMap((dir) => walk(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const f of sources) expect([f, ignored(f)]).toEqual([f, false]);
+    for (const dir of buildConfig.include) expect([dir, ignored(`${dir}/x.ts`)]).toEqual([dir, false]);
+  });
+
+  test('keeps local artefacts, tests, secrets and VCS data out of the context', () => {
+    for (const f of [
+      'node_modules/yaml/package.json', 'dist/bin/vault-irsa-webhook.js', '.git/HEAD', 'coverage/lcov.info',
+      'test/unit/smoke.test.ts', 'test/fixtures/x.yaml', 'charts/vault-irsa/values.yaml', 'manifests/install.yaml',
+      '.env', 'kubeconfig', 'sidecar/config.test.ts', 'Dockerfile.webhook',
+    ]) expect([f, ignored(f)]).toEqual([f, true]);
+  });
+});

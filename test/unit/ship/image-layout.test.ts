@@ -1,0 +1,223 @@
+/**
+ * The built programs run from a copy laid out as the images lay them out (/app/{package.json,dist,node_modules}
+ * minus dist/test and dist/demo, the sidecar launcher in a bin directory), started with the Dockerfiles' own
+ * ENTRYPOINT and launcher text. No Docker here: this is what can be known without it. Needs the build (dist/bin);
+ * skipped with one line when it is missing.
+ */
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startProcess, waitFor, type TestProcess } from '../../support/child.js';
+import { freePort } from '../../support/ports.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { parseCopy, parseDockerfile } from './dockerfile.js';
+import { ROOT, exists, read } from './ship-helpers.js';
+
+const ENTRIES = ['dist/bin/vault-irsa-webhook.js', 'dist/bin/vault-irsa-sidecar.js'];
+const missing = ENTRIES.filter((e) => !exists(e));
+if (missing.length > 0) console.log(`skipped: ${missing.join(', ')} missing (run npx tsc -p tsconfig.build.json first)`);
+const suite = missing.length === 0 ? describe : describe.skip;
+
+const VERSION = (JSON.parse(read('package.json')) as { version: string }).version;
+
+interface Layout {
+  root: string;
+  app: string;
+  bin: string;
+}
+
+/** /app as the runtime stage builds it; node_modules is linked, not copied (the image holds the pruned set). */
+function layOut(): Layout {
+  const root = mkdtempSync(join(tmpdir(), 'vault-irsa-image-'));
+  const app = join(root, 'app');
+  const bin = join(root, 'usr/local/bin');
+  mkdirSync(app, { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  cpSync(join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
+  // the build stage's `rm -rf dist/test dist/demo`
+  rmSync(join(app, 'dist/test'), { recursive: true, force: true });
+  rmSync(join(app, 'dist/demo'), { recursive: true, force: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+
+  // the sidecar launcher, from the Dockerfile's heredoc, with this machine's node for /nodejs/bin/node
+  const df = parseDockerfile(read('Dockerfile.sidecar'));
+  const launcher = df.instructions.filter((i) => i.op === 'COPY').map(parseCopy).find((c) => c.heredoc !== undefined);
+  if (!launcher?.heredoc || !launcher.dest.startsWith('/usr/local/bin/')) throw new Error('Dockerfile.sidecar has no launcher heredoc');
+  const text = launcher.heredoc.replace(/^#!\/nodejs\/bin\/node/, `#!${process.execPath}`).replaceAll("'/app/", `'${app}/`);
+  const target = join(root, launcher.dest);
+  writeFileSync(target, text);
+  chmodSync(target, Number.parseInt(launcher.chmod ?? '755', 8));
+  return { root, app, bin };
+}
+
+/** The Dockerfile's ENTRYPOINT, mapped onto the layout. */
+function entrypoint(file: string, layout: Layout): { cmd: string; args: string[] } {
+  const df = parseDockerfile(read(file));
+  const ep = df.instructions.filter((i) => i.op === 'ENTRYPOINT').at(-1);
+  const argv = JSON.parse(ep?.args ?? '[]') as string[];
+  const mapped = argv.map((a) => (a === '/nodejs/bin/node' ? process.execPath : a.replace(/^\/app\//, `${layout.app}/`)));
+  return { cmd: mapped[0] ?? '', args: mapped.slice(1) };
+}
+
+suite('programs from the image layout', () => {
+  let layout: Layout;
+  const procs: TestProcess[] = [];
+  const servers: Server[] = [];
+
+  beforeAll(() => {
+    layout = layOut();
+  });
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    if (layout) rmSync(layout.root, { recursive: true, force: true });
+  });
+
+  const start = (cmd: string, args: string[], env: Record<string, string | undefined>) => {
+    const p = startProcess(cmd, args, env, { cwd: layout.app });
+    procs.push(p);
+    return p;
+  };
+
+  /** A stand-in sidecar health listener answering /readyz with `status`. */
+  const readyz = async (status: number): Promise<number> => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/readyz' ? status : 404, { 'content-type': 'application/json' });
+      res.end(status === 200 ? '{"status":"ready"}' : '{"status":"not ready","reason":"secret db not read yet"}');
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  };
+
+  test('the sidecar ENTRYPOINT answers --version with the package version', async () => {
+    const { cmd, args } = entrypoint('Dockerfile.sidecar', layout);
+    const p = start(cmd, [...args, '--version'], {});
+    expect(await p.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(p.output().trim()).toBe(`vault-irsa-sidecar ${VERSION}`);
+  });
+
+  test('the launcher on PATH runs the same program by its bare name, as the webhook\'s command does', async () => {
+    const p = start('vault-irsa-sidecar', ['--version'], { PATH: `${layout.bin}:${process.env.PATH ?? ''}` });
+    expect(await p.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(p.output().trim()).toBe(`vault-irsa-sidecar ${VERSION}`);
+  });
+
+  test('`vault-irsa-sidecar wait` through the launcher exits 0 once /readyz answers 200', async () => {
+    const port = await readyz(200);
+    const p = start(join(layout.bin, 'vault-irsa-sidecar'), ['wait', '--timeout=30s'], {
+      VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}`,
+      VAULT_IRSA_LISTEN: `127.0.0.1:${port}`,
+    });
+    expect(await p.waitForExit(40000)).toEqual({ code: 0, signal: null });
+  });
+
+  test('`vault-irsa-sidecar wait` through the launcher fails while /readyz answers 503', async () => {
+    const port = await readyz(503);
+    const p = start(join(layout.bin, 'vault-irsa-sidecar'), ['wait', '--timeout=1s'], { VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}` });
+    const exit = await p.waitForExit(40000);
+    expect(exit.code).not.toBe(0);
+    expect(p.output()).toMatch(/not ready/);
+  });
+
+  test('the sidecar, unconfigured, loads all its modules and stops with a line naming the missing variable', async () => {
+    const { cmd, args } = entrypoint('Dockerfile.sidecar', layout);
+    const p = start(cmd, args, { AWS_EC2_METADATA_DISABLED: 'true' });
+    const exit = await p.waitForExit(40000);
+    expect(exit.code).not.toBe(0);
+    expect(p.output()).toMatch(/VAULT_(ADDR|IRSA_ROLE)/);
+    expect(p.output()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+  });
+
+  describe('the webhook ENTRYPOINT', () => {
+    let cert: TestCert;
+    let port = 0;
+    let webhook: TestProcess;
+    let before: string[] = [];
+
+    const get = (path: string, method = 'GET', body?: string) =>
+      new Promise<{ status: number; body: string; fingerprint256: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path, method, agent: false, ca: cert.cert, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 5000 },
+          (res) => {
+            // read the peer certificate now: the socket is detached from the response once it ends
+            const fingerprint256 = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(false).fingerprint256;
+            let data = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (data += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data, fingerprint256 }));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timed out')));
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    beforeAll(async () => {
+      cert = await makeTestCert({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+      const tls = await writeTestCert(join(layout.root, 'etc/vault-irsa/tls'), cert);
+      port = await freePort();
+      before = listApp(layout.app);
+      const { cmd, args } = entrypoint('Dockerfile.webhook', layout);
+      webhook = start(cmd, args, {
+        VAULT_IRSA_WEBHOOK_PORT: String(port),
+        VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+        VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: tls.certFile,
+        VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: tls.keyFile,
+        VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.vault.svc:8200',
+        VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+      });
+      await waitFor(async () => (await get('/healthz')).status === 200, 40000, 100);
+    }, 60000);
+
+    test('serves /healthz and /readyz over HTTPS with the mounted certificate', async () => {
+      const health = await get('/healthz');
+      expect(health.status).toBe(200);
+      expect(health.fingerprint256).toBe(new X509Certificate(cert.cert).fingerprint256);
+      await waitFor(async () => (await get('/readyz')).status === 200, 20000, 100);
+    });
+
+    test('answers POST /mutate: a body that is not an AdmissionReview gets 400', async () => {
+      const r = await get('/mutate', 'POST', JSON.stringify({ hello: 'world' }));
+      expect(r.status).toBe(400);
+    });
+
+    test('writes nothing into its install directory (it runs on a read-only root filesystem)', () => {
+      expect(listApp(layout.app)).toEqual(before);
+    });
+
+    test('stops cleanly on SIGTERM', async () => {
+      const exit = await webhook.stop('SIGTERM', 20000);
+      expect(exit.signal).toBeNull();
+      expect(exit.code).toBe(0);
+    });
+  });
+});
+
+/** Files under the laid-out /app, except the linked node_modules. */
+function listApp(app: string): string[] {
+  const out: string[] = [];
+  const rec = (dir: string) => {
+    for (const e of readdirSyncSafe(dir)) {
+      if (e.name === 'node_modules' && dir === app) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) rec(p);
+      else out.push(relative(app, p));
+    }
+  };
+  rec(app);
+  return out.sort();
+}
+
+function readdirSyncSafe(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
