@@ -445,7 +445,8 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
   function mountInfo(t: Token, path: string): HttpReply {
     const m = findMount(path);
     if (!m) return denied();
-    const allowed = t.root || can(t, `sys/internal/ui/mounts/${path}`, 'read') || anyAccessUnder(policiesOf(t), m.path);
+    // real Vault: any capability anywhere under the mount (hasMountAccess); a rule on this endpoint itself is not enough
+    const allowed = t.root || anyAccessUnder(policiesOf(t), m.path);
     if (!allowed) return denied();
     return new HttpReply(200, envelope({
       data: {

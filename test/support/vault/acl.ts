@@ -97,10 +97,10 @@ export function anyAccessUnder(policies: VaultPolicy[], prefix: string): boolean
   for (const pol of policies) {
     for (const [pat, caps] of Object.entries(pol)) {
       if (caps.length === 0 || caps.includes('deny')) continue;
-      const lit = pat.replace(/[*+].*$/, '');
-      if (lit.startsWith(prefix) || prefix.startsWith(lit)) {
-        if (capabilitiesFor([pol], lit.startsWith(prefix) ? lit || prefix : prefix).size > 0 || lit.startsWith(prefix)) return true;
-      }
+      const wild = pat.search(/[*+]/);
+      const lit = wild < 0 ? pat : pat.slice(0, wild);
+      // a rule inside the mount, or a glob whose literal part covers the whole mount
+      if (lit.startsWith(prefix) || (wild >= 0 && prefix.startsWith(lit))) return true;
     }
   }
   return false;
