@@ -1,0 +1,192 @@
+/**
+ * The chart rendered by a real helm: `helm lint`, `helm template` in each TLS mode, the schema enforced by helm
+ * itself, every core object valid (kubernetes-models stands in for kubeconform), and the cert-manager rendering
+ * equal to manifests/install.yaml. Runs where helm is on PATH; skipped with one printed line where it is not.
+ */
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { CHART, at, findKind, isObj, loadDocs, str, type Obj } from './ship-helpers.js';
+
+const hasHelm = spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0;
+if (!hasHelm) console.log('skipped: helm not on PATH');
+const suite = hasHelm ? describe : describe.skip;
+
+const KUBE_VERSION = '1.30.0';
+const RELEASE = 'vault-irsa';
+const NAMESPACE = 'vault-irsa';
+
+interface Validatable { validate(): void }
+const MODELS: Record<string, (o: Obj) => Validatable> = {
+  'v1/Service': (o) => new Service(o as never),
+  'v1/Secret': (o) => new Secret(o as never),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o as never),
+  'apps/v1/Deployment': (o) => new Deployment(o as never),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never),
+  'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
+};
+
+function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('helm', args, { encoding: 'utf8', timeout: 60000 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function render(sets: string[] = []): Obj[] {
+  const r = helm([
+    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION,
+    ...sets.flatMap((s) => ['--set', s]),
+  ]);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  const out: Obj[] = [];
+  for (const d of parseAllDocuments(r.stdout)) {
+    if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join('; ')}`);
+    const js: unknown = d.toJS();
+    if (isObj(js)) out.push(js);
+  }
+  return out;
+}
+
+function structurallyValid(docs: Obj[]): void {
+  for (const d of docs) {
+    const key = `${str(d.apiVersion)}/${str(d.kind)}`;
+    expect(typeof at(d, 'metadata.name')).toBe('string');
+    if (str(d.apiVersion).startsWith('cert-manager.io/')) {
+      expect(d.apiVersion).toBe('cert-manager.io/v1');
+      expect(['Issuer', 'Certificate']).toContain(d.kind);
+      continue;
+    }
+    const make = MODELS[key];
+    expect([key, make !== undefined]).toEqual([key, true]);
+    expect(() => (make as (o: Obj) => Validatable)(d).validate()).not.toThrow();
+  }
+}
+
+/** Drops what only Helm adds (its labels), so a render compares to the plain manifests. */
+function normalise(docs: Obj[]): Obj[] {
+  const strip = (o: unknown): unknown => {
+    if (Array.isArray(o)) return o.map(strip);
+    if (!isObj(o)) return o;
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (k === 'labels' && isObj(v)) {
+        const labels = { ...v };
+        delete labels['helm.sh/chart'];
+        delete labels['app.kubernetes.io/managed-by'];
+        out[k] = labels;
+      } else out[k] = strip(v);
+    }
+    return out;
+  };
+  return docs
+    .map((d) => strip(d) as Obj)
+    .sort((a, b) => `${str(a.kind)}/${str(at(a, 'metadata.name'))}`.localeCompare(`${str(b.kind)}/${str(at(b, 'metadata.name'))}`));
+}
+
+suite('helm', () => {
+  test('helm lint passes', () => {
+    let r = helm(['lint', CHART, '--kube-version', KUBE_VERSION]);
+    if (r.status !== 0 && /unknown flag/.test(r.stderr)) r = helm(['lint', CHART]);
+    expect([r.status, r.stdout + r.stderr]).toEqual([0, expect.stringContaining('0 chart(s) failed')]);
+  });
+
+  test('tls.mode=chart: a CA and certificate in a Secret, the same CA in caBundle', () => {
+    const docs = render();
+    structurallyValid(docs);
+    const secret = findKind(docs, 'Secret', `${RELEASE}-tls`);
+    const data = secret.data as Record<string, string>;
+    const ca = Buffer.from(data['ca.crt'] ?? '', 'base64').toString();
+    const crt = Buffer.from(data['tls.crt'] ?? '', 'base64').toString();
+    const mwc = findKind(docs, 'MutatingWebhookConfiguration', RELEASE);
+    const hook = (mwc.webhooks as Obj[])[0] as Obj;
+    expect(at(hook, 'clientConfig.caBundle')).toBe(data['ca.crt']);
+    const caCert = new X509Certificate(ca);
+    const serving = new X509Certificate(crt);
+    expect(serving.verify(caCert.publicKey)).toBe(true);
+    expect(serving.subjectAltName).toContain(`DNS:${RELEASE}.${NAMESPACE}.svc`);
+    expect(at(mwc, 'metadata.annotations')).toBeUndefined();
+  });
+
+  test('tls.mode=certManager renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
+    const docs = render(['tls.mode=certManager']);
+    structurallyValid(docs);
+    const install = loadDocs('manifests/install.yaml').filter((d) => d.kind !== 'Namespace');
+    expect(normalise(docs)).toEqual(normalise(install));
+  });
+
+  test('tls.mode=secret uses the given Secret and caBundle', () => {
+    const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    const docs = render(['tls.mode=secret', 'tls.secret.name=my-webhook-tls', `tls.secret.caBundle=${caBundle}`]);
+    structurallyValid(docs);
+    expect(docs.some((d) => d.kind === 'Secret' || str(d.apiVersion).startsWith('cert-manager.io/'))).toBe(false);
+    const dep = findKind(docs, 'Deployment', RELEASE);
+    expect(at(dep, 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: 'my-webhook-tls', defaultMode: 0o440 } }]);
+    const hook = (findKind(docs, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0];
+    expect(at(hook, 'clientConfig.caBundle')).toBe(caBundle);
+  });
+
+  test('a second install in another namespace excludes that namespace', () => {
+    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION]);
+    expect(r.status).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const hook = (findKind(docs, 'MutatingWebhookConfiguration').webhooks as Obj[])[0];
+    expect(at(hook, 'namespaceSelector.matchExpressions')).toEqual([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'platform'] },
+    ]);
+  });
+
+  test('switches: kubernetes=off drops RBAC, matchConditions off drops them, one replica drops the PDB', () => {
+    const docs = render(['webhook.kubernetes=off', 'webhook.matchConditions.enabled=false', 'webhook.replicas=1']);
+    structurallyValid(docs);
+    expect(docs.some((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding' || d.kind === 'PodDisruptionBudget')).toBe(false);
+    const hook = (findKind(docs, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0];
+    expect(at(hook, 'matchConditions')).toBeUndefined();
+  });
+
+  test('the webhook env follows the values', () => {
+    const docs = render([
+      'vault.addr=https://vault.example.com:8200', 'vault.allowedAddrs={https://a.example.com,https://b.example.com}',
+      'vault.iamServerId=vault.example.com', 'aws.stsRegion=eu-west-1', 'sidecar.mode=classic',
+    ]);
+    const c = (at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.containers') as Obj[])[0] as Obj;
+    const env = Object.fromEntries((c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200',
+      VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS: 'https://a.example.com,https://b.example.com',
+      VAULT_IRSA_WEBHOOK_IAM_SERVER_ID: 'vault.example.com',
+      VAULT_IRSA_WEBHOOK_STS_REGION: 'eu-west-1',
+      VAULT_IRSA_WEBHOOK_SIDECAR_MODE: 'classic',
+    });
+  });
+
+  test.each([
+    ['webhook.failurePolicy=Maybe', /failurePolicy/],
+    ['sidecar.mode=foo', /mode/],
+    ['tls.mode=letsencrypt', /mode/],
+    ['webhook.timeoutSeconds=60', /timeoutSeconds/],
+  ])('helm rejects %s through values.schema.json', (set, message) => {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '--set', set]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('a PodDisruptionBudget that would block every drain is refused', () => {
+    const r = helm(['template', RELEASE, CHART, '--kube-version', KUBE_VERSION, '--set', 'webhook.replicas=2', '--set', 'webhook.podDisruptionBudget.minAvailable=2']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/minAvailable/);
+  });
+});
+
+test('the chart path the helm tier renders exists', () => {
+  expect(CHART.endsWith(join('charts', 'vault-irsa'))).toBe(true);
+});
