@@ -14,7 +14,10 @@ export function generateRequestToken(): string {
  */
 export async function writeTokenFileAtomic(path: string, token: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  // Only the last level: in a pod the emptyDir exists; recursive mkdir can spin on special filesystems.
+  await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, token, { mode: 0o644, flag: 'wx' });
