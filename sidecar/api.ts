@@ -32,7 +32,7 @@ export interface ApiOptions {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function buildApiApp(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, forceCloseConnections: true, maxParamLength: 512 });
+  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 512 } });
   const expected = digest(opts.requestToken);
   const maxWaitMs = opts.maxWaitMs ?? 5 * 60_000;
   const { store, metrics } = opts;

@@ -44,6 +44,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   }
   // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // Logs are JSON lines; the SDK's multi-line Node 20 notice on stderr would break that.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = createLogger(config.logLevel);
 
   let caPem: string | undefined;
@@ -98,6 +100,9 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     fatalExit(log, 'token_file_failed', `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.tokenFile }, 1);
   }
 
+  // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
+  tokens.start();
+  refresher.start();
   const api = buildApiApp({ store, requestToken, readiness, metrics });
   const health = buildHealthApp({ readiness, metrics });
   const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen, log);
@@ -118,14 +123,12 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     'vault-irsa sidecar listening',
   );
 
-  tokens.start();
-  refresher.start();
   const readyWatch = setInterval(() => {
     if (readiness.notReadyReasons().length > 0) return;
     clearInterval(readyWatch);
     metrics.ready.set(1);
     log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
-  }, 50);
+  }, 100);
   readyWatch.unref();
 
   let stopping: Promise<void> | undefined;

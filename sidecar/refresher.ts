@@ -143,7 +143,7 @@ export class Refresher {
       metrics?.stale.set({ secret: t.name }, 0);
       if (t.failures > 0 || wasStale || changed) {
         log.info(
-          { event: wasStale ? 'secret_fresh' : 'secret_read', name: t.name, changed, version: store.get(t.name)?.version },
+          { event: wasStale ? 'secret_fresh' : 'secret_read', secretName: t.name, changed, version: store.get(t.name)?.version },
           wasStale ? 'secret is fresh again' : changed ? 'secret read' : 'secret read again',
         );
       }
@@ -169,7 +169,7 @@ export class Refresher {
       );
       t.failures++;
       log.warn(
-        { event: stale && !wasStale ? 'secret_stale' : 'refresh_failed', name: t.name, path: t.path, err: failure.message, retryInMs: delay },
+        { event: stale && !wasStale ? 'secret_stale' : 'refresh_failed', secretName: t.name, path: t.path, err: failure.message, retryInMs: delay },
         stale ? 'cannot refresh secret; serving the last value as stale' : 'cannot read secret',
       );
       this.runSoon(t, delay);
@@ -190,15 +190,15 @@ export class Refresher {
       metrics?.leaseRenewals.inc({ outcome: got < asked ? 'capped' : 'success' });
       if (got < asked || got <= 0) {
         // cannot be extended further: fetch new credentials while these still work
-        log.info({ event: 'lease_capped', name: t.name, ttlSeconds: got }, 'lease reaches its max TTL; will read new credentials');
+        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; will read new credentials');
         this.runSoon(t, renewAt(got), 'read');
       } else {
-        log.debug({ event: 'lease_renewed', name: t.name, ttlSeconds: got }, 'lease renewed');
+        log.debug({ event: 'lease_renewed', secretName: t.name, ttlSeconds: got }, 'lease renewed');
         this.runSoon(t, renewAt(got), 'renew');
       }
     } catch (e) {
       metrics?.leaseRenewals.inc({ outcome: 'failure' });
-      log.warn({ event: 'lease_renew_failed', name: t.name, err: (e as Error).message }, 'lease renewal failed; reading the secret again');
+      log.warn({ event: 'lease_renew_failed', secretName: t.name, err: (e as Error).message }, 'lease renewal failed; reading the secret again');
       await this.read(t);
     }
   }

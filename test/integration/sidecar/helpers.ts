@@ -20,14 +20,14 @@ export interface RunningSidecar {
 
 export async function startSidecar(env: Record<string, string | undefined>, opts: { echo?: boolean } = {}): Promise<RunningSidecar> {
   const scratch = await mkdtemp(join(tmpdir(), 'vault-irsa-sidecar-it-'));
-  const fullEnv = {
+  const fullEnv: Record<string, string | undefined> = {
     VAULT_IRSA_LISTEN: '127.0.0.1:0',
     VAULT_IRSA_HEALTH_LISTEN: '127.0.0.1:0',
     ...env,
     HOME: scratch,
     TMPDIR: scratch,
   };
-  const proc = startProcess(process.execPath, [SIDECAR_BIN], fullEnv, { cwd: scratch, echo: opts.echo ?? false });
+  const proc = startProcess(process.execPath, [SIDECAR_BIN], fullEnv, { cwd: scratch, echo: opts.echo ?? process.env.SIDECAR_ECHO === '1' });
   const line = await proc.waitForLine(/"event":"started"/, 20_000);
   const started = JSON.parse(line) as { api: string; health: string };
   const tokenFile = fullEnv.VAULT_IRSA_TOKEN_FILE as string;
