@@ -36,6 +36,8 @@ describe('secrets Vault will not give', () => {
       return r.status === 404 ? r : undefined;
     }, 20_000);
     expect(gone.json().error.code).toBe('secret_not_found');
+    // a policy 403 on a live token is not mistaken for a dead token: no second login
+    expect(stack.vault.logins.filter((l) => l.ok)).toHaveLength(1);
   });
 
   it('/readyz stays 503 naming the secrets, without paths or values, and the sidecar keeps retrying', async () => {
