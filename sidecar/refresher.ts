@@ -57,6 +57,8 @@ interface Tracked {
   leaseId: string | undefined;
   leaseTtl: number;
   running: boolean;
+  /** a read was asked for while one was running (e.g. a new token): do another right after */
+  rerun: boolean;
 }
 
 export interface RefresherOptions {
@@ -93,6 +95,7 @@ export class Refresher {
         leaseId: undefined,
         leaseTtl: 0,
         running: false,
+        rerun: false,
       });
     }
     // Leases belong to the token that created them; after a new login read leased secrets again.
@@ -121,13 +124,21 @@ export class Refresher {
   }
 
   private async run(t: Tracked, action: 'read' | 'renew'): Promise<void> {
-    if (this.stopped || t.running) return;
+    if (this.stopped) return;
+    if (t.running) {
+      if (action === 'read') t.rerun = true;
+      return;
+    }
     t.running = true;
     try {
       if (action === 'renew' && t.leaseId !== undefined) await this.renewLease(t);
       else await this.read(t);
     } finally {
       t.running = false;
+    }
+    if (t.rerun) {
+      t.rerun = false;
+      this.runSoon(t, 0);
     }
   }
 
