@@ -79,13 +79,48 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-async function defaultFetch(caPem: string | undefined): Promise<FetchLike> {
-  const undici = await import('undici');
-  const dispatcher = new undici.Agent({
-    keepAliveTimeout: 30_000,
-    ...(caPem ? { connect: { ca: caPem } } : {}),
-  });
-  return (url, init) => undici.fetch(url, { ...init, dispatcher } as Parameters<typeof undici.fetch>[1]);
+/**
+ * The default transport: node:http / node:https with a keep-alive agent, trusting only VAULT_CACERT when it
+ * is set. Not undici's fetch: loading it and its WebAssembly HTTP parser costs the sidecar about 25 MB of
+ * resident memory for the handful of requests a minute it sends to Vault. Redirects are never followed.
+ */
+async function defaultFetch(addr: string, caPem: string | undefined): Promise<FetchLike> {
+  const tls = addr.startsWith('https:');
+  const mod = tls ? await import('node:https') : await import('node:http');
+  // idle connections close after 30 s (or sooner, when Vault's Keep-Alive hint says so)
+  const agent = new mod.Agent({ keepAlive: true, timeout: 30_000, ...(tls && caPem ? { ca: caPem } : {}) });
+  return (url, init) =>
+    new Promise<FetchResponseLike>((resolve, reject) => {
+      const body = init.body as string | undefined;
+      const headers = { ...(init.headers as Record<string, string>) };
+      if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+      const req = mod.request(url, { method: init.method as string, headers, agent, signal: init.signal as AbortSignal | undefined }, (res) => {
+        const chunks: Buffer[] = [];
+        let ended = false;
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('end', () => {
+          ended = true;
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: {
+              get: (name) => {
+                const v = res.headers[name.toLowerCase()];
+                return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+              },
+            },
+            text: async () => text,
+          });
+        });
+        res.once('error', reject);
+        // the connection ended (or the call was aborted) before the whole body arrived
+        res.once('close', () => {
+          if (!ended) reject(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' }));
+        });
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
 }
 
 function errorsOf(body: unknown): string[] {
@@ -118,7 +153,7 @@ export class VaultClient {
   }
 
   async request<T = unknown>(operation: string, method: string, path: string, req: VaultRequest = {}): Promise<VaultResponse<T>> {
-    const fetchFn = (this.fetchFn ??= await defaultFetch(this.opts.caPem));
+    const fetchFn = (this.fetchFn ??= await defaultFetch(this.opts.addr, this.opts.caPem));
     const url = `${this.opts.addr}/v1/${path}`;
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (req.token !== undefined) headers['X-Vault-Token'] = req.token;
