@@ -167,10 +167,10 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   if (!/^[0-9]{1,10}$/.test(maxBodyRaw) || Number(maxBodyRaw) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${JSON.stringify(maxBodyRaw)}`);
 
   const tlsPollRaw = get(ENV.tlsPoll) ?? '10s';
-  const tlsPollIntervalMs = parseDuration(tlsPollRaw, true);
+  const tlsPollIntervalMs = parseDuration(tlsPollRaw);
   if (tlsPollIntervalMs === null || tlsPollIntervalMs < 50) throw new ConfigError(ENV.tlsPoll, `is not a duration of at least 50ms (e.g. 10s): ${JSON.stringify(tlsPollRaw)}`);
   const kubeTimeoutRaw = get(ENV.kubeTimeout) ?? '2s';
-  const kubeTimeoutMs = parseDuration(kubeTimeoutRaw, true);
+  const kubeTimeoutMs = parseDuration(kubeTimeoutRaw);
   if (kubeTimeoutMs === null || kubeTimeoutMs < 10) throw new ConfigError(ENV.kubeTimeout, `is not a duration (e.g. 2s): ${JSON.stringify(kubeTimeoutRaw)}`);
 
   const listenHost = get(ENV.listenHost) ?? '0.0.0.0';

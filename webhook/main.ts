@@ -44,6 +44,9 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     if (kubeConfigAvailable(env)) {
       const kc = new KubeConfig();
       kc.loadFromDefault();
+      // client-node refuses an http:// API server unless TLS verification is marked off; there is no TLS to
+      // verify there (a local proxy such as `kubectl proxy`, a test API server), so say so for it
+      kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c));
       saCache = new ServiceAccountCache({
         kubeConfig: kc,
         getTimeoutMs: config.kubeTimeoutMs,

@@ -2,6 +2,7 @@
  * Pure value checks shared by the webhook's env config and the pod annotations, so a default and an
  * annotation are held to the same rules. Each returns a problem description (without the key) or null.
  */
+import { parseDuration as parseSidecarDuration } from '../sidecar/duration.js';
 
 /** Quote a user-supplied value for a message: JSON-escaped (no control characters reach logs) and capped. */
 export function quote(value: unknown): string {
@@ -18,15 +19,12 @@ export function checkPort(value: string): string | null {
   return null;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `30s`, `5m`, `1h` (one integer and one unit, as the sidecar reads it) → milliseconds, or null. */
-export function parseDuration(value: string, allowMs = false): number | null {
-  const m = /^([0-9]{1,9})(ms|s|m|h)$/.exec(value);
-  if (!m || m[1] === undefined || m[2] === undefined) return null;
-  if (m[2] === 'ms' && !allowMs) return null;
-  const unit = DURATION_UNITS[m[2]];
-  return unit === undefined ? null : Number(m[1]) * unit;
+/**
+ * The sidecar's own grammar (`30s`, `5m`, `1h30m`, `250ms`, a bare number of seconds), so an annotation the
+ * webhook accepts is always a VAULT_IRSA_REFRESH the sidecar accepts. Milliseconds, or null.
+ */
+export function parseDuration(value: string): number | null {
+  return parseSidecarDuration(value) ?? null;
 }
 
 export function checkRefresh(value: string): string | null {

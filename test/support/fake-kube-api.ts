@@ -32,7 +32,11 @@ export interface FakeKubeApi {
   readonly openWatches: number;
   /** ends every open watch stream, as an API server does on its own timeout */
   dropWatches(): void;
-  writeKubeconfig(dir: string): Promise<string>;
+  /**
+   * A kubeconfig for it. `markInsecure` (default true) adds `insecure-skip-tls-verify`, without which client-node
+   * alone refuses plain http; false writes what a user would, to check the webhook copes.
+   */
+  writeKubeconfig(dir: string, opts?: { markInsecure?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -93,13 +97,13 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       for (const w of watchers) w.res.end();
       watchers.clear();
     },
-    async writeKubeconfig(dir) {
+    async writeKubeconfig(dir, opts = {}) {
       await mkdir(dir, { recursive: true });
       const path = join(dir, 'kubeconfig');
       await writeFile(path, [
         'apiVersion: v1', 'kind: Config',
-        // client-node refuses plain http unless TLS verification is marked skipped
-        'clusters:', '- name: fake', '  cluster:', `    server: ${api.url}`, '    insecure-skip-tls-verify: true',
+        'clusters:', '- name: fake', '  cluster:', `    server: ${api.url}`,
+        ...(opts.markInsecure === false ? [] : ['    insecure-skip-tls-verify: true']),
         'users:', '- name: fake', '  user:', '    token: fake-kube-token',
         'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: fake',
         'current-context: fake', '',

@@ -38,7 +38,8 @@ beforeAll(async () => {
     VAULT_IRSA_WEBHOOK_IAM_SERVER_ID: 'vault.example.com',
     VAULT_IRSA_WEBHOOK_AWS_ENDPOINT_URL_STS: stack.sts.url,
     VAULT_IRSA_WEBHOOK_KUBERNETES: 'auto',
-    KUBECONFIG: await kube.writeKubeconfig(dir),
+    // a plain kubeconfig for an http:// API server, without insecure-skip-tls-verify
+    KUBECONFIG: await kube.writeKubeconfig(dir, { markInsecure: false }),
   });
   await waitForCondition(() => kube.openWatches === 1, 'the ServiceAccount informer');
 });
