@@ -87,3 +87,8 @@ test.each([
   expect(ps[0]).toContain(key);
   expect(ps[0]).toContain(JSON.stringify(value));
 });
+
+test.each(['1h30m', '90s', '2m30s', '45'])('refresh %j is accepted, as the sidecar reads VAULT_IRSA_REFRESH', (value) => {
+  expect(problems({ ...role, 'vault-irsa.io/refresh': value })).toEqual([]);
+  expect(plan({ ...role, 'vault-irsa.io/refresh': value }).refresh).toBe(value);
+});
