@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { parseDuration } from './duration.js';
-import { registerCommon, sendError, type Readiness } from './http-common.js';
+import { registerCommon, sendError, SERVER_OPTIONS, type Readiness } from './http-common.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
 
@@ -32,7 +32,7 @@ export interface ApiOptions {
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function buildApiApp(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 512 } });
+  const app = Fastify({ ...SERVER_OPTIONS, routerOptions: { maxParamLength: 512 } });
   const expected = digest(opts.requestToken);
   const maxWaitMs = opts.maxWaitMs ?? 5 * 60_000;
   const { store, metrics } = opts;
@@ -44,7 +44,7 @@ export function buildApiApp(opts: ApiOptions): FastifyInstance {
       return sendError(reply, 400, 'forwarded_request', 'requests carrying X-Forwarded-For are refused: this API serves the pod itself only');
     }
   });
-  registerCommon(app, opts.readiness);
+  registerCommon(app, opts.readiness, { detail: true });
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/v1/')) return;
     const header = request.headers.authorization;
@@ -124,8 +124,9 @@ function readable(store: SecretStore, name: string, reply: FastifyReply): Secret
     sendError(reply, 404, 'secret_not_declared', `no secret "${name}" is declared for this pod (annotation vault-irsa.io/secret-${name})`);
     return undefined;
   }
-  if (entry.data !== undefined) return entry;
   const f = entry.failure;
+  // Stale serving covers an unreachable Vault only: a secret Vault now refuses or no longer has is not served.
+  if (entry.data !== undefined && (f === undefined || f.code === 'vault_unavailable')) return entry;
   if (f && f.code !== 'vault_unavailable') {
     sendError(reply, f.status, f.code, f.code === 'vault_permission_denied' ? `Vault: ${f.message}` : `secret "${name}": ${f.message}`);
   } else {

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { registerCommon, registerMetrics, type Readiness } from './http-common.js';
+import { registerCommon, registerMetrics, SERVER_OPTIONS, type Readiness } from './http-common.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -7,8 +7,8 @@ import type { Metrics } from './metrics.js';
  * It never serves a secret, a path or a value.
  */
 export function buildHealthApp(opts: { readiness: Readiness; metrics: Metrics }): FastifyInstance {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
-  registerCommon(app, opts.readiness);
+  const app = Fastify(SERVER_OPTIONS);
+  registerCommon(app, opts.readiness, { detail: false });
   registerMetrics(app, opts.metrics);
   return app;
 }

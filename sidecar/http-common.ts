@@ -7,12 +7,28 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 }
 
 export interface Readiness {
-  /** reasons it is not ready yet; empty when ready */
-  notReadyReasons(): string[];
+  /**
+   * Reasons it is not ready yet; empty when ready. `detail` adds Vault's message for each secret, which can
+   * name the secret's path: only the loopback listener asks for it, the pod-IP one gets names and codes.
+   */
+  notReadyReasons(detail: boolean): string[];
 }
 
+/**
+ * Fastify options both listeners share. A URL fastify cannot even parse (bad percent-encoding) gets the
+ * contract's error shape and no-store like every other answer, not fastify's own body.
+ */
+export const SERVER_OPTIONS = {
+  logger: false,
+  forceCloseConnections: true,
+  frameworkErrors: (_error: Error, _request: unknown, reply: FastifyReply): void => {
+    reply.header('Cache-Control', 'no-store');
+    sendError(reply, 400, 'bad_request', 'malformed request URL');
+  },
+} as const;
+
 /** What both listeners share: GET/HEAD only, no-store, JSON errors, /healthz and /readyz. */
-export function registerCommon(app: FastifyInstance, readiness: Readiness): void {
+export function registerCommon(app: FastifyInstance, readiness: Readiness, opts: { detail: boolean }): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Cache-Control', 'no-store');
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -29,7 +45,7 @@ export function registerCommon(app: FastifyInstance, readiness: Readiness): void
   });
   app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const reasons = readiness.notReadyReasons();
+    const reasons = readiness.notReadyReasons(opts.detail);
     if (reasons.length === 0) return reply.send({ status: 'ready' });
     return sendError(reply, 503, 'not_ready', reasons.join('; '));
   });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from './api.js';
 import { createCredentialProvider } from './aws-credentials.js';
@@ -24,21 +25,20 @@ export interface RunningSidecar {
 
 const SHUTDOWN_DEADLINE_MS = 5_000;
 
-/** Fail closed on configuration: one fatal line naming the variable, then exit. */
-function fatalExit(log: Logger, event: string, message: string, extra: Record<string, unknown>, code: number): never {
-  log.fatal({ event, ...extra }, message);
+/** Fail closed on configuration: one fatal JSON line on stderr naming the variable, then exit. */
+function fatalExit(event: string, message: string, extra: Record<string, unknown>, code: number): never {
+  createLogger('info', pino.destination({ dest: 2, sync: true })).fatal({ event, ...extra }, message);
   process.exit(code);
 }
 
 /** Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. */
 export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
-  const bootLog = createLogger('info');
   let config: SidecarConfig;
   try {
     config = parseConfig(env);
   } catch (e) {
     if (e instanceof ConfigError) {
-      fatalExit(bootLog, 'config_invalid', `invalid configuration: ${e.message}`, { variable: e.variable }, 2);
+      fatalExit('config_invalid', `invalid configuration: ${e.message}`, { variable: e.variable }, 2);
     }
     throw e;
   }
@@ -53,10 +53,10 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     try {
       caPem = await readFile(config.vaultCaCert, 'utf8');
     } catch (e) {
-      fatalExit(log, 'config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+      fatalExit('config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
     }
     if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      fatalExit(log, 'config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+      fatalExit('config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
     }
   }
 
@@ -82,13 +82,20 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   const store = new SecretStore(config.secrets, Date.now);
   const refresher = new Refresher({ vault, tokens, store, refreshMs: config.refreshMs, log, metrics });
 
+  // Ready once every declared secret was read once, and from then on (CONTRACT §3): a later outage is
+  // served stale and shows in metrics, it does not take the pod out of service.
+  let readyOnce = false;
   const readiness = {
-    notReadyReasons(): string[] {
+    notReadyReasons(detail: boolean): string[] {
+      if (readyOnce) return [];
       const reasons: string[] = [];
       if (tokens.current() === undefined) {
+        // Vault's or STS's answer to the login (never a credential, never a secret's path), on both listeners:
+        // it is what an operator probing the pod needs to see
         reasons.push(`not logged in to Vault yet${tokens.lastError ? `: ${tokens.lastError}` : ''}`);
       }
-      reasons.push(...store.notReadyReasons());
+      reasons.push(...store.notReadyReasons(detail));
+      readyOnce = reasons.length === 0;
       return reasons;
     },
   };
@@ -97,7 +104,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   try {
     await writeTokenFileAtomic(config.tokenFile, requestToken);
   } catch (e) {
-    fatalExit(log, 'token_file_failed', `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.tokenFile }, 1);
+    fatalExit('token_file_failed', `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.tokenFile }, 1);
   }
 
   // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
@@ -105,8 +112,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   refresher.start();
   const api = buildApiApp({ store, requestToken, readiness, metrics });
   const health = buildHealthApp({ readiness, metrics });
-  const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen, log);
-  const healthAddress = await listenOrExit(health, config.healthListen, SIDECAR_ENV.healthListen, log);
+  const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen);
+  const healthAddress = await listenOrExit(health, config.healthListen, SIDECAR_ENV.healthListen);
   log.info(
     {
       event: 'started',
@@ -124,7 +131,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   );
 
   const readyWatch = setInterval(() => {
-    if (readiness.notReadyReasons().length > 0) return;
+    if (readiness.notReadyReasons(false).length > 0) return;
     clearInterval(readyWatch);
     metrics.ready.set(1);
     log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
@@ -144,11 +151,11 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   return { apiAddress, healthAddress, log, stop };
 }
 
-async function listenOrExit(app: FastifyInstance, addr: ListenAddress, variable: string, log: Logger): Promise<string> {
+async function listenOrExit(app: FastifyInstance, addr: ListenAddress, variable: string): Promise<string> {
   try {
     await app.listen({ host: addr.host, port: addr.port });
   } catch (e) {
-    fatalExit(log, 'listen_failed', `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable }, 1);
+    fatalExit('listen_failed', `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable }, 1);
   }
   const a = app.server.address();
   if (a && typeof a === 'object') return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;

@@ -108,12 +108,13 @@ export class SecretStore {
     return true;
   }
 
-  /** Names and Vault's reasons, never a path or a value: /readyz is served on the pod IP too. */
-  notReadyReasons(): string[] {
+  /** Names and, with `detail`, Vault's reasons (which can name a path); never a value. */
+  notReadyReasons(detail = true): string[] {
     const out: string[] = [];
     for (const e of this.entries.values()) {
       if (e.data !== undefined) continue;
-      out.push(`secret "${e.name}": ${e.failure ? e.failure.message : 'not read yet'}`);
+      const why = e.failure ? (detail ? e.failure.message : e.failure.code) : 'not read yet';
+      out.push(`secret "${e.name}": ${why}`);
     }
     return out;
   }

@@ -46,10 +46,13 @@ class Stopped extends Error {}
 export class TokenManager {
   private tokenValue: string | undefined;
   private tokenTtl = 0;
+  private tokenExpiresAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private loginInflight: Promise<string> | undefined;
   private forbiddenInflight: Promise<boolean> | undefined;
   private waiters: Array<(t: string) => void> = [];
+  /** tokens replaced by a re-login and left to expire (their leases may still be in use): revoked on stop */
+  private superseded: Array<{ token: string; expiresAt: number }> = [];
   private readonly listeners: Array<() => void> = [];
   private stopped = false;
   private readonly stopController = new AbortController();
@@ -111,24 +114,30 @@ export class TokenManager {
     return this.forbiddenInflight;
   }
 
-  /** Clears timers, then revokes the token (one attempt, bounded), so a stopped pod leaves no live token. */
+  /**
+   * Clears timers, then revokes the token and any it replaced that are still alive (one attempt each, in
+   * parallel, bounded), so a stopped pod leaves no live token behind.
+   */
   async stop(revokeTimeoutMs = 2000): Promise<void> {
     this.stopped = true;
     this.stopController.abort(new Stopped('stopped'));
     if (this.timer) clearTimeout(this.timer);
-    const token = this.tokenValue;
+    const now = this.now();
+    const tokens = [
+      ...(this.tokenValue !== undefined ? [this.tokenValue] : []),
+      ...this.superseded.filter((s) => s.expiresAt > now).map((s) => s.token),
+    ];
     this.tokenValue = undefined;
-    if (token === undefined) return;
-    try {
-      await this.o.vault.request('revoke_self', 'POST', 'auth/token/revoke-self', {
-        token,
-        retry: false,
-        timeoutMs: revokeTimeoutMs,
-        ignoreShutdown: true,
-      });
-      this.o.log.info({ event: 'token_revoked' }, 'revoked the Vault token');
-    } catch (e) {
-      this.o.log.warn({ event: 'token_revoke_failed', err: (e as Error).message }, 'could not revoke the Vault token');
+    this.superseded = [];
+    const results = await Promise.allSettled(
+      tokens.map((token) =>
+        this.o.vault.request('revoke_self', 'POST', 'auth/token/revoke-self', { token, retry: false, timeoutMs: revokeTimeoutMs, ignoreShutdown: true }),
+      ),
+    );
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (tokens.length > failed.length) this.o.log.info({ event: 'token_revoked', tokens: tokens.length - failed.length }, 'revoked the Vault token');
+    if (failed.length > 0) {
+      this.o.log.warn({ event: 'token_revoke_failed', tokens: failed.length, err: (failed[0]!.reason as Error).message }, 'could not revoke the Vault token');
     }
   }
 
@@ -191,8 +200,14 @@ export class TokenManager {
   }
 
   private adopt(auth: LoginAuth): void {
+    const now = this.now();
+    this.superseded = this.superseded.filter((s) => s.expiresAt > now);
+    if (this.tokenValue !== undefined && this.tokenValue !== auth.client_token) {
+      this.superseded.push({ token: this.tokenValue, expiresAt: this.tokenExpiresAt });
+    }
     this.tokenValue = auth.client_token;
     this.tokenTtl = auth.lease_duration;
+    this.tokenExpiresAt = now + auth.lease_duration * 1000;
     this.lastError = undefined;
     const waiters = this.waiters;
     this.waiters = [];
@@ -230,6 +245,7 @@ export class TokenManager {
         return;
       }
       this.o.metrics?.tokenRenewals.inc({ outcome: 'success' });
+      this.tokenExpiresAt = this.now() + got * 1000;
       this.o.log.info({ event: 'renewal', ttlSeconds: got }, 'renewed the Vault token');
       this.schedule(got, res.body?.auth?.renewable ?? true);
     } catch (e) {

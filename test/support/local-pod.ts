@@ -23,7 +23,7 @@ export interface ContainerSpec {
 interface ProjectedSource { serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string } }
 interface Volume { name: string; emptyDir?: unknown; projected?: { sources?: ProjectedSource[] } }
 export interface PodSpecView {
-  metadata?: { namespace?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec: { serviceAccountName?: string; containers: ContainerSpec[]; initContainers?: ContainerSpec[]; volumes?: Volume[] };
 }
 

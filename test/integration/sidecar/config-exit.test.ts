@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,14 @@ describe('the built sidecar refuses bad configuration', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(variable);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'fatal', variable });
+  });
+
+  it('writes that line to stderr, and nothing to stdout', () => {
+    const r = spawnSync(process.execPath, [SIDECAR_BIN], { env: { PATH: process.env.PATH ?? '', ...ok, VAULT_IRSA_ROLE: '' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stderr)).toMatchObject({ level: 'fatal', variable: 'VAULT_IRSA_ROLE' });
   });
 
   it('without any pod identity, says which variables it looked for', async () => {

@@ -52,12 +52,30 @@ describe('token lifecycle with short TTLs', () => {
     expect(stack.vault.logins.every((l) => l.ok)).toBe(true);
   });
 
+  it('stays ready while it logs in again: readiness counts the first read only', async () => {
+    const s = sidecar as RunningSidecar;
+    const before = okLogins();
+    // slow the re-login down (Vault 500s, retried with backoff) so the window without a token is long
+    stack.vault.injectFault({ pathPrefix: 'auth/aws/login', status: 500, times: 3 });
+    stack.vault.expireAllTokens();
+    const statuses: number[] = [];
+    const poll = setInterval(() => void fetch(`${s.health}/readyz`).then((r) => statuses.push(r.status), () => undefined), 50);
+    try {
+      await waitFor(() => okLogins() > before, 20_000);
+    } finally {
+      clearInterval(poll);
+    }
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.filter((x) => x !== 200)).toEqual([]);
+  });
+
   it('revokes its token on SIGTERM and exits 0', async () => {
     const s = sidecar as RunningSidecar;
     await waitFor(() => stack.vault.liveTokens().length >= 1, 10_000);
     const exit = await s.stop();
     expect(exit.code).toBe(0);
-    // the current token is revoked; older ones were left to expire (they own leases)
+    // the current token and any older one still alive are revoked: nothing the pod had is left
     await waitFor(() => stack.vault.requests.some((r) => r.path === 'auth/token/revoke-self' && r.status === 204), 5000);
+    expect(stack.vault.liveTokens()).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ function setup() {
   store.fail('denied', { code: 'vault_permission_denied', status: 403, message: '1 error occurred: permission denied' });
   store.fail('missing', { code: 'secret_not_found', status: 404, message: 'Vault has no secret at this path' });
   store.fail('pending', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
-  const readiness = { notReadyReasons: () => store.notReadyReasons() };
+  const readiness = { notReadyReasons: (detail: boolean) => store.notReadyReasons(detail) };
   const metrics = new Metrics({ defaultMetrics: false });
   const app = buildApiApp({ store, requestToken: TOKEN, readiness, metrics, maxWaitMs: 2000 });
   return { store, app, metrics };
@@ -211,7 +211,7 @@ describe('localhost API: conditional GET and long poll', () => {
 
 describe('probes', () => {
   it('/healthz 200 and /readyz 503 with the reason, no auth, on both listeners, no paths or values', async () => {
-    const health = buildHealthApp({ readiness: { notReadyReasons: () => ctx.store.notReadyReasons() }, metrics: ctx.metrics });
+    const health = buildHealthApp({ readiness: { notReadyReasons: (detail) => ctx.store.notReadyReasons(detail) }, metrics: ctx.metrics });
     try {
       const h = { inject: (o: Parameters<typeof call>[1]) => call(health, o) };
       for (const a of [app, h]) {
@@ -219,9 +219,13 @@ describe('probes', () => {
         const r = await a.inject({ url: '/readyz' });
         expect(r.statusCode).toBe(503);
         expect(r.json().error.code).toBe('not_ready');
-        expect(r.json().error.message).toContain('secret "denied": 1 error occurred: permission denied');
         expect(r.body).not.toContain('secret/other');
       }
+      // Vault's own message (which can name the path) on loopback only; the pod IP gets the code
+      expect((await app.inject({ url: '/readyz' })).json().error.message).toContain('secret "denied": 1 error occurred: permission denied');
+      const onPodIp = (await h.inject({ url: '/readyz' })).json().error.message;
+      expect(onPodIp).toContain('secret "denied": vault_permission_denied');
+      expect(onPodIp).not.toContain('1 error occurred');
       expect((await h.inject({ url: '/v1/secrets/cfg', headers: auth })).statusCode).toBe(404);
       expect((await h.inject({ url: '/v1/secrets', headers: auth })).body).not.toContain('k1');
       const m = await h.inject({ url: '/metrics' });
@@ -233,5 +237,30 @@ describe('probes', () => {
     } finally {
       await health.close();
     }
+  });
+});
+
+describe('after a good read', () => {
+  it('a secret Vault now refuses or no longer has is not served stale: 403 / 404 with the reason', async () => {
+    ctx.store.fail('cfg', { code: 'vault_permission_denied', status: 403, message: '1 error occurred: permission denied' });
+    const denied = await app.inject({ url: '/v1/secrets/cfg', headers: auth });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().error.code).toBe('vault_permission_denied');
+    expect(denied.body).not.toContain('k1');
+    expect((await app.inject({ url: '/v1/secrets/cfg/api_key', headers: auth })).statusCode).toBe(403);
+    ctx.store.fail('cfg', { code: 'secret_not_found', status: 404, message: 'Vault has no secret at this path' });
+    expect((await app.inject({ url: '/v1/secrets/cfg', headers: auth })).json().error.code).toBe('secret_not_found');
+    // an unreachable Vault is the case for stale serving
+    ctx.store.fail('cfg', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
+    expect((await app.inject({ url: '/v1/secrets/cfg', headers: auth })).json()).toMatchObject({ stale: true, data: { api_key: 'k1' } });
+  });
+});
+
+describe('malformed requests', () => {
+  it('a URL fastify cannot decode gets the contract error shape and no-store', async () => {
+    const r = await app.inject({ url: '/v1/secrets/%E0%A4%A', headers: auth });
+    expect(r.statusCode).toBe(400);
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.json()).toEqual({ error: { code: 'bad_request', message: 'malformed request URL' } });
   });
 });

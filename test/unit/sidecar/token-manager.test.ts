@@ -97,4 +97,25 @@ describe('TokenManager', () => {
     expect(h.seen.filter((p) => p === 'auth/token/revoke-self')).toHaveLength(1);
     expect(tm.current()).toBeUndefined();
   });
+
+  it('on stop revokes the current token and the ones a re-login replaced that are still alive', async () => {
+    const revoked: string[] = [];
+    const h = harness((path, _b, token) => {
+      if (path === 'auth/aws/login') return login(3);
+      if (path === 'auth/token/renew-self') return { status: 500, body: { errors: ['internal error'] } };
+      if (path === 'auth/token/revoke-self') {
+        revoked.push(token as string);
+        return { status: 204 };
+      }
+      return { status: 204 };
+    });
+    const m = h.tm;
+    m.start();
+    const first = await m.token();
+    await waitFor(() => m.current() !== undefined && m.current() !== first, 10_000);
+    const second = m.current() as string;
+    await m.stop(100);
+    // the first token lives 3 s and was replaced 2 s in (failed renewal): still alive, so revoked too
+    expect(revoked.sort()).toEqual([first, second].sort());
+  });
 });
