@@ -8,8 +8,8 @@ test('package.json: the demo script builds, then runs the built demo', () => {
 });
 
 test('the demo runs the whole flow on this machine and exits 0', async () => {
-  // PATH without a `vault` binary keeps this on the stand-ins; the real-Vault variant is the real tier's job
-  const demo = startProcess(process.execPath, ['dist/demo/demo.js'], { VAULT_BIN: undefined });
+  // the stand-in Vault even where a `vault` binary exists: the real-Vault run is in test/real/vault-binary.test.ts
+  const demo = startProcess(process.execPath, ['dist/demo/demo.js'], { VAULT_IRSA_DEMO_VAULT: 'stand-in' });
   const exit = await demo.waitForExit(60_000);
   const out = demo.output();
   expect({ code: exit.code, out }).toMatchObject({ code: 0 });

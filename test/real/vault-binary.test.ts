@@ -6,12 +6,12 @@
  * after a 403, revoke on SIGTERM. Runs where `vault` is on PATH (or VAULT_BIN names one).
  */
 import { existsSync } from 'node:fs';
+import { startProcess } from '../support/child.js';
 import { startOidcIssuer, type OidcIssuerExt } from '../support/oidc-issuer.js';
 import { startFakeSts, type FakeStsExt } from '../support/sts.js';
 import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../integration/sidecar/helpers.js';
-import { detectVaultBinary } from './backends.js';
 import { metric, NAMESPACE, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from './pod-identity.js';
-import { startVaultDevServer, type VaultDevServer } from './vault-dev-server.js';
+import { detectVaultBinary, startVaultDevServer, type VaultDevServer } from '../support/vault-dev-server.js';
 import { configureAwsAuthAndKv, KV1_SEED, KV2_SEED, POLICY } from './vault-setup.js';
 
 const found = detectVaultBinary();
@@ -126,5 +126,22 @@ suite(`the sidecar against a real Vault (${found.ok ? found.version : 'absent'})
     for (const v of [KV2_SEED.password, KV1_SEED.api_key, 'rotated-after-relogin', 'after-403', s.requestToken]) expect(output).not.toContain(v);
     // real Vault service tokens start with hvs.
     expect(output).not.toMatch(/hvs\.[A-Za-z0-9_-]{20,}/);
+    // the current token and the one the capped renewal replaced: the pod leaves no live token behind
+    expect(await (vault as VaultDevServer).admin.awsLoginTokens()).toEqual([]);
   }, 30_000);
+});
+
+suite('npm run demo against the real Vault', () => {
+  it('runs the whole flow with `vault server -dev` in place of the stand-in and exits 0', async () => {
+    if (!found.ok) return;
+    const demo = startProcess(process.execPath, ['dist/demo/demo.js'], { VAULT_BIN: found.bin });
+    const exit = await demo.waitForExit(90_000);
+    const out = demo.output();
+    expect({ code: exit.code, out }).toMatchObject({ code: 0 });
+    expect(out).toContain('(vault server -dev)');
+    expect(out).toContain(`GET /v1/secrets/config/password → 200 ${KV2_SEED.password}`);
+    expect(out).toMatch(/long poll .* → 200 after \d+ ms, version 2/);
+    expect(out).toMatch(/"version":2,"stale":true/);
+    expect(out).toMatch(/demo finished in [\d.]+ s: every step passed/);
+  }, 120_000);
 });

@@ -1,11 +1,27 @@
-/** `vault server -dev` on a free loopback port, for the tier that needs only a Vault binary. */
+/** `vault server -dev` on a free loopback port: the real-backends tier and the demo, where a binary exists. */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProcess, type TestProcess } from '../support/child.js';
-import { freePort } from '../support/ports.js';
+import { startProcess, type TestProcess } from './child.js';
+import { freePort } from './ports.js';
 import { VaultAdmin, waitVaultHealthy } from './vault-admin.js';
+
+/** A `vault` binary: `VAULT_BIN` if set, else `vault` on PATH; it must answer `vault version` like Vault does. */
+export function detectVaultBinary(env: NodeJS.ProcessEnv = process.env): { ok: true; bin: string; version: string } | { ok: false; reason: string } {
+  const bin = env.VAULT_BIN || 'vault';
+  const where = env.VAULT_BIN ? `VAULT_BIN=${bin}` : '`vault` on PATH';
+  const r = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? `no ${where} (set VAULT_BIN to use one elsewhere)` : `${where} did not run: ${r.error.message}` };
+  }
+  const out = `${r.stdout ?? ''}`.trim();
+  // Another program called `vault` would otherwise be started as a server and fail in confusing ways.
+  if (r.status !== 0 || !/^Vault v\d/.test(out)) return { ok: false, reason: `${where} is not HashiCorp Vault (\`${bin} version\` said ${JSON.stringify(out.slice(0, 80))})` };
+  return { ok: true, bin, version: out.split('\n')[0] ?? out };
+}
 
 export interface VaultDevServer {
   addr: string;
