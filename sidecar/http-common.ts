@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from './metrics.js';
 
 /** The error body of CONTRACT §3: {"error": {"code", "message"}}. Messages never hold a value or token. */
@@ -27,14 +27,33 @@ export const SERVER_OPTIONS = {
   },
 } as const;
 
-/** What both listeners share: GET/HEAD only, no-store, JSON errors, /healthz and /readyz. */
-export function registerCommon(app: FastifyInstance, readiness: Readiness, opts: { detail: boolean }): void {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('Cache-Control', 'no-store');
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      reply.header('Allow', 'GET, HEAD');
-      return sendError(reply, 405, 'method_not_allowed', `${request.method} is not allowed; use GET or HEAD`);
-    }
+/**
+ * A check run first on every request; true when it answered the request itself, which then goes no
+ * further. The checks are plain functions in one synchronous onRequest hook, not one async hook each:
+ * this runs on every secret read.
+ */
+export type Gate = (request: FastifyRequest, reply: FastifyReply) => boolean;
+
+/** no-store on every answer; GET and HEAD only. */
+export const commonGate: Gate = (request, reply) => {
+  reply.header('Cache-Control', 'no-store');
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    reply.header('Allow', 'GET, HEAD');
+    sendError(reply, 405, 'method_not_allowed', `${request.method} is not allowed; use GET or HEAD`);
+    return true;
+  }
+  return false;
+};
+
+/**
+ * What both listeners share: GET/HEAD only, no-store, JSON errors, /healthz and /readyz. `gate` replaces
+ * commonGate on a listener with more checks (it runs commonGate itself).
+ */
+export function registerCommon(app: FastifyInstance, readiness: Readiness, opts: { detail: boolean; gate?: Gate }): void {
+  const gate = opts.gate ?? commonGate;
+  app.addHook('onRequest', (request, reply, done) => {
+    // a gate that answered has sent the reply: the request goes no further
+    if (!gate(request, reply)) done();
   });
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, 404, 'not_found', `no such endpoint: ${request.url.split('?')[0]}`);
@@ -43,11 +62,13 @@ export function registerCommon(app: FastifyInstance, readiness: Readiness, opts:
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     sendError(reply, status, status >= 500 ? 'internal_error' : 'bad_request', status >= 500 ? 'internal error' : (error.message ?? 'bad request'));
   });
-  app.get('/healthz', async (_request, reply) => reply.send({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', (_request, reply) => {
+    reply.send({ status: 'ok' });
+  });
+  app.get('/readyz', (_request, reply) => {
     const reasons = readiness.notReadyReasons(opts.detail);
-    if (reasons.length === 0) return reply.send({ status: 'ready' });
-    return sendError(reply, 503, 'not_ready', reasons.join('; '));
+    if (reasons.length === 0) reply.send({ status: 'ready' });
+    else sendError(reply, 503, 'not_ready', reasons.join('; '));
   });
 }
 
