@@ -1,15 +1,19 @@
 /**
  * Dockerfile.webhook, Dockerfile.sidecar and .dockerignore, checked without a Docker engine: pinned bases, a
- * numeric non-root USER, deterministic install, COPY sources that exist, the entry points package.json names,
- * and a build context that holds what the build reads and nothing else.
+ * numeric non-root USER, deterministic install, COPY sources that exist, an entry point that is the bundle of
+ * the program package.json names (scripts/bundle.mjs, bin/<program>.ts), and a build context that holds what
+ * the build reads and nothing else.
  */
 import { SIDECAR_COMMAND, SIDECAR_UID } from '../../../webhook/inject/names.js';
 import { dockerignore, parseCopy, parseDockerfile, resolveImage, type Dockerfile } from './dockerfile.js';
 import { exists, read, walk, type Obj } from './ship-helpers.js';
 
-const pkg = JSON.parse(read('package.json')) as Obj & { bin: Record<string, string> };
-const builtDist = exists('dist/bin/vault-irsa-webhook.js') && exists('dist/bin/vault-irsa-sidecar.js');
-if (!builtDist) console.log('skipped: dist/bin/vault-irsa-*.js missing (run npx tsc -p tsconfig.build.json): dist COPY sources not checked');
+const pkg = JSON.parse(read('package.json')) as Obj & { bin: Record<string, string>; scripts?: Record<string, string> };
+const builtDist = ['dist/bin/vault-irsa-webhook.js', 'dist/bin/vault-irsa-sidecar.js', 'dist/bundle/vault-irsa-webhook.mjs', 'dist/bundle/vault-irsa-sidecar.mjs'].every(exists);
+if (!builtDist) console.log('skipped: dist/bin/vault-irsa-*.js or dist/bundle/vault-irsa-*.mjs missing (run npm run build): dist COPY sources not checked');
+const bundleScript = read('scripts/bundle.mjs');
+/** What the image runs: the esbuild bundle of the program. */
+const bundleOf = (program: string): string => `dist/bundle/${program}.mjs`;
 
 const images = [
   { file: 'Dockerfile.webhook', program: 'vault-irsa-webhook', port: 8443 },
@@ -61,21 +65,21 @@ describe.each(images)('$file', ({ file, program, port }) => {
     expect(SIDECAR_UID).toBe(65532);
   });
 
-  test('installs deterministically, builds, and drops devDependencies', () => {
+  test('installs deterministically, then builds (tsc and the bundles)', () => {
     const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
     expect(runs).toMatch(/\bnpm ci\b/);
     expect(runs).not.toMatch(/\bnpm install\b/);
     expect(runs).toMatch(/\bnpm run build\b/);
-    expect(runs).toMatch(/\bnpm prune --omit=dev\b/);
     expect(runs.indexOf('npm ci')).toBeLessThan(runs.indexOf('npm run build'));
-    expect(runs.indexOf('npm run build')).toBeLessThan(runs.indexOf('npm prune'));
+    expect(pkg.scripts?.build).toMatch(/tsc -p tsconfig\.build\.json && node scripts\/bundle\.mjs/);
     expect(read(file)).toMatch(/esbuild bundle \(dist\/bundle\/\*\.mjs\)/);
   });
 
-  test('the runtime stage copies only dist/, node_modules/ and package.json from the build', () => {
+  test('the runtime stage copies only the bundle and package.json from the build: no node_modules, no tsc output', () => {
     const copies = final.filter((i) => i.op === 'COPY').map(parseCopy).filter((c) => c.heredoc === undefined);
     for (const c of copies) expect(c.from).toBe('build');
-    expect(copies.flatMap((c) => c.sources).sort()).toEqual(['/app/dist', '/app/node_modules', '/app/package.json']);
+    expect(copies.flatMap((c) => c.sources).sort()).toEqual([`/app/${bundleOf(program)}`, '/app/package.json']);
+    expect(copies.find((c) => c.sources.includes(`/app/${bundleOf(program)}`))?.dest).toBe(`./${bundleOf(program)}`);
     expect(final.some((i) => i.op === 'RUN')).toBe(false);
   });
 
@@ -94,20 +98,23 @@ describe.each(images)('$file', ({ file, program, port }) => {
       }
     }
     if (builtDist) expect(exists(pkg.bin[program] ?? 'missing')).toBe(true);
+    if (builtDist) expect(exists(bundleOf(program))).toBe(true);
   });
 
-  test(`the entry point is package.json's ${program}, run by the distroless node in exec form`, () => {
+  test(`the entry point is the bundle of package.json's ${program}, run by the distroless node in exec form`, () => {
     const eps = final.filter((i) => i.op === 'ENTRYPOINT');
     expect(eps.length).toBe(1);
     const ep = JSON.parse(eps[0]?.args ?? '[]') as string[];
-    expect(ep).toEqual(['/nodejs/bin/node', `/app/${pkg.bin[program] ?? ''}`]);
+    expect(ep).toEqual(['/nodejs/bin/node', `/app/${bundleOf(program)}`]);
+    // package.json's program (dist/bin/<program>.js, from bin/<program>.ts) is what the bundle is built from
     expect(pkg.bin[program]).toBe(`dist/bin/${program}.js`);
+    expect(bundleScript).toContain("entryPoints: { [name]: join(root, `bin/${name}.ts`) }");
+    expect(bundleScript).toContain(`'${program}'`);
   });
 
-  test('the build checks its entry point exists and removes what does not run', () => {
+  test('the build checks the bundle it ships exists', () => {
     const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
-    expect(runs).toContain(`test -f dist/bin/${program}.js`);
-    expect(runs).toMatch(/rm -rf dist\/test dist\/demo/);
+    expect(runs).toContain(`test -f ${bundleOf(program)}`);
   });
 
   test(`exposes port ${port}`, () => {
@@ -128,7 +135,7 @@ describe('Dockerfile.sidecar launcher', () => {
   test('its shebang names the distroless node (no /usr/bin/env, no shell) and it imports the real entry point', () => {
     const body = launcher?.heredoc ?? '';
     expect(body.split('\n')[0]).toBe('#!/nodejs/bin/node');
-    expect(body).toContain(`'/app/${pkg.bin['vault-irsa-sidecar'] ?? ''}'`);
+    expect(body).toContain(`'/app/${bundleOf('vault-irsa-sidecar')}'`);
     expect(body).toContain('process.argv[1] = entry');
   });
 });
@@ -146,8 +153,8 @@ describe('.dockerignore', () => {
     expect(m('node_modules/x/index.js')).toBe(true);
   });
 
-  test('admits every source the build compiles and the files npm ci and tsc read', () => {
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) expect([f, ignored(f)]).toEqual([f, false]);
+  test('admits every source the build compiles and the files npm ci, tsc and the bundle step read', () => {
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs']) expect([f, ignored(f)]).toEqual([f, false]);
     const sources = buildConfig.include.flatMap((dir) => walk(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
     expect(sources.length).toBeGreaterThan(0);
     for (const f of sources) expect([f, ignored(f)]).toEqual([f, false]);
@@ -158,7 +165,7 @@ describe('.dockerignore', () => {
     for (const f of [
       'node_modules/yaml/package.json', 'dist/bin/vault-irsa-webhook.js', '.git/HEAD', 'coverage/lcov.info',
       'test/unit/smoke.test.ts', 'test/fixtures/x.yaml', 'charts/vault-irsa/values.yaml', 'manifests/install.yaml',
-      '.env', 'kubeconfig', 'sidecar/config.test.ts', 'Dockerfile.webhook',
+      '.env', 'kubeconfig', 'sidecar/config.test.ts', 'Dockerfile.webhook', 'test/bench/results/sidecar.json',
     ]) expect([f, ignored(f)]).toEqual([f, true]);
   });
 });

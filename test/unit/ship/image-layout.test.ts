@@ -1,24 +1,28 @@
 /**
- * The built programs run from a copy laid out as the images lay them out (/app/{package.json,dist,node_modules}
- * minus dist/test and dist/demo, the sidecar launcher in a bin directory), started with the Dockerfiles' own
- * ENTRYPOINT and launcher text. No Docker here: this is what can be known without it. Needs the build (dist/bin);
- * skipped with one line when it is missing.
+ * The built programs run from a copy laid out as the images lay them out: exactly what each Dockerfile's runtime
+ * stage copies from the build (/app/package.json and the program's bundle, dist/bundle/<program>.mjs; no
+ * node_modules), the sidecar launcher in a bin directory, started with the Dockerfiles' own ENTRYPOINT and
+ * launcher text. No Docker here: this is what can be known without it. The sidecar logs in through the stand-ins
+ * and serves a secret, and the webhook reads a ServiceAccount through its informer, so the bundles are known to
+ * hold everything they load. Needs the build (npm run build); skipped with one line when it is missing.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { startProcess, waitFor, type TestProcess } from '../../support/child.js';
-import { freePort } from '../../support/ports.js';
+import { startFakeKubeApi } from '../../support/fake-kube-api.js';
+import { freePort, freePorts } from '../../support/ports.js';
+import { STACK_SEED, startStack } from '../../support/stack.js';
 import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
 import { parseCopy, parseDockerfile } from './dockerfile.js';
 import { ROOT, exists, read } from './ship-helpers.js';
 
-const ENTRIES = ['dist/bin/vault-irsa-webhook.js', 'dist/bin/vault-irsa-sidecar.js'];
+const ENTRIES = ['dist/bundle/vault-irsa-webhook.mjs', 'dist/bundle/vault-irsa-sidecar.mjs'];
 const missing = ENTRIES.filter((e) => !exists(e));
-if (missing.length > 0) console.log(`skipped: ${missing.join(', ')} missing (run npx tsc -p tsconfig.build.json first)`);
+if (missing.length > 0) console.log(`skipped: ${missing.join(', ')} missing (run npm run build first)`);
 const suite = missing.length === 0 ? describe : describe.skip;
 
 const VERSION = (JSON.parse(read('package.json')) as { version: string }).version;
@@ -29,19 +33,26 @@ interface Layout {
   bin: string;
 }
 
-/** /app as the runtime stage builds it; node_modules is linked, not copied (the image holds the pruned set). */
+/** /app as the runtime stages build it: every final-stage `COPY --from=build /app/<src> <dest>` of both Dockerfiles. */
 function layOut(): Layout {
   const root = mkdtempSync(join(tmpdir(), 'vault-irsa-image-'));
   const app = join(root, 'app');
   const bin = join(root, 'usr/local/bin');
   mkdirSync(app, { recursive: true });
   mkdirSync(bin, { recursive: true });
-  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
-  cpSync(join(ROOT, 'dist'), join(app, 'dist'), { recursive: true });
-  // the build stage's `rm -rf dist/test dist/demo`
-  rmSync(join(app, 'dist/test'), { recursive: true, force: true });
-  rmSync(join(app, 'dist/demo'), { recursive: true, force: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+  for (const file of ['Dockerfile.webhook', 'Dockerfile.sidecar']) {
+    const df = parseDockerfile(read(file));
+    const last = df.stages.length - 1;
+    for (const c of df.instructions.filter((i) => i.op === 'COPY' && i.stage === last).map(parseCopy)) {
+      if (c.heredoc !== undefined) continue;
+      if (c.from !== 'build') throw new Error(`${file}: runtime COPY not from the build stage`);
+      for (const src of c.sources) {
+        const target = join(app, c.dest.replace(/^\.\//, ''));
+        mkdirSync(dirname(target), { recursive: true });
+        cpSync(join(ROOT, src.replace(/^\/app\//, '')), target, { recursive: true });
+      }
+    }
+  }
 
   // the sidecar launcher, from the Dockerfile's heredoc, with this machine's node for /nodejs/bin/node
   const df = parseDockerfile(read('Dockerfile.sidecar'));
@@ -134,16 +145,45 @@ suite('programs from the image layout', () => {
     expect(p.output()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
   });
 
+  test('the image holds the bundles and package.json only: no node_modules, no tsc output', () => {
+    expect(listApp(layout.app)).toEqual(['dist/bundle/vault-irsa-sidecar.mjs', 'dist/bundle/vault-irsa-webhook.mjs', 'package.json']);
+    expect(existsSync(join(layout.app, 'node_modules'))).toBe(false);
+  });
+
+  test('the sidecar, run by its bare name as the webhook runs it, logs in through the stand-ins and serves a secret', async () => {
+    const stack = await startStack();
+    try {
+      const [apiPort, healthPort] = await freePorts(2);
+      const p = start('vault-irsa-sidecar', [], {
+        ...stack.sidecarEnv({
+          VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app' }),
+          VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
+          VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+        }),
+        PATH: `${layout.bin}:${process.env.PATH ?? ''}`,
+      });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, 30000, 50);
+      const token = readFileSync(stack.requestTokenFile, 'utf8');
+      const r = await fetch(`http://127.0.0.1:${apiPort}/v1/secrets/app/password`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await r.text()).toBe(STACK_SEED.password);
+      expect(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).toMatch(/vault_irsa_logins_total\{outcome="success"\} 1/);
+      expect(await p.stop('SIGTERM', 10000)).toEqual({ code: 0, signal: null });
+      expect(p.output()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+    } finally {
+      await stack.close();
+    }
+  }, 60000);
+
   describe('the webhook ENTRYPOINT', () => {
     let cert: TestCert;
     let port = 0;
     let webhook: TestProcess;
     let before: string[] = [];
 
-    const get = (path: string, method = 'GET', body?: string) =>
+    const get = (path: string, method = 'GET', body?: string, to = port) =>
       new Promise<{ status: number; body: string; fingerprint256: string }>((resolve, reject) => {
         const req = httpsRequest(
-          { host: '127.0.0.1', port, path, method, agent: false, ca: cert.cert, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 5000 },
+          { host: '127.0.0.1', port: to, path, method, agent: false, ca: cert.cert, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 5000 },
           (res) => {
             // read the peer certificate now: the socket is detached from the response once it ends
             const fingerprint256 = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(false).fingerprint256;
@@ -191,6 +231,44 @@ suite('programs from the image layout', () => {
       expect(listApp(layout.app)).toEqual(before);
     });
 
+    test('with KUBECONFIG, a second webhook reads the ServiceAccount\'s role through its informer', async () => {
+      const kube = await startFakeKubeApi();
+      try {
+        kube.upsertServiceAccount('demo', 'irsa', { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/from-sa' });
+        const kubeconfig = await kube.writeKubeconfig(layout.root);
+        const port2 = await freePort();
+        const { cmd, args } = entrypoint('Dockerfile.webhook', layout);
+        const tls = { certFile: join(layout.root, 'etc/vault-irsa/tls/tls.crt'), keyFile: join(layout.root, 'etc/vault-irsa/tls/tls.key') };
+        const second = start(cmd, args, {
+          VAULT_IRSA_WEBHOOK_PORT: String(port2),
+          VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+          VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: tls.certFile,
+          VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: tls.keyFile,
+          VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.vault.svc:8200',
+          VAULT_IRSA_WEBHOOK_KUBERNETES: 'auto',
+          KUBECONFIG: kubeconfig,
+        });
+        await waitFor(() => kube.openWatches === 1, 40000, 50);
+        const review = {
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: {
+            uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
+            operation: 'CREATE', namespace: 'demo',
+            object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app' } }, spec: { serviceAccountName: 'irsa', containers: [{ name: 'app', image: 'busybox' }] } },
+          },
+        };
+        const r = await get('/mutate', 'POST', JSON.stringify(review), port2);
+        expect(r.status).toBe(200);
+        const response = (JSON.parse(r.body) as { response: { allowed: boolean; patch: string } }).response;
+        expect(response.allowed).toBe(true);
+        expect(Buffer.from(response.patch, 'base64').toString('utf8')).toContain('arn:aws:iam::111122223333:role/from-sa');
+        expect((await second.stop('SIGTERM', 20000)).code).toBe(0);
+      } finally {
+        await kube.close();
+      }
+    }, 60000);
+
     test('stops cleanly on SIGTERM', async () => {
       const exit = await webhook.stop('SIGTERM', 20000);
       expect(exit.signal).toBeNull();
@@ -199,7 +277,7 @@ suite('programs from the image layout', () => {
   });
 });
 
-/** Files under the laid-out /app, except the linked node_modules. */
+/** Files under the laid-out /app (a node_modules there, which there must not be, is not walked). */
 function listApp(app: string): string[] {
   const out: string[] = [];
   const rec = (dir: string) => {

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`, second step: one esbuild bundle per program, which is what the images run.
+ *
+ *   dist/bundle/vault-irsa-sidecar.mjs   (bin/vault-irsa-sidecar.ts)
+ *   dist/bundle/vault-irsa-webhook.mjs   (bin/vault-irsa-webhook.ts)
+ *
+ * A bundle sits at the depth of dist/sidecar/*.js, so `new URL('../../package.json', import.meta.url)`
+ * (sidecar/version.ts) finds package.json in both layouts.
+ *
+ * Why: a Node program's start-up time and resident memory grow with the number and size of the modules it
+ * loads. Resolving, reading and compiling a few hundred files of node_modules (fastify, pino, prom-client,
+ * the AWS SDK) was most of the sidecar's start-to-ready time and a large part of its RSS. A bundle is a few
+ * file reads; ES-module dependencies are tree-shaken; minified source is less for V8 to scan and keep.
+ *
+ * - One file per program, no code splitting. Each dynamic import() stays lazy inside the file (esbuild wraps
+ *   its target in an init function that runs on first import): `vault-irsa-sidecar wait` (the classic-mode
+ *   postStart hook, which runs inside the sidecar's memory limit) evaluates neither fastify nor the AWS SDK,
+ *   and the sidecar evaluates only the credential provider its env configures. Splitting those into chunk
+ *   files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise Node's path
+ *   functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
+ * - Identifiers are minified but names kept (keepNames): error classes set `this.name = new.target.name`.
+ * - Neither program gives fastify a JSON schema, so fastify's schema compilers (ajv, fast-json-stringify:
+ *   about a fifth of the bundle, evaluated when fastify starts) are replaced by a stub that throws if a
+ *   route with a schema is ever added. test/unit/ship/image-layout.test.ts runs both bundles end to end.
+ *
+ * The bundles hold every dependency, so a runtime image needs only dist/bundle, node and package.json
+ * (read for the version). The tsc output (dist/bin, dist/sidecar, dist/webhook) is unchanged; tests start it.
+ */
+import { build } from 'esbuild';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist/bundle');
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const programs = ['vault-irsa-sidecar', 'vault-irsa-webhook'];
+
+const STUB = `'use strict';
+module.exports = function noSchemaCompiler() {
+  return function () {
+    throw new Error('vault-irsa bundle: fastify route schemas are not supported (the schema compilers are left out; see scripts/bundle.mjs)');
+  };
+};
+module.exports.default = module.exports;
+`;
+
+/** @type {import('esbuild').Plugin} */
+const noSchemaCompilers = {
+  name: 'no-fastify-schema-compilers',
+  setup(b) {
+    b.onResolve({ filter: /^@fastify\/(ajv-compiler|fast-json-stringify-compiler)$/ }, (args) => ({ path: args.path, namespace: 'vault-irsa-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'vault-irsa-stub' }, () => ({ contents: STUB, loader: 'js' }));
+  },
+};
+
+/**
+ * Modules a dependency requires at start-up but uses only on a path neither program takes. Each is replaced,
+ * for that importer only, by a proxy that requires the real module on first use, so the behaviour is the same
+ * if the path is ever taken. [module as written, importer]:
+ */
+const LAZY = [
+  // fastify: HTTP/2 (the `http2` option), trustProxy, plugin version checks
+  ['node:http2', 'fastify/lib/server.js'],
+  ['@fastify/proxy-addr', 'fastify/lib/request.js'],
+  ['semver', 'fastify/lib/plugin-utils.js'],
+  // pino: transports (worker threads) and multistream
+  ['./transport', 'pino/lib/tools.js'],
+  ['./lib/transport', 'pino/pino.js'],
+  ['./lib/multistream', 'pino/pino.js'],
+  // prom-client: Summary (t-digest), Pushgateway (http, https, zlib), the cluster aggregator
+  ['./lib/summary', 'prom-client/index.js'],
+  ['./lib/pushgateway', 'prom-client/index.js'],
+  ['./lib/cluster', 'prom-client/index.js'],
+].map(([mod, importer]) => [mod, new RegExp(`[\\\\/]node_modules[\\\\/]${importer.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]')}$`)]);
+
+/** @type {import('esbuild').Plugin} */
+const lazyRequires = {
+  name: 'lazy-requires',
+  setup(b) {
+    for (const [mod, importer] of LAZY) {
+      const filter = new RegExp(`^${mod.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+      b.onResolve({ filter }, async (args) => {
+        if (args.pluginData === 'lazy-real' || !importer.test(args.importer)) return undefined;
+        const real = await b.resolve(mod, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
+        if (real.errors.length > 0) return { errors: real.errors };
+        const target = real.external ? mod : real.path;
+        return { path: target, namespace: 'vault-irsa-lazy', pluginData: { real: target, resolveDir: args.resolveDir } };
+      });
+    }
+    b.onLoad({ filter: /.*/, namespace: 'vault-irsa-lazy' }, (args) => ({
+      loader: 'js',
+      resolveDir: args.pluginData.resolveDir,
+      contents: `'use strict';
+let real;
+const load = () => (real ??= require(${JSON.stringify(args.pluginData.real)}));
+const proxy = new Proxy(function lazy() {}, {
+  get: (_t, k) => load()[k],
+  has: (_t, k) => k in load(),
+  apply: (_t, self, args) => Reflect.apply(load(), self, args),
+  construct: (_t, args, newTarget) => Reflect.construct(load(), args, newTarget === proxy ? load() : newTarget),
+});
+module.exports = proxy;
+`,
+    }));
+    // the proxy's own require() of the real module must not be proxied again
+    b.onResolve({ filter: /.*/, namespace: 'vault-irsa-lazy' }, async (args) => {
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
+      return r.errors.length > 0 ? { errors: r.errors } : { path: r.path, external: r.external };
+    });
+  },
+};
+
+await Promise.all(
+  programs.map((name) =>
+    build({
+      absWorkingDir: root,
+      entryPoints: { [name]: join(root, `bin/${name}.ts`) },
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // ES-module builds of dependencies where a package offers both, so unused exports can be dropped
+      mainFields: ['module', 'main'],
+      minify: true,
+      keepNames: true,
+      legalComments: 'none',
+      sourcemap: false,
+      logLevel: 'warning',
+      plugins: [noSchemaCompilers, lazyRequires],
+      // CommonJS dependencies call require() for Node's built-ins; give the ES module one
+      banner: { js: "import { createRequire as __vaultIrsaCreateRequire } from 'node:module'; const require = __vaultIrsaCreateRequire(import.meta.url);" },
+    }),
+  ),
+);
+
+const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
+for (const name of programs) {
+  console.log(`bundle: dist/bundle/${name}.mjs ${kib(statSync(join(outdir, `${name}.mjs`)).size)}`);
+}
