@@ -79,7 +79,7 @@ export const ENV = {
   kubeTimeout: 'VAULT_IRSA_WEBHOOK_KUBERNETES_TIMEOUT',
 } as const;
 
-export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '32Mi', memoryLimit: '64Mi' };
+export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

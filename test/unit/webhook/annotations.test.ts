@@ -56,8 +56,8 @@ test('only the port given equal to the default health port is reported once', ()
 });
 
 test('resources: overrides, and a request above the default limit raises the limit', () => {
-  expect(plan({ ...role, 'vault-irsa.io/memory-request': '100Mi' }).resources).toEqual({ requests: { cpu: '10m', memory: '100Mi' }, limits: { memory: '100Mi' } });
-  expect(plan({ ...role, 'vault-irsa.io/cpu-limit': '500m' }).resources.limits).toEqual({ cpu: '500m', memory: '64Mi' });
+  expect(plan({ ...role, 'vault-irsa.io/memory-request': '200Mi' }).resources).toEqual({ requests: { cpu: '10m', memory: '200Mi' }, limits: { memory: '200Mi' } });
+  expect(plan({ ...role, 'vault-irsa.io/cpu-limit': '500m' }).resources.limits).toEqual({ cpu: '500m', memory: '128Mi' });
   expect(problems({ ...role, 'vault-irsa.io/memory-limit': '16Mi' })[0]).toMatch(/^vault-irsa\.io\/memory-limit: "16Mi" is smaller than/);
 });
 

@@ -26,7 +26,7 @@ test('defaults follow CONTRACT §5', () => {
   expect(c.kubernetes).toBe('auto');
   expect(c.iamServerId).toBeUndefined();
   expect(c.sidecarImage).toBe(DEFAULT_SIDECAR_IMAGE);
-  expect(c.resources).toEqual({ cpuRequest: '10m', memoryRequest: '32Mi', memoryLimit: '64Mi' });
+  expect(c.resources).toEqual({ cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' });
 });
 
 test('the default image tag is the package version', () => {
