@@ -51,7 +51,8 @@ function mountFor(c: Container, file: string | undefined): VolumeMount | undefin
 }
 
 function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
-  const env = (c.env ?? []).filter((e) => COPIED.has(e?.name)).map((e) => structuredClone(e));
+  // a JSON copy: an env entry is plain JSON, and structuredClone costs several times as much per call
+  const env = (c.env ?? []).filter((e) => COPIED.has(e?.name)).map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
   const fileVar = kind === 'irsa' ? 'AWS_WEB_IDENTITY_TOKEN_FILE' : 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
   const file = envValue(c, fileVar)?.value;
   const mount = mountFor(c, file);

@@ -30,7 +30,11 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
   problems.push(...volumeConflicts(original.spec.volumes, plan), ...mountConflicts(all));
   if (problems.length > 0) return { ok: false, problems };
 
-  const pod = structuredClone(original);
+  // Copy on write: the builders return new objects for what they change and leave the rest shared with the
+  // original, so only the pod and its spec are copied here (not the whole pod: a deep clone of a real pod was
+  // the webhook's biggest cost after the diff, and sharing lets the diff skip unchanged subtrees at once).
+  // Nothing is written through a shared reference: the result is only diffed and serialised.
+  const pod: Pod = { ...original, spec: { ...original.spec } };
   const warnings = [...identity.warnings];
   const sidecar = buildSidecarContainer(plan, identity);
   const inits = (pod.spec.initContainers ?? []).map((c) => withAppWiring(c, plan));
