@@ -1,0 +1,223 @@
+/**
+ * `npm run bench:sidecar`: the sidecar's secret reads against the local stand-ins (OIDC issuer, STS, Vault),
+ * on loopback, next to a floor measured in the same run: a bare node:http server (test/bench/floor.ts)
+ * answering the bytes the sidecar answered. Both are child processes measured the same way; autocannon runs
+ * here. Prints a table and writes test/bench/results/sidecar.json.
+ *
+ * Options (--name=value or BENCH_NAME): entry=bundle|dist|<file> (default bundle, what the image runs),
+ * connections=50, warmup=3 (s), phase=2 (s), rounds=5 (ABBA, alternating every phase: each program gets
+ * rounds*phase seconds, so a shared machine's drift falls on both),
+ * starts=7 (start-to-ready samples), settle=12 (s without traffic before idle RSS is sampled).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { freePorts } from '../support/ports.js';
+import { startStack, type StackExt } from '../support/stack.js';
+import {
+  FLOOR_JS,
+  ROOT,
+  abba,
+  arg,
+  fetchOnce,
+  floorSpec,
+  idleRss,
+  machine,
+  median,
+  printTable,
+  round,
+  startNode,
+  waitForStatus,
+  writeResults,
+  type Child,
+} from './common.js';
+
+const ENTRIES: Record<string, string> = {
+  bundle: join(ROOT, 'dist/bundle/vault-irsa-sidecar.mjs'),
+  dist: join(ROOT, 'dist/bin/vault-irsa-sidecar.js'),
+};
+const entry = arg('entry', 'bundle');
+const found = ENTRIES[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
+if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
+const script: string = found;
+const connections = Number(arg('connections', '50'));
+const warmupSeconds = Number(arg('warmup', '3'));
+const phaseSeconds = Number(arg('phase', '2'));
+const rounds = Number(arg('rounds', '5'));
+const starts = Number(arg('starts', '7'));
+// V8's memory reducer shrinks the heap ~8 s after activity stops: idle means past that, as a pod's sidecar is
+// diagnosis only, e.g. --subject-node-args=--cpu-prof (the profile lands in the scratch dir, printed at the end)
+const subjectNodeArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
+const settleMs = Number(arg('settle', '12')) * 1000;
+
+const SECRETS = { db: 'secret/my-app', config: 'kv1/app' };
+const READ_PATH = '/v1/secrets/db';
+
+const TARGETS = { readRatio: 0.8, p99Ms: 5, idleRssRatio: 1.3, startupToReadyMs: 500, vaultCallsPerRead: 0 };
+
+const children: Child[] = [];
+let stack: StackExt | undefined;
+const scratch = mkdtempSync(join(tmpdir(), 'vault-irsa-bench-sidecar-'));
+
+async function sidecarEnv(): Promise<{ env: Record<string, string>; api: string; health: string }> {
+  const [apiPort, healthPort] = await freePorts(2);
+  const env = (stack as StackExt).sidecarEnv({
+    VAULT_IRSA_SECRETS: JSON.stringify(SECRETS),
+    VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
+    VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+  });
+  return { env, api: `http://127.0.0.1:${apiPort}`, health: `http://127.0.0.1:${healthPort}` };
+}
+
+async function startSidecar(name: string): Promise<{ child: Child; api: string; health: string; readyMs: number }> {
+  const { env, api, health } = await sidecarEnv();
+  const child = startNode(name, script, env, scratch, subjectNodeArgs);
+  children.push(child);
+  const readyAt = await waitForStatus(child, `${health}/readyz`, 200);
+  return { child, api, health, readyMs: readyAt - child.spawnedAt };
+}
+
+async function main(): Promise<void> {
+  stack = await startStack();
+  console.log(`sidecar bench: ${script} vs bare node:http, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`);
+
+  // 1. process start → /readyz 200 (login through STS and Vault, both secrets read), several fresh processes
+  const startup: number[] = [];
+  for (let i = 0; i < starts; i++) {
+    const s = await startSidecar(`sidecar-start-${i}`);
+    startup.push(s.readyMs);
+    await s.child.stop();
+  }
+  const floorStartup: number[] = [];
+
+  // 2. the long-lived subject, and the floor answering its bytes
+  const subject = await startSidecar('sidecar');
+  const requestToken = readFileSync(stack.requestTokenFile, 'utf8');
+  const headers = { authorization: `Bearer ${requestToken}` };
+  const answer = await fetchOnce(`${subject.api}${READ_PATH}`, { headers });
+  if (answer.status !== 200) throw new Error(`sidecar answered ${answer.status}: ${answer.body.toString()}`);
+  const [floorPort] = await freePorts(1);
+  const floorUrl = `http://127.0.0.1:${floorPort}${READ_PATH}`;
+  for (let i = 0; i < 3; i++) {
+    const f = startNode(`floor-start-${i}`, FLOOR_JS, { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) }, scratch);
+    children.push(f);
+    floorStartup.push((await waitForStatus(f, floorUrl, 200)) - f.spawnedAt);
+    await f.stop();
+  }
+  const floor = startNode('floor', FLOOR_JS, { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) }, scratch);
+  children.push(floor);
+  await waitForStatus(floor, floorUrl, 200);
+  const floorAnswer = await fetchOnce(floorUrl, { headers });
+  if (!floorAnswer.body.equals(answer.body)) throw new Error('the floor does not answer the same body as the sidecar');
+  const headerNames = (a: typeof answer) => Object.keys(a.headers).sort().join(',');
+  if (headerNames(floorAnswer) !== headerNames(answer)) throw new Error(`header sets differ: ${headerNames(floorAnswer)} vs ${headerNames(answer)}`);
+
+  // 3. idle RSS: both settled, no traffic
+  const [idleMb, floorIdleMb] = await Promise.all([idleRss(subject.child.pid, settleMs, 15, 200), idleRss(floor.pid, settleMs, 15, 200)]);
+
+  // 4. reads under load, alternating; count Vault calls across all of it
+  const vaultBefore = stack.vault.requests.length;
+  const loadStarted = performance.now();
+  let subjectReads = 0;
+  const r = await abba(
+    { url: `${subject.api}${READ_PATH}`, headers, pid: subject.child.pid },
+    { url: floorUrl, headers, pid: floor.pid },
+    {
+      connections,
+      warmupSeconds,
+      phaseSeconds,
+      rounds,
+      onPhase: (who, p) => {
+        if (who === 'subject') subjectReads += p.requests;
+        console.log(`  ${who.padEnd(7)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`);
+      },
+      onWarmup: (who, p) => {
+        if (who === 'subject') subjectReads += p.requests;
+      },
+    },
+  );
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const vaultCalls = stack.vault.requests.slice(vaultBefore);
+  if (r.subject.non2xx + r.subject.errors + r.floor.non2xx + r.floor.errors > 0) {
+    throw new Error(`failed requests under load: subject ${r.subject.non2xx} non-2xx/${r.subject.errors} errors, floor ${r.floor.non2xx}/${r.floor.errors}`);
+  }
+  const afterLoadMb = await idleRss(subject.child.pid, 1_000, 5);
+
+  const startupToReadyMs = median(startup);
+  const results = {
+    readsPerSec: Math.round(r.subject.perSec),
+    floorReadsPerSec: Math.round(r.floor.perSec),
+    readRatio: round(r.subject.perSec / r.floor.perSec, 3),
+    p50Ms: round(r.subject.p50Ms, 3),
+    p99Ms: round(r.subject.p99Ms, 3),
+    p999Ms: round(r.subject.p999Ms, 3),
+    floorP50Ms: round(r.floor.p50Ms, 3),
+    floorP99Ms: round(r.floor.p99Ms, 3),
+    cpuUsPerRead: round(r.subject.cpuUsPerRequest, 1),
+    floorCpuUsPerRead: round(r.floor.cpuUsPerRequest, 1),
+    idleRssMb: round(idleMb, 1),
+    floorIdleRssMb: round(floorIdleMb, 1),
+    idleRssRatio: round(idleMb / floorIdleMb, 3),
+    loadRssMb: round(r.subject.rssPeakMb, 1),
+    loadRssMedianMb: round(r.subject.rssMedianMb, 1),
+    floorLoadRssMb: round(r.floor.rssPeakMb, 1),
+    rssAfterLoadMb: round(afterLoadMb, 1),
+    startupToReadyMs: round(startupToReadyMs, 1),
+    startupToReadySamplesMs: startup.map((x) => round(x, 1)),
+    floorStartupToListeningMs: round(median(floorStartup), 1),
+    vaultCallsDuringLoad: vaultCalls.length,
+    appReadsDuringLoad: subjectReads,
+    vaultCallsPerRead: subjectReads > 0 ? vaultCalls.length / subjectReads : NaN,
+    targets: TARGETS,
+    met: {} as Record<string, boolean>,
+    setup: {
+      entry: script.slice(ROOT.length),
+      path: READ_PATH,
+      responseBytes: answer.body.length,
+      secrets: Object.keys(SECRETS).length,
+      connections,
+      warmupSeconds,
+      phaseSeconds,
+      rounds,
+      settleSeconds: settleMs / 1000,
+      loadSeconds: round(loadSeconds, 1),
+      ...machine(),
+    },
+  };
+  results.met = {
+    readRatio: results.readRatio >= TARGETS.readRatio,
+    p99Ms: results.p99Ms <= TARGETS.p99Ms,
+    idleRssRatio: results.idleRssRatio <= TARGETS.idleRssRatio,
+    startupToReadyMs: results.startupToReadyMs <= TARGETS.startupToReadyMs,
+    vaultCallsPerRead: results.vaultCallsPerRead === TARGETS.vaultCallsPerRead,
+  };
+
+  const ok = (b: boolean | undefined) => (b ? 'ok' : 'MISSED');
+  printTable(`vault-irsa sidecar: GET ${READ_PATH} (${answer.body.length} B), ${connections} connections, ${round(r.subject.seconds, 1)}s each`, [
+    ['reads/s', String(results.readsPerSec), String(results.floorReadsPerSec), `${results.readRatio} (>= ${TARGETS.readRatio}) ${ok(results.met.readRatio)}`],
+    ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
+    ['p99 ms', String(results.p99Ms), String(results.floorP99Ms), `(<= ${TARGETS.p99Ms}) ${ok(results.met.p99Ms)}`],
+    ['server CPU us per read', String(results.cpuUsPerRead), String(results.floorCpuUsPerRead), `${round(results.cpuUsPerRead / results.floorCpuUsPerRead, 2)}x`],
+    ['idle RSS MB', String(results.idleRssMb), String(results.floorIdleRssMb), `${results.idleRssRatio} (<= ${TARGETS.idleRssRatio}) ${ok(results.met.idleRssRatio)}`],
+    ['RSS under load MB (peak)', String(results.loadRssMb), String(results.floorLoadRssMb), ''],
+    ['start to ready ms (median)', String(results.startupToReadyMs), `${results.floorStartupToListeningMs} (to listening)`, `(<= ${TARGETS.startupToReadyMs}) ${ok(results.met.startupToReadyMs)}`],
+    ['Vault calls per read', `${results.vaultCallsDuringLoad}/${results.appReadsDuringLoad}`, '', `${results.vaultCallsPerRead} (= 0) ${ok(results.met.vaultCallsPerRead)}`],
+  ]);
+  console.log(`\nstart-to-ready samples (ms): ${results.startupToReadySamplesMs.join(', ')}`);
+  console.log(`wrote ${writeResults('sidecar', results)}`);
+}
+
+// an interrupted run leaves no scratch directory either (common.ts stops the children)
+process.once('exit', () => {
+  if (subjectNodeArgs.length === 0) rmSync(scratch, { recursive: true, force: true });
+});
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map((c) => c.stop()));
+  await stack?.close();
+  if (subjectNodeArgs.length > 0) console.log(`kept ${scratch} (subject-node-args)`);
+  else rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench:webhook`: AdmissionReviews per second over HTTPS keep-alive for a realistic pod (3 containers,
+ * 2 secrets, IRSA env from the EKS pod identity webhook), next to a floor measured in the same run: a bare
+ * node:https server (test/bench/floor.ts) with the same certificate answering the AdmissionReview response the
+ * webhook gave for that pod (same bytes, so the same size). A second reference, the same floor also parsing
+ * each request and serialising its answer, shows what JSON alone costs. All are child processes measured the
+ * same way, in turn; autocannon runs here. Prints a table and writes test/bench/results/webhook.json.
+ *
+ * Options (--name=value or BENCH_NAME): entry=bundle|dist|<file> (default bundle, what the image runs),
+ * connections=50, warmup=3 (s), phase=2 (s), rounds=5 (the order reversed every round), settle=12 (s).
+ * Diagnosis only: --subject-node-args=--cpu-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
+ * at the default, info; that is what is measured).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from '../support/ports.js';
+import { makeTestCert, writeTestCert } from '../support/tls.js';
+import { admissionReview, realisticPod } from './webhook-review.js';
+import { FLOOR_JS, ROOT, arg, rotate, fetchOnce, floorSpec, idleRss, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
+
+const ENTRIES: Record<string, string> = {
+  bundle: join(ROOT, 'dist/bundle/vault-irsa-webhook.mjs'),
+  dist: join(ROOT, 'dist/bin/vault-irsa-webhook.js'),
+};
+const entry = arg('entry', 'bundle');
+const found = ENTRIES[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
+if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
+const script: string = found;
+const connections = Number(arg('connections', '50'));
+const warmupSeconds = Number(arg('warmup', '3'));
+const phaseSeconds = Number(arg('phase', '2'));
+const rounds = Number(arg('rounds', '5'));
+const settleMs = Number(arg('settle', '12')) * 1000;
+const subjectNodeArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
+
+const TARGETS = { reviewRatio: 0.6, p99Ms: 10 };
+
+const children: Child[] = [];
+const scratch = mkdtempSync(join(tmpdir(), 'vault-irsa-bench-webhook-'));
+
+async function main(): Promise<void> {
+  const cert = await makeTestCert({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+  const tls = await writeTestCert(join(scratch, 'tls'), cert);
+  const [port, floorPort, parseFloorPort] = await freePorts(3);
+  console.log(`webhook bench: ${script} vs bare node:https, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`);
+
+  const subject = startNode(
+    'webhook',
+    script,
+    {
+      VAULT_IRSA_WEBHOOK_PORT: String(port),
+      VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+      VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: tls.certFile,
+      VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: tls.keyFile,
+      VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.vault.svc:8200',
+      VAULT_IRSA_WEBHOOK_IAM_SERVER_ID: 'vault.example.com',
+      VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+      ...(process.env.BENCH_WEBHOOK_LOG_LEVEL ? { VAULT_IRSA_WEBHOOK_LOG_LEVEL: process.env.BENCH_WEBHOOK_LOG_LEVEL } : {}),
+    },
+    scratch,
+    subjectNodeArgs,
+  );
+  children.push(subject);
+  const readyAt = await waitForStatus(subject, `https://127.0.0.1:${port}/readyz`, 200, { ca: cert.cert });
+  const startupMs = readyAt - subject.spawnedAt;
+
+  const body = Buffer.from(JSON.stringify(admissionReview(realisticPod())));
+  const headers = { 'content-type': 'application/json' };
+  const url = `https://127.0.0.1:${port}/mutate`;
+  const answer = await fetchOnce(url, { method: 'POST', headers, body, ca: cert.cert });
+  const response = (JSON.parse(answer.body.toString()) as { response?: { allowed?: boolean; patch?: string } }).response;
+  if (answer.status !== 200 || response?.allowed !== true || !response.patch) {
+    throw new Error(`the webhook did not inject the pod: ${answer.status} ${answer.body.toString().slice(0, 500)}`);
+  }
+  const ops = (JSON.parse(Buffer.from(response.patch, 'base64').toString()) as unknown[]).length;
+
+  const floor = startNode(
+    'floor',
+    FLOOR_JS,
+    { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort), BENCH_FLOOR_TLS_CERT_FILE: tls.certFile, BENCH_FLOOR_TLS_KEY_FILE: tls.keyFile },
+    scratch,
+  );
+  children.push(floor);
+  const floorUrl = `https://127.0.0.1:${floorPort}/mutate`;
+  const floorReadyAt = await waitForStatus(floor, floorUrl, 200, { ca: cert.cert });
+  const floorAnswer = await fetchOnce(floorUrl, { method: 'POST', headers, body, ca: cert.cert });
+  if (!floorAnswer.body.equals(answer.body)) throw new Error('the floor does not answer the same body as the webhook');
+
+  // the second reference: the same server, also parsing each review and serialising the answer
+  const parseFloor = startNode(
+    'parse-floor',
+    FLOOR_JS,
+    {
+      BENCH_FLOOR_SPEC: floorSpec(answer),
+      BENCH_FLOOR_PORT: String(parseFloorPort),
+      BENCH_FLOOR_TLS_CERT_FILE: tls.certFile,
+      BENCH_FLOOR_TLS_KEY_FILE: tls.keyFile,
+      BENCH_FLOOR_PARSE: '1',
+    },
+    scratch,
+  );
+  children.push(parseFloor);
+  const parseFloorUrl = `https://127.0.0.1:${parseFloorPort}/mutate`;
+  await waitForStatus(parseFloor, parseFloorUrl, 200, { ca: cert.cert });
+  if (!(await fetchOnce(parseFloorUrl, { method: 'POST', headers, body, ca: cert.cert })).body.equals(answer.body)) {
+    throw new Error('the parsing floor does not answer the same body as the webhook');
+  }
+
+  const [idleMb, floorIdleMb] = await Promise.all([idleRss(subject.pid, settleMs, 15, 200), idleRss(floor.pid, settleMs, 15, 200)]);
+
+  const r = await rotate(
+    {
+      floor: { url: floorUrl, method: 'POST', headers, body, pid: floor.pid },
+      subject: { url, method: 'POST', headers, body, pid: subject.pid },
+      parseFloor: { url: parseFloorUrl, method: 'POST', headers, body, pid: parseFloor.pid },
+    },
+    {
+      connections,
+      warmupSeconds,
+      phaseSeconds,
+      rounds,
+      onPhase: (who, p) => console.log(`  ${who.padEnd(10)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`),
+    },
+  );
+  for (const [who, m] of Object.entries(r)) {
+    if (m.non2xx + m.errors > 0) throw new Error(`failed requests under load: ${who} ${m.non2xx} non-2xx, ${m.errors} errors`);
+  }
+
+  const results = {
+    reviewsPerSec: Math.round(r.subject.perSec),
+    floorReviewsPerSec: Math.round(r.floor.perSec),
+    reviewRatio: round(r.subject.perSec / r.floor.perSec, 3),
+    p50Ms: round(r.subject.p50Ms, 3),
+    p99Ms: round(r.subject.p99Ms, 3),
+    p999Ms: round(r.subject.p999Ms, 3),
+    floorP50Ms: round(r.floor.p50Ms, 3),
+    floorP99Ms: round(r.floor.p99Ms, 3),
+    parseFloorReviewsPerSec: Math.round(r.parseFloor.perSec),
+    parseFloorRatio: round(r.parseFloor.perSec / r.floor.perSec, 3),
+    cpuUsPerReview: round(r.subject.cpuUsPerRequest, 1),
+    parseFloorCpuUsPerReview: round(r.parseFloor.cpuUsPerRequest, 1),
+    floorCpuUsPerReview: round(r.floor.cpuUsPerRequest, 1),
+    rssMb: round(r.subject.rssPeakMb, 1),
+    rssMedianMb: round(r.subject.rssMedianMb, 1),
+    floorRssMb: round(r.floor.rssPeakMb, 1),
+    idleRssMb: round(idleMb, 1),
+    floorIdleRssMb: round(floorIdleMb, 1),
+    startupToReadyMs: round(startupMs, 1),
+    floorStartupToListeningMs: round(floorReadyAt - floor.spawnedAt, 1),
+    targets: TARGETS,
+    met: {} as Record<string, boolean>,
+    setup: {
+      entry: script.slice(ROOT.length),
+      pod: '3 containers, 2 secrets, IRSA env present; KUBERNETES=off',
+      requestBytes: body.length,
+      responseBytes: answer.body.length,
+      patchOps: ops,
+      connections,
+      warmupSeconds,
+      phaseSeconds,
+      rounds,
+      settleSeconds: settleMs / 1000,
+      ...machine(),
+    },
+  };
+  results.met = { reviewRatio: results.reviewRatio >= TARGETS.reviewRatio, p99Ms: results.p99Ms <= TARGETS.p99Ms };
+
+  const ok = (b: boolean | undefined) => (b ? 'ok' : 'MISSED');
+  printTable(`vault-irsa webhook: POST /mutate (${body.length} B in, ${answer.body.length} B out, ${ops} patch ops), HTTPS keep-alive, ${connections} connections, ${round(r.subject.seconds, 1)}s each`, [
+    ['reviews/s', String(results.reviewsPerSec), String(results.floorReviewsPerSec), `${results.reviewRatio} (>= ${TARGETS.reviewRatio}) ${ok(results.met.reviewRatio)}`],
+    ['reviews/s of a floor that parses', '', String(results.parseFloorReviewsPerSec), `${results.parseFloorRatio} of the floor`],
+    ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
+    ['p99 ms', String(results.p99Ms), String(results.floorP99Ms), `(<= ${TARGETS.p99Ms}) ${ok(results.met.p99Ms)}`],
+    ['server CPU us per review', String(results.cpuUsPerReview), String(results.floorCpuUsPerReview), `${round(results.cpuUsPerReview / results.floorCpuUsPerReview, 2)}x (parsing floor ${results.parseFloorCpuUsPerReview})`],
+    ['RSS under load MB (peak)', String(results.rssMb), String(results.floorRssMb), ''],
+    ['idle RSS MB', String(results.idleRssMb), String(results.floorIdleRssMb), `${round(results.idleRssMb / results.floorIdleRssMb, 2)}x`],
+    ['start to ready ms', String(results.startupToReadyMs), `${results.floorStartupToListeningMs} (to listening)`, ''],
+  ]);
+  console.log(`wrote ${writeResults('webhook', results)}`);
+}
+
+// an interrupted run leaves no scratch directory either (common.ts stops the children)
+process.once('exit', () => {
+  if (subjectNodeArgs.length === 0) rmSync(scratch, { recursive: true, force: true });
+});
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map((c) => c.stop()));
+  if (subjectNodeArgs.length > 0) console.log(`kept ${scratch} (subject-node-args)`);
+  else rmSync(scratch, { recursive: true, force: true });
+}
