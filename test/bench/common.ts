@@ -4,7 +4,7 @@
  * Loopback only; every phase is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg } from 'node:os';
@@ -23,6 +23,33 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function arg(name: string, fallback: string): string {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
   return hit ? hit.slice(name.length + 3) : (process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback);
+}
+
+/**
+ * The program under test and the load phases, from the command line (or BENCH_* env): `--entry=bundle` (what
+ * the image runs, default), `dist`, or a path; connections, warm-up, phase length and rounds.
+ */
+export function benchOptions(program: 'vault-irsa-sidecar' | 'vault-irsa-webhook'): {
+  script: string;
+  connections: number;
+  warmupSeconds: number;
+  phaseSeconds: number;
+  rounds: number;
+} {
+  const entries: Record<string, string> = {
+    bundle: join(ROOT, `dist/bundle/${program}.mjs`),
+    dist: join(ROOT, `dist/bin/${program}.js`),
+  };
+  const entry = arg('entry', 'bundle');
+  const found = entries[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
+  if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
+  return {
+    script: found,
+    connections: Number(arg('connections', '50')),
+    warmupSeconds: Number(arg('warmup', '3')),
+    phaseSeconds: Number(arg('phase', '2')),
+    rounds: Number(arg('rounds', '5')),
+  };
 }
 
 /** VmRSS of a process in MB (MiB), from /proc/<pid>/status. */

@@ -9,7 +9,7 @@
  * rounds*phase seconds, so a shared machine's drift falls on both),
  * starts=7 (start-to-ready samples), settle=12 (s without traffic before idle RSS is sampled).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,7 @@ import {
   ROOT,
   abba,
   arg,
+  benchOptions,
   fetchOnce,
   floorSpec,
   idleRss,
@@ -33,18 +34,7 @@ import {
   type Child,
 } from './common.js';
 
-const ENTRIES: Record<string, string> = {
-  bundle: join(ROOT, 'dist/bundle/vault-irsa-sidecar.mjs'),
-  dist: join(ROOT, 'dist/bin/vault-irsa-sidecar.js'),
-};
-const entry = arg('entry', 'bundle');
-const found = ENTRIES[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
-if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
-const script: string = found;
-const connections = Number(arg('connections', '50'));
-const warmupSeconds = Number(arg('warmup', '3'));
-const phaseSeconds = Number(arg('phase', '2'));
-const rounds = Number(arg('rounds', '5'));
+const { script, connections, warmupSeconds, phaseSeconds, rounds } = benchOptions('vault-irsa-sidecar');
 const starts = Number(arg('starts', '7'));
 // V8's memory reducer shrinks the heap ~8 s after activity stops: idle means past that, as a pod's sidecar is
 // diagnosis only, e.g. --subject-node-args=--cpu-prof (the profile lands in the scratch dir, printed at the end)

@@ -11,26 +11,15 @@
  * Diagnosis only: --subject-node-args=--cpu-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
  * at the default, info; that is what is measured).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../support/ports.js';
 import { makeTestCert, writeTestCert } from '../support/tls.js';
 import { admissionReview, realisticPod } from './webhook-review.js';
-import { FLOOR_JS, ROOT, arg, rotate, fetchOnce, floorSpec, idleRss, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
+import { FLOOR_JS, ROOT, arg, benchOptions, rotate, fetchOnce, floorSpec, idleRss, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
 
-const ENTRIES: Record<string, string> = {
-  bundle: join(ROOT, 'dist/bundle/vault-irsa-webhook.mjs'),
-  dist: join(ROOT, 'dist/bin/vault-irsa-webhook.js'),
-};
-const entry = arg('entry', 'bundle');
-const found = ENTRIES[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
-if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
-const script: string = found;
-const connections = Number(arg('connections', '50'));
-const warmupSeconds = Number(arg('warmup', '3'));
-const phaseSeconds = Number(arg('phase', '2'));
-const rounds = Number(arg('rounds', '5'));
+const { script, connections, warmupSeconds, phaseSeconds, rounds } = benchOptions('vault-irsa-webhook');
 const settleMs = Number(arg('settle', '12')) * 1000;
 const subjectNodeArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
 
