@@ -4,7 +4,7 @@
  * Loopback only; every phase is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg } from 'node:os';
@@ -421,4 +421,26 @@ export function machine(): Record<string, unknown> {
     loadavg1m: round(loadavg()[0] ?? 0),
     ...(process.env.BENCH_CHILD_CPUS ? { childCpus: process.env.BENCH_CHILD_CPUS } : {}),
   };
+}
+
+/**
+ * Runs a benchmark's main: however it ends, the children are stopped, `cleanup` runs and the scratch directory
+ * is removed, unless `keepScratch` (diagnosis with --subject-node-args, whose profiles land there).
+ */
+export async function runBench(
+  main: () => Promise<void>,
+  o: { children: Child[]; scratch: string; keepScratch: boolean; cleanup?: () => Promise<void> },
+): Promise<void> {
+  // an interrupted run leaves no scratch directory either (the children are stopped on exit above)
+  process.once('exit', () => {
+    if (!o.keepScratch) rmSync(o.scratch, { recursive: true, force: true });
+  });
+  try {
+    await main();
+  } finally {
+    await Promise.all(o.children.map((c) => c.stop()));
+    await o.cleanup?.();
+    if (o.keepScratch) console.log(`kept ${o.scratch} (subject-node-args)`);
+    else rmSync(o.scratch, { recursive: true, force: true });
+  }
 }

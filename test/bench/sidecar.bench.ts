@@ -9,7 +9,7 @@
  * rounds*phase seconds, so a shared machine's drift falls on both),
  * starts=7 (start-to-ready samples), settle=12 (s without traffic before idle RSS is sampled).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ import {
   machine,
   median,
   printTable,
+  runBench,
   round,
   startNode,
   waitForStatus,
@@ -198,16 +199,11 @@ async function main(): Promise<void> {
   console.log(`wrote ${writeResults('sidecar', results)}`);
 }
 
-// an interrupted run leaves no scratch directory either (common.ts stops the children)
-process.once('exit', () => {
-  if (subjectNodeArgs.length === 0) rmSync(scratch, { recursive: true, force: true });
+await runBench(main, {
+  children,
+  scratch,
+  keepScratch: subjectNodeArgs.length > 0,
+  cleanup: async () => {
+    await stack?.close();
+  },
 });
-
-try {
-  await main();
-} finally {
-  await Promise.all(children.map((c) => c.stop()));
-  await stack?.close();
-  if (subjectNodeArgs.length > 0) console.log(`kept ${scratch} (subject-node-args)`);
-  else rmSync(scratch, { recursive: true, force: true });
-}

@@ -11,13 +11,13 @@
  * Diagnosis only: --subject-node-args=--cpu-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
  * at the default, info; that is what is measured).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../support/ports.js';
 import { makeTestCert, writeTestCert } from '../support/tls.js';
 import { admissionReview, realisticPod } from './webhook-review.js';
-import { FLOOR_JS, ROOT, arg, benchOptions, rotate, fetchOnce, floorSpec, idleRss, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
+import { FLOOR_JS, ROOT, arg, benchOptions, rotate, runBench, fetchOnce, floorSpec, idleRss, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
 
 const { script, connections, warmupSeconds, phaseSeconds, rounds } = benchOptions('vault-irsa-webhook');
 const settleMs = Number(arg('settle', '12')) * 1000;
@@ -169,15 +169,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${writeResults('webhook', results)}`);
 }
 
-// an interrupted run leaves no scratch directory either (common.ts stops the children)
-process.once('exit', () => {
-  if (subjectNodeArgs.length === 0) rmSync(scratch, { recursive: true, force: true });
-});
-
-try {
-  await main();
-} finally {
-  await Promise.all(children.map((c) => c.stop()));
-  if (subjectNodeArgs.length > 0) console.log(`kept ${scratch} (subject-node-args)`);
-  else rmSync(scratch, { recursive: true, force: true });
-}
+await runBench(main, { children, scratch, keepScratch: subjectNodeArgs.length > 0 });
