@@ -154,12 +154,14 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     const release = new AbortController();
     const onClose = (): void => release.abort();
     waiting.set(res, release);
+    metrics?.longPolls.set(waiting.size);
     res.once('close', onClose);
     let changed: boolean;
     try {
       changed = await store.waitForChange(entry.name, entry.etag as string, waitMs, release.signal);
     } finally {
       waiting.delete(res);
+      metrics?.longPolls.set(waiting.size);
       res.off('close', onClose);
     }
     // the client went away: nobody to answer (the socket is gone), nothing to count as served
