@@ -143,7 +143,8 @@ const results = await Promise.all(
       legalComments: 'none',
       sourcemap: false,
       logLevel: 'warning',
-      plugins: [noSchemaCompilers, lazyRequires],
+      // fastify's schema-compiler stub only where fastify is (the webhook); FORBIDDEN keeps it out of the sidecar
+      plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, lazyRequires] : [lazyRequires],
       // CommonJS dependencies call require() for Node's built-ins; give the ES module one
       banner: { js: "import { createRequire as __vaultIrsaCreateRequire } from 'node:module'; const require = __vaultIrsaCreateRequire(import.meta.url);" },
     }),

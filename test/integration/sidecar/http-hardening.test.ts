@@ -30,6 +30,15 @@ afterAll(async () => {
   await stack?.close();
 });
 
+describe('readiness', () => {
+  it('is announced once, event-driven: one "ready" line and vault_irsa_ready 1', async () => {
+    const s = sidecar as RunningSidecar;
+    await s.proc.waitForLine(/"event":"ready"/, 10_000);
+    expect(s.proc.output().match(/"event":"ready"/g)).toHaveLength(1);
+    expect(await (await fetch(`${s.health}/metrics`)).text()).toMatch(/^vault_irsa_ready 1$/m);
+  });
+});
+
 describe('raw TCP against the running sidecar', () => {
   it('property: without the right token, no 2xx but the probes and no byte of a secret value, on the API listener', async () => {
     const s = sidecar as RunningSidecar;
