@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSON_TYPE, send, sendError } from './http/reply.js';
 
-export { sendError } from './http/reply.js';
-
 export interface Readiness {
   /**
    * Reasons it is not ready yet; empty when ready. `detail` adds Vault's and STS's messages, which can

@@ -151,8 +151,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
       const closed = Promise.allSettled([api.close(), health.close()]);
       store.close();
       shutdown.abort();
-      await closed;
-      await tokens.stop();
+      // revoking needs no listener: both run at once inside the shutdown deadline
+      await Promise.allSettled([closed, tokens.stop()]);
     })());
   return { apiAddress, healthAddress, log, stop };
 }
