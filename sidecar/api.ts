@@ -3,7 +3,7 @@ import { parseDuration } from './duration.js';
 import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
 import { bearerChecker } from './http/bearer.js';
 import { checkHost } from './http/host.js';
-import { HttpListener, type ListenerLimits } from './http/listener.js';
+import { HttpListener, internalError, type ListenerLimits } from './http/listener.js';
 import { JSON_TYPE, send, sendError, TEXT_TYPE } from './http/reply.js';
 import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
@@ -79,7 +79,8 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     const parsed = parseTarget(req.url);
     if (!parsed.ok) return sendError(res, 400, 'bad_request', parsed.message);
     const t = parsed.target;
-    const status = dispatch(req, res, t);
+    let status = dispatch(req, res, t);
+    if (typeof status !== 'number') status = status.catch(() => internalError(res));
     // reads of one secret or key are counted by status, whatever answered them (metrics label: status)
     if (metrics === undefined || !isSecretRead(t) || (req.method !== 'GET' && req.method !== 'HEAD')) return;
     if (typeof status === 'number') count(status);

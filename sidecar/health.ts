@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerProbe, refuseMethod, type Readiness } from './http-common.js';
-import { HttpListener, type ListenerLimits } from './http/listener.js';
+import { HttpListener, internalError, type ListenerLimits } from './http/listener.js';
 import { send, sendError } from './http/reply.js';
 import { parseTarget } from './http/target.js';
 import type { Metrics } from './metrics.js';
@@ -34,7 +34,7 @@ export function buildHealthApp(opts: { readiness: Readiness; metrics: Metrics; l
     if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => send(res, 200, text, { 'content-type': metrics.registry.contentType }),
-        () => sendError(res, 500, 'internal_error', 'internal error'),
+        () => internalError(res),
       );
       return;
     }

@@ -49,7 +49,12 @@ export class HttpListener {
           sendError(res, 503, 'shutting_down', 'the sidecar is shutting down');
           return;
         }
-        handle(req, res);
+        try {
+          handle(req, res);
+        } catch {
+          // a bug must not take the process (and every secret the pod reads) down: answer 500 if still possible
+          internalError(res);
+        }
       },
     );
     this.server.maxConnections = limits.maxConnections;
@@ -109,6 +114,13 @@ export class HttpListener {
     });
     return this.closed;
   }
+}
+
+/** 500 in the error shape while the headers are not sent yet; otherwise the connection is cut. Returns 500. */
+export function internalError(res: ServerResponse): number {
+  if (res.headersSent) res.destroy();
+  else sendError(res, 500, 'internal_error', 'internal error');
+  return 500;
 }
 
 /** The answer to a request node:http could not take as a request, by its error code. */

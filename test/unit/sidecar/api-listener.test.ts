@@ -190,6 +190,33 @@ describe('long polls', () => {
   });
 });
 
+describe('a fault inside a handler', () => {
+  it('is answered 500 internal_error in the error shape, and the listener keeps serving', async () => {
+    await start();
+    const real = store.list.bind(store);
+    let broken = true;
+    store.list = () => {
+      if (broken) throw new Error('boom with a detail that must not be shown');
+      return real();
+    };
+    const r = await get('/v1/secrets', [['Host', '127.0.0.1'], AUTH]);
+    expect(r.status).toBe(500);
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(r.body)).toEqual({ error: { code: 'internal_error', message: 'internal error' } });
+    broken = false;
+    expect((await get('/v1/secrets', [['Host', '127.0.0.1'], AUTH])).status).toBe(200);
+  });
+
+  it('in a long poll too', async () => {
+    await start();
+    store.waitForChange = () => Promise.reject(new Error('boom'));
+    const etag = store.get('db')?.etag as string;
+    const r = await get('/v1/secrets/db?wait=10s', [['Host', '127.0.0.1'], AUTH, ['If-None-Match', etag]]);
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body).error.code).toBe('internal_error');
+  });
+});
+
 describe('the health listener', () => {
   let health: HttpListener;
   afterEach(() => health.close());
