@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { buildApiApp } from './api.js';
 import { createCredentialProvider } from './aws-credentials.js';
@@ -138,6 +139,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
       const unread = store.list().find((e) => e.data === undefined);
       if (tokens.current() === undefined) await tokens.token();
       else if (unread) await store.waitForChange(unread.name, unread.etag as string, MAX_TIMER_MS, shutdown.signal);
+      // a reason neither wait covers (none today): look again in a second rather than spin
+      else await delay(1000, undefined, { signal: shutdown.signal, ref: false });
     }
     metrics.ready.set(1);
     log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
