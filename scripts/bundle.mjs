@@ -15,15 +15,17 @@
  *
  * - One file per program, no code splitting. Each dynamic import() stays lazy inside the file (esbuild wraps
  *   its target in an init function that runs on first import): `vault-irsa-sidecar wait` (the classic-mode
- *   postStart hook, which runs inside the sidecar's memory limit) evaluates neither fastify nor the AWS SDK,
- *   and the sidecar evaluates only the credential provider its env configures. Splitting those into chunk
+ *   postStart hook, which runs inside the sidecar's memory limit) evaluates neither the HTTP layer nor the AWS
+ *   SDK, and the sidecar evaluates only the credential provider its env configures. Splitting those into chunk
  *   files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise Node's path
  *   functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
  * - Whitespace and syntax are minified, identifiers are not: names stay as written (error classes set
  *   `this.name = new.target.name`, stack traces stay readable) with no runtime helper. esbuild's keepNames
  *   would re-attach renamed functions' names with a defineProperty call at every closure creation, which
  *   showed in request-path profiles.
- * - Neither program gives fastify a JSON schema, so fastify's schema compilers (ajv, fast-json-stringify:
+ * - The sidecar serves HTTP on node:http alone: fastify (about 10 MB of private memory once loaded) is the
+ *   webhook's only. The build fails if anything pulls a module listed in FORBIDDEN into a program's bundle.
+ * - The webhook gives fastify no JSON schema, so fastify's schema compilers (ajv, fast-json-stringify:
  *   about a fifth of the bundle, evaluated when fastify starts) are replaced by a stub that throws if a
  *   route with a schema is ever added. test/unit/ship/image-layout.test.ts runs both bundles end to end.
  *
@@ -41,6 +43,11 @@ rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 
 const programs = ['vault-irsa-sidecar', 'vault-irsa-webhook'];
+
+/** Packages a program's bundle must not contain (matched against node_modules paths of its inputs). */
+const FORBIDDEN = {
+  'vault-irsa-sidecar': ['fastify', '@fastify', 'find-my-way', 'light-my-request', 'avvio'],
+};
 
 const STUB = `'use strict';
 module.exports = function noSchemaCompiler() {
@@ -117,9 +124,10 @@ module.exports = proxy;
   },
 };
 
-await Promise.all(
+const results = await Promise.all(
   programs.map((name) =>
     build({
+      metafile: true,
       absWorkingDir: root,
       entryPoints: { [name]: join(root, `bin/${name}.ts`) },
       outdir,
@@ -135,12 +143,24 @@ await Promise.all(
       legalComments: 'none',
       sourcemap: false,
       logLevel: 'warning',
-      plugins: [noSchemaCompilers, lazyRequires],
+      // fastify's schema-compiler stub only where fastify is (the webhook); FORBIDDEN keeps it out of the sidecar
+      plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, lazyRequires] : [lazyRequires],
       // CommonJS dependencies call require() for Node's built-ins; give the ES module one
       banner: { js: "import { createRequire as __vaultIrsaCreateRequire } from 'node:module'; const require = __vaultIrsaCreateRequire(import.meta.url);" },
     }),
   ),
 );
+
+for (const [i, name] of programs.entries()) {
+  const forbidden = FORBIDDEN[name] ?? [];
+  const pulled = Object.keys(results[i].metafile.inputs).filter((input) =>
+    forbidden.some((pkg) => new RegExp(`(^|[\\\\/])node_modules[\\\\/]${pkg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([\\\\/]|$)`).test(input)),
+  );
+  if (pulled.length > 0) {
+    console.error(`bundle: dist/bundle/${name}.mjs must not contain ${forbidden.join(', ')}; it pulled in:\n  ${pulled.slice(0, 10).join('\n  ')}`);
+    process.exit(1);
+  }
+}
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 for (const name of programs) {

@@ -1,26 +1,40 @@
-import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { parseDuration } from './duration.js';
-import { commonGate, registerCommon, sendError, SERVER_OPTIONS, type Gate, type Readiness } from './http-common.js';
+import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
+import { bearerChecker } from './http/bearer.js';
+import { checkHost } from './http/host.js';
+import { HttpListener, internalError, type ListenerLimits } from './http/listener.js';
+import { JSON_TYPE, send, sendError, TEXT_TYPE } from './http/reply.js';
+import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
 
 /**
- * The localhost secrets API (CONTRACT §3). Error codes, by status:
- *   400 forwarded_request      the request carries X-Forwarded-For (we only serve the pod itself)
- *   400 bad_request            malformed query (e.g. `wait` is not a duration)
+ * The localhost secrets API. Error codes, by status:
+ *   400 bad_request            a request target that is not a plain path (absolute-form, `*`, CONNECT,
+ *                              undecodable or ambiguous: `%2F`, dot segments, `//`), a malformed query
+ *                              (e.g. `wait` is not a duration), an HTTP/1.1 request without Host, a
+ *                              request node cannot parse
+ *   400 forwarded_request      the request carries X-Forwarded-For, Forwarded or X-Real-IP (we serve the pod itself only)
  *   401 unauthorized           no `Authorization: Bearer …`
  *   403 forbidden              wrong request token
  *   403 vault_permission_denied Vault refused to read the declared secret (Vault's message)
  *   404 secret_not_declared    no secret of that name was declared
  *   404 key_not_found          the secret has no such key
  *   404 secret_not_found       Vault has nothing at the declared path
- *   404 not_found              no such endpoint
+ *   404 not_found              no such endpoint (only after the token was checked)
  *   405 method_not_allowed     anything but GET and HEAD
+ *   408 request_timeout        the request did not arrive in time
+ *   421 misdirected_request    Host is not 127.0.0.1, localhost or [::1] (a DNS-rebinding page in a browser)
+ *   431 headers_too_large      request line and headers over 8 KiB
  *   503 not_ready              declared but not read yet (Vault unreachable, still logging in)
- * Every read is answered from memory; the only wait is a long poll on the store. A secret's JSON is
- * rendered once per change and its bytes reused; the plain read is answered in front of fastify (below).
+ *   503 too_many_waiters       more long polls waiting than MAX_WAITERS (Retry-After)
+ *   503 shutting_down          the sidecar is stopping (Connection: close)
+ *
+ * Deny by default: every request needs the token except the probes, /healthz and /readyz, as routed. The
+ * decision is made once, on the decoded path the router then uses, before any route is looked up: a route
+ * added later is covered without anyone remembering to. Every read is answered from memory; the only wait
+ * is a long poll on the store. A secret's JSON is rendered once per change and its bytes reused.
  */
 export interface ApiOptions {
   store: SecretStore;
@@ -29,196 +43,195 @@ export interface ApiOptions {
   metrics?: Metrics;
   /** upper bound for ?wait= (default 5 minutes) */
   maxWaitMs?: number;
+  /** long polls waiting at once (default MAX_WAITERS) */
+  maxWaiters?: number;
+  limits?: Partial<ListenerLimits>;
 }
 
-/** SHA-256 of a presented token; crypto.hash (Node >= 20.12) skips the Hash object. */
-const digest: (s: string) => Buffer =
-  typeof crypto.hash === 'function' ? (s) => crypto.hash('sha256', s, 'buffer') : (s) => crypto.createHash('sha256').update(s).digest();
+/** Each waiting long poll holds a connection, a request and a timer (~17 KB): 128 is ~2 MB. */
+export const MAX_WAITERS = 128;
 
-const SECRET_PREFIX = '/v1/secrets/';
-/** A declared secret's name as the fast path takes it: a DNS label, so no decoding, no `/`, no query. */
-const PLAIN_NAME = /^[a-z0-9-]{1,63}$/;
+/** Loopback only: the apps of one pod. Idle keep-alive connections are cheap but not free (~15 KB each). */
+export const API_LIMITS: ListenerLimits = {
+  maxConnections: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 5_000,
+  maxHeaderSize: 8 * 1024,
+};
 
-export function buildApiApp(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ ...SERVER_OPTIONS, routerOptions: { maxParamLength: 512 } });
-  const expected = digest(opts.requestToken);
+/** not an HTTP status: a long poll whose client left before the answer */
+const GONE = 0;
+
+const FORWARDED_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+
+export function buildApiApp(opts: ApiOptions): HttpListener {
   const maxWaitMs = opts.maxWaitMs ?? 5 * 60_000;
-  const { store, metrics } = opts;
+  const maxWaiters = opts.maxWaiters ?? MAX_WAITERS;
+  const { store, metrics, readiness } = opts;
+  const checkBearer = bearerChecker(opts.requestToken);
+  const served200 = metrics?.readsServed.labels({ status: '200' });
+  /** long polls in flight, each with what releases it */
+  const waiting = new Map<ServerResponse, AbortController>();
 
-  // In this order: a proxied request is refused before anything else looks at it; then GET/HEAD only and
-  // no-store; then the bearer token on /v1/.
-  const gate: Gate = (request, reply) => {
-    if (request.headers['x-forwarded-for'] !== undefined) {
-      reply.header('Cache-Control', 'no-store');
-      sendError(reply, 400, 'forwarded_request', 'requests carrying X-Forwarded-For are refused: this API serves the pod itself only');
-      return true;
-    }
-    if (commonGate(request, reply)) return true;
-    if (!request.url.startsWith('/v1/')) return false;
-    const header = request.headers.authorization;
-    const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m || m[1] === undefined) {
-      reply.header('WWW-Authenticate', 'Bearer');
-      sendError(reply, 401, 'unauthorized', 'missing "Authorization: Bearer <token>" (the token is in VAULT_IRSA_TOKEN_FILE)');
-      return true;
-    }
-    // Digests have equal length, so timingSafeEqual compares without leaking where they differ.
-    if (!crypto.timingSafeEqual(digest(m[1]), expected)) {
-      sendError(reply, 403, 'forbidden', 'wrong request token');
-      return true;
-    }
-    return false;
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const parsed = parseTarget(req.url);
+    if (!parsed.ok) return sendError(res, 400, 'bad_request', parsed.message);
+    const t = parsed.target;
+    let status = dispatch(req, res, t);
+    if (typeof status !== 'number') status = status.catch(() => internalError(res));
+    // reads of one secret or key are counted by status, whatever answered them (metrics label: status)
+    if (metrics === undefined || !isSecretRead(t) || (req.method !== 'GET' && req.method !== 'HEAD')) return;
+    if (typeof status === 'number') count(status);
+    else void status.then(count);
   };
-  registerCommon(app, opts.readiness, { detail: true, gate });
-  if (metrics) {
-    app.addHook('onResponse', (request, reply, done) => {
-      if (request.routeOptions.url?.startsWith(SECRET_PREFIX)) metrics.readsServed.inc({ status: String(reply.statusCode) });
-      done();
-    });
+  const count = (status: number): void => {
+    if (status === GONE) return;
+    if (status === 200 && served200) served200.inc();
+    else metrics?.readsServed.inc({ status: String(status) });
+  };
+
+  /** Every check in order; returns the status it answered with. */
+  function dispatch(req: IncomingMessage, res: ServerResponse, t: Target): number | Promise<number> {
+    const h = req.headers;
+    for (const name of FORWARDED_HEADERS) {
+      if (h[name] !== undefined) {
+        return error(res, 400, 'forwarded_request', 'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only');
+      }
+    }
+    const host = checkHost(h.host, req.httpVersion);
+    if (host === 'missing') return error(res, 400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
+    if (host === 'not_loopback') return error(res, 421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
+    if (!PROBE_PATHS.has(t.path)) {
+      const auth = checkBearer(h.authorization);
+      if (auth === 'missing') {
+        return error(res, 401, 'unauthorized', 'missing "Authorization: Bearer <token>" (the token is in VAULT_IRSA_TOKEN_FILE)', { 'www-authenticate': 'Bearer' });
+      }
+      if (auth === 'wrong') return error(res, 403, 'forbidden', 'wrong request token');
+    }
+    const refused = refuseMethod(req, res);
+    if (refused !== undefined) return refused;
+    return route(req, res, t);
   }
 
-  // Handlers answer synchronously from memory; only a long poll returns a promise.
-  app.get('/v1/secrets', (_request, reply) => {
-    reply.send({
-      secrets: store.list().map((e) => ({
-        name: e.name,
-        path: e.path,
-        version: e.version,
-        updatedAt: e.updatedAt ?? null,
-        stale: e.stale,
-      })),
-    });
-  });
-
-  app.get<{ Params: { name: string }; Querystring: { wait?: string } }>('/v1/secrets/:name', (request, reply) => {
-    const entry = readable(store, request.params.name, reply);
-    if (!entry) return;
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch === undefined || !etagMatches(ifNoneMatch, entry.etag)) {
-      sendSecret(reply, entry);
-      return;
+  function route(req: IncomingMessage, res: ServerResponse, t: Target): number | Promise<number> {
+    const s = t.segments;
+    if (s[0] === 'v1' && s[1] === 'secrets') {
+      if (s.length === 2) return list(res);
+      if (s.length === 3) return readSecret(req, res, s[2] as string, t);
+      return readKey(res, s[2] as string, s.slice(3).join('/'));
     }
-    const waitMs = waitParam(request.query.wait, maxWaitMs);
-    if (waitMs === null) {
-      sendError(reply, 400, 'bad_request', `wait: "${request.query.wait}" is not a duration (e.g. 30s)`);
-      return;
-    }
-    if (waitMs === 0) {
-      reply.code(304).header('ETag', entry.etag).send();
-      return;
-    }
-    return longPoll(request.raw, reply, entry, waitMs);
-  });
-
-  /** Waits on the store (never on Vault) for the secret to change; 304 when the wait runs out. */
-  async function longPoll(raw: IncomingMessage, reply: FastifyReply, entry: SecretEntry, waitMs: number): Promise<void> {
-    const gone = new AbortController();
-    const onClose = (): void => gone.abort();
-    raw.once('close', onClose);
-    const changed = await store.waitForChange(entry.name, entry.etag as string, waitMs, gone.signal);
-    raw.off('close', onClose);
-    if (!changed) {
-      reply.code(304).header('ETag', entry.etag).send();
-      return;
-    }
-    const now = readable(store, entry.name, reply);
-    if (now) sendSecret(reply, now);
+    const probe = answerProbe(t.path, res, readiness, true);
+    if (probe !== undefined) return probe;
+    return error(res, 404, 'not_found', `no such endpoint: ${clip(t.path)}`);
   }
 
-  app.get<{ Params: { name: string; '*': string } }>('/v1/secrets/:name/*', (request, reply) => {
-    const entry = readable(store, request.params.name, reply);
-    if (!entry) return;
-    const key = request.params['*'];
+  function list(res: ServerResponse): number {
+    const body = JSON.stringify({
+      secrets: store.list().map((e) => ({ name: e.name, path: e.path, version: e.version, updatedAt: e.updatedAt ?? null, stale: e.stale })),
+    });
+    send(res, 200, body, { 'content-type': JSON_TYPE });
+    return 200;
+  }
+
+  function readSecret(req: IncomingMessage, res: ServerResponse, name: string, t: Target): number | Promise<number> {
+    const entry = store.get(name);
+    if (entry === undefined || !servable(entry)) return refuseRead(res, name, entry);
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch === undefined || !etagMatches(ifNoneMatch, entry.etag)) return sendSecret(res, entry);
+    const wait = t.query.get('wait');
+    const waitMs = waitParam(wait, maxWaitMs);
+    if (waitMs === null) return error(res, 400, 'bad_request', `wait: "${clip(wait ?? '')}" is not a duration (e.g. 30s)`);
+    if (waitMs === 0) return notModified(res, entry);
+    if (waiting.size >= maxWaiters) {
+      return error(res, 503, 'too_many_waiters', `${maxWaiters} long polls are already waiting; retry later`, { 'retry-after': '1' });
+    }
+    return longPoll(res, entry, waitMs);
+  }
+
+  /** Waits on the store (never on Vault) for the secret to change; 304 when the wait runs out or on shutdown. */
+  async function longPoll(res: ServerResponse, entry: SecretEntry, waitMs: number): Promise<number> {
+    const release = new AbortController();
+    const onClose = (): void => release.abort();
+    waiting.set(res, release);
+    metrics?.longPolls.set(waiting.size);
+    res.once('close', onClose);
+    let changed: boolean;
+    try {
+      changed = await store.waitForChange(entry.name, entry.etag as string, waitMs, release.signal);
+    } finally {
+      waiting.delete(res);
+      metrics?.longPolls.set(waiting.size);
+      res.off('close', onClose);
+    }
+    // the client went away: nobody to answer (the socket is gone), nothing to count as served
+    if (res.destroyed) return GONE;
+    if (!changed) return notModified(res, entry);
+    const now = store.get(entry.name);
+    if (now === undefined || !servable(now)) return refuseRead(res, entry.name, now);
+    return sendSecret(res, now);
+  }
+
+  function readKey(res: ServerResponse, name: string, key: string): number {
+    const entry = store.get(name);
+    if (entry === undefined || !servable(entry)) return refuseRead(res, name, entry);
     const data = entry.data as Record<string, unknown>;
-    if (key === '' || !Object.prototype.hasOwnProperty.call(data, key)) {
-      sendError(reply, 404, 'key_not_found', `secret "${entry.name}" has no key "${key}"`);
-      return;
-    }
+    if (!Object.prototype.hasOwnProperty.call(data, key)) return error(res, 404, 'key_not_found', `secret "${entry.name}" has no key "${clip(key)}"`);
     const value = data[key];
-    reply.header('ETag', entry.etag);
-    if (typeof value === 'string') reply.type('text/plain; charset=utf-8').send(value);
-    else reply.type('application/json; charset=utf-8').send(JSON.stringify(value));
-  });
+    const text = typeof value === 'string';
+    send(res, 200, text ? value : JSON.stringify(value), { 'content-type': text ? TEXT_TYPE : JSON_TYPE, etag: entry.etag });
+    return 200;
+  }
 
-  installFastRead(app, store, opts.requestToken, metrics);
+  const app = new HttpListener(handle, { ...API_LIMITS, ...opts.limits });
+  // shutdown: every waiting long poll is answered (304 with its ETag) on a connection that then closes
+  app.onClose(() => {
+    for (const [res, release] of waiting) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      release.abort();
+    }
+  });
   return app;
 }
 
-/**
- * The hot path: `GET /v1/secrets/<name>` in its plain form (canonical `Authorization: Bearer <token>`, no
- * query, no If-None-Match, no X-Forwarded-For, a secret that can be served) is answered in front of fastify
- * with the pre-rendered bytes and the same status and headers fastify would send (no-store, ETag,
- * Content-Type, Content-Length). Every other request, including every error and a token in any other
- * spelling, goes to fastify unchanged. Reads per second were less than half a bare node:http server's
- * through fastify's routing, hooks and reply; on this path they come close to it.
- *
- * The token check compares the whole header with timingSafeEqual when the lengths match (the length is
- * the same for every pod, 43 base64url characters, so comparing it first reveals nothing); any mismatch
- * falls through to fastify's digest comparison and its 401/403.
- */
-function installFastRead(app: FastifyInstance, store: SecretStore, requestToken: string, metrics: Metrics | undefined): void {
-  const server = app.server;
-  const listeners = server.listeners('request');
-  const fastify = listeners[0] as ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  // anything but fastify's one request listener: leave the server as it is
-  if (listeners.length !== 1 || fastify === undefined) return;
-  const expectedHeader = Buffer.from(`Bearer ${requestToken}`, 'latin1');
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    // fastify answers 503 (Connection: close) from here on; let it
-    closing = true;
-    done();
-  });
-  const served = metrics?.readsServed.labels({ status: '200' });
+/** /v1/secrets/<name> and /v1/secrets/<name>/<key>: the reads the metrics count. */
+function isSecretRead(t: Target): boolean {
+  const s = t.segments;
+  return s.length >= 3 && s[0] === 'v1' && s[1] === 'secrets';
+}
 
-  server.removeListener('request', fastify);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url;
-    if (closing || req.method !== 'GET' || url === undefined || !url.startsWith(SECRET_PREFIX)) return fastify(req, res);
-    const name = url.slice(SECRET_PREFIX.length);
-    if (!PLAIN_NAME.test(name)) return fastify(req, res);
-    const h = req.headers;
-    if (h['x-forwarded-for'] !== undefined || h['if-none-match'] !== undefined) return fastify(req, res);
-    const auth = h.authorization;
-    if (auth === undefined || auth.length !== expectedHeader.length || !crypto.timingSafeEqual(Buffer.from(auth, 'latin1'), expectedHeader)) {
-      return fastify(req, res);
-    }
-    const entry = store.get(name);
-    if (entry === undefined || entry.etag === undefined || !servable(entry)) return fastify(req, res);
-    const body = renderSecret(entry);
-    res.writeHead(200, {
-      'cache-control': 'no-store',
-      etag: entry.etag,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(body.length),
-    });
-    res.end(body);
-    served?.inc();
-  });
+function error(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): number {
+  sendError(res, status, code, message, headers);
+  return status;
 }
 
 /** Stale serving covers an unreachable Vault only: a secret Vault now refuses or no longer has is not served. */
 function servable(entry: SecretEntry): boolean {
   const f = entry.failure;
-  return entry.data !== undefined && (f === undefined || f.code === 'vault_unavailable');
+  return entry.data !== undefined && entry.etag !== undefined && (f === undefined || f.code === 'vault_unavailable');
 }
 
-/** The entry when it has a value to serve; otherwise the error is sent and undefined returned. */
-function readable(store: SecretStore, name: string, reply: FastifyReply): SecretEntry | undefined {
-  const entry = store.get(name);
-  if (!entry) {
-    sendError(reply, 404, 'secret_not_declared', `no secret "${name}" is declared for this pod (annotation vault-irsa.io/secret-${name})`);
-    return undefined;
+/** Why a secret cannot be served: not declared, refused by Vault, not at its path, or not read yet. */
+function refuseRead(res: ServerResponse, name: string, entry: SecretEntry | undefined): number {
+  if (entry === undefined) {
+    return error(res, 404, 'secret_not_declared', `no secret "${clip(name)}" is declared for this pod (annotation vault-irsa.io/secret-${clip(name)})`);
   }
-  if (servable(entry)) return entry;
   const f = entry.failure;
   if (f && f.code !== 'vault_unavailable') {
-    sendError(reply, f.status, f.code, f.code === 'vault_permission_denied' ? `Vault: ${f.message}` : `secret "${name}": ${f.message}`);
-  } else {
-    reply.header('Retry-After', '1');
-    sendError(reply, 503, 'not_ready', `secret "${name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`);
+    return error(res, f.status, f.code, f.code === 'vault_permission_denied' ? `Vault: ${f.message}` : `secret "${name}": ${f.message}`);
   }
-  return undefined;
+  return error(res, 503, 'not_ready', `secret "${name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`, { 'retry-after': '1' });
+}
+
+function sendSecret(res: ServerResponse, e: SecretEntry): number {
+  send(res, 200, renderSecret(e), { etag: e.etag, 'content-type': JSON_TYPE });
+  return 200;
+}
+
+function notModified(res: ServerResponse, e: SecretEntry): number {
+  send(res, 304, undefined, { etag: e.etag });
+  return 304;
 }
 
 /** A secret's JSON as last rendered, with what it was rendered from: reads between changes reuse the bytes. */
@@ -233,7 +246,7 @@ interface Rendered {
 }
 const rendered = new WeakMap<SecretEntry, Rendered>();
 
-/** The body of GET /v1/secrets/<name>: what JSON.stringify (fastify's default serializer) makes of it. */
+/** The body of GET /v1/secrets/<name>. */
 function renderSecret(e: SecretEntry): Buffer {
   const r = rendered.get(e);
   if (r && r.data === e.data && r.etag === e.etag && r.version === e.version && r.updatedAt === e.updatedAt && r.leaseDuration === e.leaseDuration && r.stale === e.stale) {
@@ -254,13 +267,9 @@ function renderSecret(e: SecretEntry): Buffer {
   return body;
 }
 
-function sendSecret(reply: FastifyReply, e: SecretEntry): void {
-  reply.header('ETag', e.etag).type('application/json; charset=utf-8').send(renderSecret(e));
-}
-
-function etagMatches(header: string | string[], etag: string | undefined): boolean {
+function etagMatches(header: string, etag: string | undefined): boolean {
   if (etag === undefined) return false;
-  const values = (Array.isArray(header) ? header.join(',') : header).split(',').map((v) => v.trim().replace(/^W\//, ''));
+  const values = header.split(',').map((v) => v.trim().replace(/^W\//, ''));
   return values.includes(etag) || values.includes('*');
 }
 
@@ -272,3 +281,7 @@ function waitParam(raw: string | undefined, maxMs: number): number | null {
   return Math.min(ms, maxMs);
 }
 
+/** A client's own input repeated in a message, bounded. */
+function clip(s: string): string {
+  return s.length > 128 ? `${s.slice(0, 128)}…` : s;
+}

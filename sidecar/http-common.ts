@@ -1,80 +1,41 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Metrics } from './metrics.js';
-
-/** The error body of CONTRACT §3: {"error": {"code", "message"}}. Messages never hold a value or token. */
-export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } });
-}
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JSON_TYPE, send, sendError } from './http/reply.js';
 
 export interface Readiness {
   /**
-   * Reasons it is not ready yet; empty when ready. `detail` adds Vault's message for each secret, which can
-   * name the secret's path: only the loopback listener asks for it, the pod-IP one gets names and codes.
+   * Reasons it is not ready yet; empty when ready. `detail` adds Vault's and STS's messages, which can
+   * name a path, a role or an ARN: only the loopback listener asks for it, the pod-IP one gets names and codes.
    */
   notReadyReasons(detail: boolean): string[];
 }
 
-/**
- * Fastify options both listeners share. A URL fastify cannot even parse (bad percent-encoding) gets the
- * contract's error shape and no-store like every other answer, not fastify's own body.
- */
-export const SERVER_OPTIONS = {
-  logger: false,
-  forceCloseConnections: true,
-  frameworkErrors: (_error: Error, _request: unknown, reply: FastifyReply): void => {
-    reply.header('Cache-Control', 'no-store');
-    sendError(reply, 400, 'bad_request', 'malformed request URL');
-  },
-} as const;
+/** The routes both listeners serve without a token. Compared with the decoded, routed path. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
-/**
- * A check run first on every request; true when it answered the request itself, which then goes no
- * further. The checks are plain functions in one synchronous onRequest hook, not one async hook each:
- * this runs on every secret read.
- */
-export type Gate = (request: FastifyRequest, reply: FastifyReply) => boolean;
+const HEALTHY = Buffer.from(JSON.stringify({ status: 'ok' }));
+const READY = Buffer.from(JSON.stringify({ status: 'ready' }));
 
-/** no-store on every answer; GET and HEAD only. */
-export const commonGate: Gate = (request, reply) => {
-  reply.header('Cache-Control', 'no-store');
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    reply.header('Allow', 'GET, HEAD');
-    sendError(reply, 405, 'method_not_allowed', `${request.method} is not allowed; use GET or HEAD`);
-    return true;
-  }
-  return false;
-};
-
-/**
- * What both listeners share: GET/HEAD only, no-store, JSON errors, /healthz and /readyz. `gate` replaces
- * commonGate on a listener with more checks (it runs commonGate itself).
- */
-export function registerCommon(app: FastifyInstance, readiness: Readiness, opts: { detail: boolean; gate?: Gate }): void {
-  const gate = opts.gate ?? commonGate;
-  app.addHook('onRequest', (request, reply, done) => {
-    // a gate that answered has sent the reply: the request goes no further
-    if (!gate(request, reply)) done();
-  });
-  app.setNotFoundHandler((request, reply) => {
-    sendError(reply, 404, 'not_found', `no such endpoint: ${request.url.split('?')[0]}`);
-  });
-  app.setErrorHandler((error: { statusCode?: number; message?: string }, _request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    sendError(reply, status, status >= 500 ? 'internal_error' : 'bad_request', status >= 500 ? 'internal error' : (error.message ?? 'bad request'));
-  });
-  app.get('/healthz', (_request, reply) => {
-    reply.send({ status: 'ok' });
-  });
-  app.get('/readyz', (_request, reply) => {
-    const reasons = readiness.notReadyReasons(opts.detail);
-    if (reasons.length === 0) reply.send({ status: 'ready' });
-    else sendError(reply, 503, 'not_ready', reasons.join('; '));
-  });
+/** GET and HEAD only; anything else is answered 405 here. Returns the status when it answered. */
+export function refuseMethod(req: IncomingMessage, res: ServerResponse): number | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  sendError(res, 405, 'method_not_allowed', `${String(req.method).slice(0, 32)} is not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
+  return 405;
 }
 
-export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.get('/metrics', async (_request, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
+/** /healthz and /readyz; undefined for any other path. */
+export function answerProbe(path: string, res: ServerResponse, readiness: Readiness, detail: boolean): number | undefined {
+  if (path === '/healthz') {
+    send(res, 200, HEALTHY, { 'content-type': JSON_TYPE });
+    return 200;
+  }
+  if (path === '/readyz') {
+    const reasons = readiness.notReadyReasons(detail);
+    if (reasons.length === 0) {
+      send(res, 200, READY, { 'content-type': JSON_TYPE });
+      return 200;
+    }
+    sendError(res, 503, 'not_ready', reasons.join('; '));
+    return 503;
+  }
+  return undefined;
 }

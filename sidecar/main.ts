@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
-import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from './api.js';
 import { createCredentialProvider } from './aws-credentials.js';
 import { parseConfig, type ListenAddress, type SidecarConfig } from './config.js';
 import { SIDECAR_ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { buildHealthApp } from './health.js';
+import type { HttpListener } from './http/listener.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { loginNotReadyReason } from './readiness.js';
 import { Refresher } from './refresher.js';
 import { generateRequestToken, writeTokenFileAtomic } from './request-token.js';
 import { SecretStore } from './secret-store.js';
@@ -24,6 +26,8 @@ export interface RunningSidecar {
 }
 
 const SHUTDOWN_DEADLINE_MS = 5_000;
+/** setTimeout's largest delay; a wait for a first read that long simply starts again */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Fail closed on configuration: one fatal JSON line on stderr naming the variable, then exit. */
 function fatalExit(event: string, message: string, extra: Record<string, unknown>, code: number): never {
@@ -89,11 +93,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     notReadyReasons(detail: boolean): string[] {
       if (readyOnce) return [];
       const reasons: string[] = [];
-      if (tokens.current() === undefined) {
-        // Vault's or STS's answer to the login (never a credential, never a secret's path), on both listeners:
-        // it is what an operator probing the pod needs to see
-        reasons.push(`not logged in to Vault yet${tokens.lastError ? `: ${tokens.lastError}` : ''}`);
-      }
+      const login = loginNotReadyReason({ loggedIn: tokens.current() !== undefined, lastError: tokens.lastError, lastErrorCode: tokens.lastErrorCode }, detail);
+      if (login !== undefined) reasons.push(login);
       reasons.push(...store.notReadyReasons(detail));
       readyOnce = reasons.length === 0;
       return reasons;
@@ -130,36 +131,42 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     'vault-irsa sidecar listening',
   );
 
-  const readyWatch = setInterval(() => {
-    if (readiness.notReadyReasons(false).length > 0) return;
-    clearInterval(readyWatch);
+  // Event-driven: no timer wakes the process; each wait ends on a login or on a secret's first read.
+  void (async () => {
+    for (;;) {
+      if (shutdown.signal.aborted) return;
+      if (readiness.notReadyReasons(false).length === 0) break;
+      const unread = store.list().find((e) => e.data === undefined);
+      if (tokens.current() === undefined) await tokens.token();
+      else if (unread) await store.waitForChange(unread.name, unread.etag as string, MAX_TIMER_MS, shutdown.signal);
+      // a reason neither wait covers (none today): look again in a second rather than spin
+      else await delay(1000, undefined, { signal: shutdown.signal, ref: false });
+    }
     metrics.ready.set(1);
     log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
-  }, 100);
-  readyWatch.unref();
+  })().catch(() => undefined);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      clearInterval(readyWatch);
       refresher.stop();
+      // listeners first: from here new requests get 503 and each waiting long poll its 304 on a closing connection
+      const closed = Promise.allSettled([api.close(), health.close()]);
       store.close();
       shutdown.abort();
-      await Promise.allSettled([api.close(), health.close()]);
-      await tokens.stop();
+      // revoking needs no listener: both run at once inside the shutdown deadline
+      await Promise.allSettled([closed, tokens.stop()]);
     })());
   return { apiAddress, healthAddress, log, stop };
 }
 
-async function listenOrExit(app: FastifyInstance, addr: ListenAddress, variable: string): Promise<string> {
+async function listenOrExit(app: HttpListener, addr: ListenAddress, variable: string): Promise<string> {
   try {
     await app.listen({ host: addr.host, port: addr.port });
   } catch (e) {
     fatalExit('listen_failed', `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable }, 1);
   }
-  const a = app.server.address();
-  if (a && typeof a === 'object') return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-  return `${addr.host}:${addr.port}`;
+  return app.address() ?? `${addr.host}:${addr.port}`;
 }
 
 /** The process: start, then on SIGTERM/SIGINT stop serving, revoke the token (bounded) and exit 0. */

@@ -43,6 +43,11 @@ export class Metrics {
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
+  readonly longPolls = new Gauge({
+    name: 'vault_irsa_long_polls_waiting',
+    help: 'Long polls (If-None-Match with ?wait=) waiting on the localhost API; capped, above the cap 503 too_many_waiters',
+    registers: [this.registry],
+  });
   readonly secretRefreshes = new Counter({
     name: 'vault_irsa_secret_refreshes_total',
     help: 'Background secret reads from Vault by outcome',

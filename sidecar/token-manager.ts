@@ -2,6 +2,7 @@ import type { CredentialProvider } from './aws-credentials.js';
 import { fullJitter, type BackoffPolicy } from './backoff.js';
 import { buildIamLoginBody } from './iam-login.js';
 import type { Logger } from './logger.js';
+import { loginErrorCode, type LoginErrorCode } from './login-error-code.js';
 import type { Metrics } from './metrics.js';
 import { abortableSleep, VaultError, type VaultClient } from './vault-client.js';
 
@@ -61,6 +62,8 @@ export class TokenManager {
   private readonly backoff: BackoffPolicy;
   /** why there is no token yet, for /readyz (Vault's or STS's message, never a credential) */
   lastError: string | undefined;
+  /** the same as a code, for the pod-IP /readyz (which shows no message) */
+  lastErrorCode: LoginErrorCode | undefined;
 
   constructor(private readonly o: TokenManagerOptions) {
     this.now = o.now ?? Date.now;
@@ -157,6 +160,7 @@ export class TokenManager {
       } catch (e) {
         if (this.stopped) throw new Stopped('stopped');
         this.lastError = (e as Error).message;
+        this.lastErrorCode = loginErrorCode(e);
         this.o.metrics?.logins.inc({ outcome: 'failure' });
         const delay = Math.max(200, fullJitter(this.backoff, attempt, this.random));
         this.o.log.error({ event: 'login_failed', err: this.lastError, retryInMs: delay, attempt: attempt + 1 }, 'Vault login failed');
@@ -209,6 +213,7 @@ export class TokenManager {
     this.tokenTtl = auth.lease_duration;
     this.tokenExpiresAt = now + auth.lease_duration * 1000;
     this.lastError = undefined;
+    this.lastErrorCode = undefined;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w(auth.client_token);

@@ -59,6 +59,31 @@ export function rssMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/**
+ * Resident memory split by kind, MB (MiB), from /proc/<pid>/status: RssAnon is the process's private heap
+ * and code it made (what a memory limit is mostly about), RssFile the mapped files (node's binary, shared
+ * with every other node process on the node).
+ */
+export function rssBreakdownMb(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+    if (!m || m[1] === undefined) throw new Error(`no ${field} for pid ${pid}`);
+    return Number(m[1]) / 1024;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+/** rssBreakdownMb's median over `samples` readings `intervalMs` apart, per field. */
+export async function idleRssBreakdown(pid: number, samples = 10, intervalMs = 100): Promise<{ rss: number; anon: number; file: number }> {
+  const xs: Array<{ rss: number; anon: number; file: number }> = [];
+  for (let i = 0; i < samples; i++) {
+    xs.push(rssBreakdownMb(pid));
+    await sleep(intervalMs);
+  }
+  return { rss: median(xs.map((x) => x.rss)), anon: median(xs.map((x) => x.anon)), file: median(xs.map((x) => x.file)) };
+}
+
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

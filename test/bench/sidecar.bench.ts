@@ -24,6 +24,7 @@ import {
   fetchOnce,
   floorSpec,
   idleRss,
+  idleRssBreakdown,
   machine,
   median,
   printTable,
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
 
   // 3. idle RSS: both settled, no traffic
   const [idleMb, floorIdleMb] = await Promise.all([idleRss(subject.child.pid, settleMs, 15, 200), idleRss(floor.pid, settleMs, 15, 200)]);
+  const [idleKinds, floorIdleKinds] = await Promise.all([idleRssBreakdown(subject.child.pid, 5), idleRssBreakdown(floor.pid, 5)]);
 
   // 4. reads under load, alternating; count Vault calls across all of it
   const vaultBefore = stack.vault.requests.length;
@@ -150,6 +152,10 @@ async function main(): Promise<void> {
     idleRssMb: round(idleMb, 1),
     floorIdleRssMb: round(floorIdleMb, 1),
     idleRssRatio: round(idleMb / floorIdleMb, 3),
+    idleRssAnonMb: round(idleKinds.anon, 1),
+    idleRssFileMb: round(idleKinds.file, 1),
+    floorIdleRssAnonMb: round(floorIdleKinds.anon, 1),
+    floorIdleRssFileMb: round(floorIdleKinds.file, 1),
     loadRssMb: round(r.subject.rssPeakMb, 1),
     loadRssMedianMb: round(r.subject.rssMedianMb, 1),
     floorLoadRssMb: round(r.floor.rssPeakMb, 1),
@@ -191,6 +197,8 @@ async function main(): Promise<void> {
     ['p99 ms', String(results.p99Ms), String(results.floorP99Ms), `(<= ${TARGETS.p99Ms}) ${ok(results.met.p99Ms)}`],
     ['server CPU us per read', String(results.cpuUsPerRead), String(results.floorCpuUsPerRead), `${round(results.cpuUsPerRead / results.floorCpuUsPerRead, 2)}x`],
     ['idle RSS MB', String(results.idleRssMb), String(results.floorIdleRssMb), `${results.idleRssRatio} (<= ${TARGETS.idleRssRatio}) ${ok(results.met.idleRssRatio)}`],
+    ['idle RssAnon MB (private)', String(results.idleRssAnonMb), String(results.floorIdleRssAnonMb), ''],
+    ['idle RssFile MB (mapped files)', String(results.idleRssFileMb), String(results.floorIdleRssFileMb), ''],
     ['RSS under load MB (peak)', String(results.loadRssMb), String(results.floorLoadRssMb), ''],
     ['start to ready ms (median)', String(results.startupToReadyMs), `${results.floorStartupToListeningMs} (to listening)`, `(<= ${TARGETS.startupToReadyMs}) ${ok(results.met.startupToReadyMs)}`],
     ['Vault calls per read', `${results.vaultCallsDuringLoad}/${results.appReadsDuringLoad}`, '', `${results.vaultCallsPerRead} (= 0) ${ok(results.met.vaultCallsPerRead)}`],

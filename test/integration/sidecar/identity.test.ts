@@ -57,17 +57,22 @@ describe('identities, regions and TLS', () => {
     expect(stack.sts.calls.find((c) => c.action === 'GetCallerIdentity')).toMatchObject({ ok: true, host: 'sts.eu-west-1.amazonaws.com', region: 'eu-west-1' });
   });
 
-  it('a region that does not match Vault keeps /readyz at 503 with STS\'s reason', async () => {
+  it('a region that does not match Vault keeps /readyz at 503: STS\'s reason on loopback, a code on the pod IP', async () => {
     stack = await startStack();
     stack.vault.configureAwsAuth({ iamServerIdHeaderValue: 'vault.example.com', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com' });
     sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_IRSA_STS_REGION: 'us-east-1' }));
     const s = sidecar;
     const reason = await waitFor(async () => {
-      const r = await fetch(`${s.health}/readyz`);
+      const r = await fetch(`${s.api}/readyz`);
       const text = await r.text();
       return r.status === 503 && text.includes('not logged in') && /region/i.test(text) ? text : undefined;
     }, 20_000);
     expect(reason).toContain('not_ready');
+    const onPodIp = await fetch(`${s.health}/readyz`);
+    expect(onPodIp.status).toBe(503);
+    const text = await onPodIp.text();
+    expect(text).toContain('not logged in to Vault yet: vault_login_failed');
+    expect(text).not.toMatch(/region|arn:|sts\.|role/i);
     expect(s.proc.output()).toContain('"event":"login_failed"');
   });
 

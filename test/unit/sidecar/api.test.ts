@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from '../../../sidecar/api.js';
 import { buildHealthApp } from '../../../sidecar/health.js';
+import type { HttpListener } from '../../../sidecar/http/listener.js';
 import { Metrics } from '../../../sidecar/metrics.js';
 import { SecretStore } from '../../../sidecar/secret-store.js';
 
@@ -33,8 +33,8 @@ interface Res {
   json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** fastify's inject (light-my-request) cannot load under jest's ESM mode here: go over a real socket. */
-async function call(a: FastifyInstance, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
+/** Over a real socket, the way an app calls it. */
+async function call(a: HttpListener, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
   if (!a.server.listening) await a.listen({ host: '127.0.0.1', port: 0 });
   const addr = a.server.address() as { port: number };
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -257,7 +257,7 @@ describe('after a good read', () => {
 });
 
 describe('malformed requests', () => {
-  it('a URL fastify cannot decode gets the contract error shape and no-store', async () => {
+  it('a URL that cannot be decoded gets the contract error shape and no-store', async () => {
     const r = await app.inject({ url: '/v1/secrets/%E0%A4%A', headers: auth });
     expect(r.statusCode).toBe(400);
     expect(r.headers['cache-control']).toBe('no-store');
