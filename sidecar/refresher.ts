@@ -263,9 +263,10 @@ export class Refresher {
       store.setLeaseDuration(t.name, got);
       metrics?.leaseRenewals.inc({ outcome: got < asked ? 'capped' : 'success' });
       if (got < asked || got <= 0) {
-        // cannot be extended further: fetch new credentials while these still work
-        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; will read new credentials');
-        this.request(t, 'read', renewAt(got));
+        // cannot be extended further: fetch new credentials now, while these still work (what is left of
+        // the lease is already less than one renewal period)
+        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; reading new credentials');
+        this.request(t, 'read', 0);
       } else {
         log.debug({ event: 'lease_renewed', secretName: t.name, ttlSeconds: got }, 'lease renewed');
         // a renewal never replaces a read asked for meanwhile (mergePlan), e.g. after a new login

@@ -119,6 +119,12 @@ export interface FakeVaultExt extends FakeVault {
   injectRedirect(opts: { pathPrefix: string; times: number; to?: string }): void;
   /** The next n requests under `pathPrefix` get no answer at all (the connection stays open until closed). */
   injectHang(opts: { pathPrefix: string; times: number }): void;
+  /**
+   * Vault under load: answers are held and written together every `ms` (logins first in each burst), so
+   * answers to concurrent calls reach the client in one go, in an order that stresses its bookkeeping.
+   * undefined: answer at once (the default).
+   */
+  answerInBursts(ms: number | undefined): void;
   /** The state of the lease that minted these dynamic credentials; undefined if none did. */
   leaseOfUsername(username: string): { leaseId: string; state: 'live' | 'expired' | 'gone' } | undefined;
   readonly sealed: boolean;
@@ -780,8 +786,28 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     }
   }
 
+  let burstMs: number | undefined;
+  let burst: Array<{ login: boolean; write: () => void }> = [];
+  let burstTimer: NodeJS.Timeout | undefined;
+  const flushBurst = () => {
+    burstTimer = undefined;
+    const out = burst;
+    burst = [];
+    for (const b of out.filter((x) => x.login)) b.write();
+    for (const b of out.filter((x) => !x.login)) b.write();
+  };
+  const answer = (login: boolean, write: () => void) => {
+    if (burstMs === undefined) return write();
+    burst.push({ login, write });
+    burstTimer ??= setTimeout(flushBurst, burstMs - (Date.now() % burstMs));
+  };
+
   const server = createServer((req, res: ServerResponse) => {
     handle(req)
+      .then(({ reply, record }) => new Promise<{ reply: HttpReply | 'hang'; record: typeof record }>((resolve) => {
+        if (reply === 'hang') return resolve({ reply, record });
+        answer(/\/login$/.test(record.path), () => resolve({ reply, record }));
+      }))
       .then(({ reply, record }) => {
         if (reply === 'hang') {
           requests.push({ ...record, status: 0, at: now() });
@@ -888,6 +914,13 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     injectHang(f: { pathPrefix: string; times: number }) {
       faults.push({ pathPrefix: f.pathPrefix, times: f.times, status: 0, hang: true });
     },
+    answerInBursts(ms: number | undefined) {
+      burstMs = ms;
+      if (ms === undefined && burstTimer) {
+        clearTimeout(burstTimer);
+        flushBurst();
+      }
+    },
     leaseOfUsername(username: string) {
       const l = [...leases.values()].find((x) => x.username === username);
       return l ? { leaseId: l.id, state: leaseState(l) } : undefined;
@@ -907,7 +940,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       const t = tokenByAccessor(accessor);
       if (t) revokeToken(t);
     },
-    close: () => closeServer(server),
+    close: () => {
+      if (burstTimer) clearTimeout(burstTimer);
+      return closeServer(server);
+    },
   });
   return v;
 }
