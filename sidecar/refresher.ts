@@ -169,9 +169,11 @@ export class Refresher {
   }
 
   private async run(t: Tracked): Promise<void> {
+    // one call in flight per secret: a plan that comes due meanwhile waits for it (arm() after the call)
+    if (t.running) return;
     const plan = t.next;
     t.next = undefined;
-    if (this.stopped || t.halted || plan === undefined || t.running) return;
+    if (this.stopped || t.halted || plan === undefined) return;
     t.running = true;
     try {
       // a renewal only extends a lease of the current token; anything else is replaced by a read
