@@ -196,7 +196,7 @@ export class Refresher {
       // hand the sidecar's Vault token to the app.
       if (containsAnyString(result.data, this.o.tokens.held())) {
         throw new SecretRefusedError(
-          `secret "${t.name}" (${t.path}): Vault's answer contains the sidecar's own Vault token; it is not stored or served`,
+          `Vault's answer for "${t.path}" contains a Vault token the sidecar holds: secret "${t.name}" is refused, neither stored nor served`,
         );
       }
       const changed = store.update(t.name, { data: result.data, version: result.version, leaseDuration: result.leaseDuration });
