@@ -35,6 +35,8 @@ export interface SidecarConfig {
   aws: AwsIdentity;
   /** region for the STS client that runs AssumeRoleWithWebIdentity */
   awsRegion: string;
+  /** per call to Vault, a redirect included (VAULT_IRSA_VAULT_TIMEOUT) */
+  vaultTimeoutMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -44,7 +46,31 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** RFC 1123 label, as Kubernetes names go: the secret name is also an annotation suffix. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/**
+ * An IAM role ARN as IAM issues it: arn:<partition>:iam::<12 digits>:role/<path/>name, where the role's path
+ * ("/" or "/a/b/", at most 512 characters) and name (at most 64) use IAM's characters [\w+=,.@-]. The same
+ * partitions and characters as the webhook's check, so a role the webhook admits never stops the sidecar.
+ */
+const ROLE_ARN = /^arn:(?:aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::\d{12}:role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
+const IAM_PATH_MAX = 512;
+
+export function isIamRoleArn(arn: string): boolean {
+  const m = ROLE_ARN.exec(arn);
+  // the ARN holds the path without its leading "/": "/" + "a/b/" is IAM's path
+  return m !== null && 1 + (m[1] ?? '').length <= IAM_PATH_MAX;
+}
+
+/**
+ * Mounts whose paths answer about Vault or the caller itself (auth/token/lookup-self returns the sidecar's own
+ * token as data.id; cubbyhole is the token's private storage): never a secret for the app.
+ */
+export const REFUSED_MOUNTS = ['auth', 'sys', 'identity', 'cubbyhole'] as const;
+
+/** The refused mount a normalised path is under, compared without case (Vault's routing is not the guard). */
+export function refusedMount(path: string): string | undefined {
+  const first = path.split('/')[0]?.toLowerCase() ?? '';
+  return (REFUSED_MOUNTS as readonly string[]).includes(first) ? `${first}/` : undefined;
+}
 
 function read(env: Env, name: string): string | undefined {
   const v = env[name];
@@ -94,11 +120,21 @@ function parseSecrets(text: string | undefined): DeclaredSecret[] {
       throw new ConfigError(variable, `secret name "${name}" is not a DNS label (lowercase letters, digits, "-", at most 63)`);
     }
     if (typeof path !== 'string') throw new ConfigError(variable, `secret "${name}": path must be a string`);
+    let normalised: string;
     try {
-      out.push({ name, path: validateSecretPath(path) });
+      normalised = validateSecretPath(path);
     } catch (e) {
       throw new ConfigError(variable, `secret "${name}": ${(e as Error).message}`);
     }
+    const refused = refusedMount(normalised);
+    if (refused !== undefined) {
+      throw new ConfigError(
+        variable,
+        `secret "${name}": path "${path}" is under "${refused}", which the sidecar never reads (${REFUSED_MOUNTS.map((m) => `${m}/`).join(', ')} ` +
+          'answer about Vault and the sidecar\'s own token, not secrets for the app)',
+      );
+    }
+    out.push({ name, path: normalised });
   }
   return out;
 }
@@ -137,8 +173,11 @@ function parseIdentity(env: Env): AwsIdentity {
   if (roleArn !== undefined || tokenFile !== undefined) {
     if (roleArn === undefined) throw new ConfigError('AWS_ROLE_ARN', 'is required with AWS_WEB_IDENTITY_TOKEN_FILE');
     if (tokenFile === undefined) throw new ConfigError('AWS_WEB_IDENTITY_TOKEN_FILE', 'is required with AWS_ROLE_ARN');
-    if (!ROLE_ARN.test(roleArn)) {
-      throw new ConfigError('AWS_ROLE_ARN', `"${roleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+    if (!isIamRoleArn(roleArn)) {
+      throw new ConfigError(
+        'AWS_ROLE_ARN',
+        `"${roleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<path/>name, path up to 512 characters, name up to 64)`,
+      );
     }
     const sessionName = read(env, 'AWS_ROLE_SESSION_NAME');
     if (sessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
@@ -186,6 +225,7 @@ export function parseConfig(env: Env): SidecarConfig {
   const tokenFile = read(env, E.tokenFile) ?? SIDECAR_DEFAULTS.tokenFile;
   if (!tokenFile.startsWith('/')) throw new ConfigError(E.tokenFile, `"${tokenFile}" must be an absolute path`);
   const refreshMs = durationFromEnv(E.refresh, read(env, E.refresh) ?? SIDECAR_DEFAULTS.refresh, 1000, 7 * 86_400_000);
+  const vaultTimeoutMs = durationFromEnv(E.vaultTimeout, read(env, E.vaultTimeout) ?? SIDECAR_DEFAULTS.vaultTimeout, 1000, 10 * 60_000);
   const logLevel = (read(env, E.logLevel) ?? SIDECAR_DEFAULTS.logLevel).toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(E.logLevel, `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -221,5 +261,6 @@ export function parseConfig(env: Env): SidecarConfig {
     logLevel: logLevel as LogLevel,
     aws,
     awsRegion,
+    vaultTimeoutMs,
   };
 }

@@ -16,6 +16,7 @@ export const SIDECAR_ENV = {
   tokenFile: 'VAULT_IRSA_TOKEN_FILE',
   refresh: 'VAULT_IRSA_REFRESH',
   logLevel: 'VAULT_IRSA_LOG_LEVEL',
+  vaultTimeout: 'VAULT_IRSA_VAULT_TIMEOUT',
 } as const;
 
 export const SIDECAR_DEFAULTS = {
@@ -29,6 +30,8 @@ export const SIDECAR_DEFAULTS = {
   tokenDir: '/var/run/vault-irsa',
   refresh: '5m',
   logLevel: 'info',
+  /** as Vault's own client (VAULT_CLIENT_TIMEOUT) */
+  vaultTimeout: '60s',
 } as const;
 
 /** AWS identity variables the sidecar understands (the SDK's own names). */

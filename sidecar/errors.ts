@@ -23,3 +23,23 @@ export class CredentialsError extends SidecarError {
     super('aws_credentials', message, options);
   }
 }
+
+/**
+ * A declared secret that can never be read as declared, whatever Vault says later (e.g. a path that names a
+ * KV v2 mount itself): retrying cannot help, so it is not retried.
+ */
+export class SecretPathError extends SidecarError {
+  constructor(message: string) {
+    super('invalid_secret_path', message);
+  }
+}
+
+/**
+ * Vault's answer for a secret carries a Vault token the sidecar holds (e.g. a path that echoes the caller's
+ * token): it is neither stored nor served. The message names the secret, never the token.
+ */
+export class SecretRefusedError extends SidecarError {
+  constructor(message: string) {
+    super('secret_refused', message);
+  }
+}

@@ -1,3 +1,5 @@
+import { SecretPathError } from './errors.js';
+
 /**
  * From a path as a user writes it (`vault kv get secret/my-app`, `vault read database/creds/app`) and the
  * mount it lives on (sys/internal/ui/mounts) to the API path to read. Pure.
@@ -40,11 +42,14 @@ export function readTargetFor(userPath: string, mount: MountInfo | undefined): R
   if (mount.kvVersion === undefined) return { apiPath: userPath, kind: 'other' };
   if (mount.kvVersion === 1) return { apiPath: userPath, kind: 'kv1' };
   const prefix = mount.path;
+  // Both are facts of the declared path and the mount table: retrying the read cannot change them.
   if (!`${userPath}/`.startsWith(prefix)) {
-    throw new Error(`path "${userPath}" is not under its mount "${prefix}"`);
+    throw new SecretPathError(`path "${userPath}" is not under its mount "${prefix}"`);
   }
   const rest = userPath.slice(prefix.length);
-  if (rest === '') throw new Error(`path "${userPath}" names the mount itself, not a secret`);
+  if (rest === '') {
+    throw new SecretPathError(`path "${userPath}" names the mount itself (KV v2 mount "${prefix}"), not a secret in it (e.g. "${prefix}my-app")`);
+  }
   if (rest.startsWith('data/')) return { apiPath: userPath, kind: 'kv2' };
   return { apiPath: `${prefix}data/${rest}`, kind: 'kv2' };
 }

@@ -70,6 +70,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     addr: config.vaultAddr,
     ...(config.vaultNamespace !== undefined ? { namespace: config.vaultNamespace } : {}),
     ...(caPem !== undefined ? { caPem } : {}),
+    timeoutMs: config.vaultTimeoutMs,
     observe: (op, outcome, seconds) => metrics.observeVault(op, outcome, seconds),
     signal: shutdown.signal,
   });

@@ -1,10 +1,14 @@
 import { fullJitter, jittered } from './backoff.js';
+import { SecretRefusedError } from './errors.js';
 import { parseMountInfo, readTargetFor, type MountInfo, type ReadTarget } from './kv-path.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { SecretFailure, SecretStore } from './secret-store.js';
+import { classifyFailure, containsAnyString } from './secret-failure.js';
+import { servesStale, type SecretStore } from './secret-store.js';
 import type { TokenManager } from './token-manager.js';
-import { VaultError, type VaultClient } from './vault-client.js';
+import { VaultBadResponseError, VaultError, type VaultClient } from './vault-client.js';
+
+export { classifyFailure } from './secret-failure.js';
 
 export interface ReadResult {
   data: Record<string, unknown>;
@@ -12,17 +16,6 @@ export interface ReadResult {
   leaseId: string | undefined;
   leaseDuration: number;
   renewable: boolean;
-}
-
-/** A Vault answer → what the API says about a secret that could not be read. Pure. */
-export function classifyFailure(e: unknown): SecretFailure {
-  if (e instanceof VaultError) {
-    const said = e.errors.length ? e.errors.join('; ') : '';
-    if (e.status === 403) return { code: 'vault_permission_denied', status: 403, message: said || 'permission denied' };
-    if (e.status === 404) return { code: 'secret_not_found', status: 404, message: said || 'Vault has no secret at this path' };
-    return { code: 'vault_unavailable', status: 503, message: `Vault answered ${e.status}${said ? `: ${said}` : ''}` };
-  }
-  return { code: 'vault_unavailable', status: 503, message: (e as Error)?.message ?? 'Vault unavailable' };
 }
 
 /** Vault's read envelope → the secret. KV v2 keeps the secret in data.data and its version in data.metadata. Pure. */
@@ -37,38 +30,68 @@ export function parseRead(kind: ReadTarget['kind'], body: unknown): ReadResult {
   const leaseId = typeof b.lease_id === 'string' && b.lease_id !== '' ? b.lease_id : undefined;
   if (kind === 'kv2') {
     const d = b.data as { data?: unknown; metadata?: { version?: unknown } } | null | undefined;
-    if (!d || d.data === null || typeof d.data !== 'object') {
-      // a deleted or destroyed version: 404-like
-      throw new VaultError('read', 404, ['the latest version of this secret is deleted or destroyed'], body);
+    if (d && typeof d === 'object' && d.data === null) {
+      // a deleted or destroyed version (Vault says so with a 404 and this same body): classifyFailure names it
+      throw new VaultError('read', 404, [], body);
+    }
+    if (!d || typeof d !== 'object' || typeof d.data !== 'object' || d.data === null || Array.isArray(d.data)) {
+      throw new VaultBadResponseError('read', 'a KV v2 answer without a data.data object');
     }
     const version = typeof d.metadata?.version === 'number' ? d.metadata.version : 0;
     return { data: d.data as Record<string, unknown>, version, leaseId: undefined, leaseDuration, renewable: false };
   }
-  if (!b.data || typeof b.data !== 'object') throw new VaultError('read', 404, ['no data at this path'], body);
+  if (!b.data || typeof b.data !== 'object' || Array.isArray(b.data)) throw new VaultBadResponseError('read', 'no data object in the answer');
   return { data: b.data as Record<string, unknown>, version: 0, leaseId, leaseDuration, renewable: b.renewable === true };
+}
+
+
+/**
+ * A secret's next Vault call. A read outranks a renewal: a renewal keeps the current lease, a read replaces
+ * it, and a read asked for (a new token, a lease that cannot be extended, a retry) must never be lost to a
+ * renewal scheduled later. Between two of the same kind the earlier wins.
+ */
+export type NextAction = 'read' | 'renew';
+export interface Plan {
+  action: NextAction;
+  /** when, in ms since the epoch */
+  at: number;
+}
+const RANK: Record<NextAction, number> = { renew: 0, read: 1 };
+
+/** The pending plan and a new request → the one plan to keep. Pure. */
+export function mergePlan(pending: Plan | undefined, incoming: Plan): Plan {
+  if (pending === undefined) return incoming;
+  if (RANK[incoming.action] !== RANK[pending.action]) return RANK[incoming.action] > RANK[pending.action] ? incoming : pending;
+  return incoming.at < pending.at ? incoming : pending;
 }
 
 interface Tracked {
   name: string;
   path: string;
-  mount: MountInfo | null | undefined; // undefined: not looked up yet; null: no mount info (old server)
+  /** the mount the path lives on, once Vault answered the lookup; only a successful answer is kept */
+  mount: MountInfo | undefined;
+  /** at most one pending plan; its timer runs only while no call for this secret is in flight */
+  next: Plan | undefined;
   timer: NodeJS.Timeout | undefined;
+  running: boolean;
+  /** a failure no later read can change (e.g. the path names a mount): nothing more is scheduled */
+  halted: boolean;
   failures: number;
   leaseId: string | undefined;
   leaseTtl: number;
-  running: boolean;
-  /** a read was asked for while one was running (e.g. a new token): do another right after */
-  rerun: boolean;
+  /** the Vault token the lease was created under: a lease dies with its token */
+  leaseToken: string | undefined;
 }
 
 export interface RefresherOptions {
   vault: VaultClient;
-  tokens: TokenManager;
+  tokens: Pick<TokenManager, 'token' | 'current' | 'held' | 'onNewToken' | 'handleForbidden'>;
   store: SecretStore;
   refreshMs: number;
   log: Logger;
   metrics?: Metrics;
   random?: () => number;
+  now?: () => number;
   /** first retry delay after a failed read (default 1 s); the cap is min(30 s, refresh) */
   retryBaseMs?: number;
 }
@@ -76,70 +99,91 @@ export interface RefresherOptions {
 /**
  * Reads each declared secret once, then keeps it fresh: static secrets every `refreshMs` (±10 %),
  * leased secrets renewed at two thirds of their lease and read again when a lease can no longer be
- * extended. A failed read retries with backoff; the store serves the last value as stale meanwhile.
+ * extended or was created under a token that has since been replaced. A failed read retries with backoff;
+ * the store serves the last value as stale meanwhile (while Vault is unreachable).
+ *
+ * Each secret has one pending plan (see mergePlan) and at most one call in flight; requests that arrive
+ * while a call is in flight are merged into the plan and run after it.
  */
 export class Refresher {
   private readonly tracked = new Map<string, Tracked>();
   private stopped = false;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   constructor(private readonly o: RefresherOptions) {
     this.random = o.random ?? Math.random;
+    this.now = o.now ?? Date.now;
     for (const e of o.store.list()) {
       this.tracked.set(e.name, {
         name: e.name,
         path: e.path,
         mount: undefined,
+        next: undefined,
         timer: undefined,
+        running: false,
+        halted: false,
         failures: 0,
         leaseId: undefined,
         leaseTtl: 0,
-        running: false,
-        rerun: false,
+        leaseToken: undefined,
       });
     }
-    // Leases belong to the token that created them; after a new login read leased secrets again.
+    // Leases belong to the token that created them, and Vault revokes them when that token expires: after
+    // every new login, read each leased secret again under the new token. A read in flight right now may
+    // still return a lease of the old token: that read's outcome checks the token it used (see read()).
     o.tokens.onNewToken(() => {
-      for (const t of this.tracked.values()) if (t.leaseId !== undefined) this.runSoon(t, 0);
+      for (const t of this.tracked.values()) if (t.leaseId !== undefined) this.request(t, 'read', 0);
     });
   }
 
   start(): void {
-    for (const t of this.tracked.values()) this.runSoon(t, 0);
+    for (const t of this.tracked.values()) this.request(t, 'read', 0);
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer);
+    for (const t of this.tracked.values()) {
+      if (t.timer) clearTimeout(t.timer);
+      t.timer = undefined;
+      t.next = undefined;
+    }
   }
 
-  private runSoon(t: Tracked, delayMs: number, action: 'read' | 'renew' = 'read'): void {
-    if (this.stopped) return;
+  /** Asks for `action` in `delayMs`, merged with what is already planned for this secret. */
+  private request(t: Tracked, action: NextAction, delayMs: number): void {
+    if (this.stopped || t.halted) return;
+    t.next = mergePlan(t.next, { action, at: this.now() + delayMs });
+    if (!t.running) this.arm(t);
+  }
+
+  private arm(t: Tracked): void {
     if (t.timer) clearTimeout(t.timer);
+    t.timer = undefined;
+    if (this.stopped || t.halted || t.next === undefined) return;
     t.timer = setTimeout(() => {
       t.timer = undefined;
-      void this.run(t, action);
-    }, delayMs);
+      void this.run(t);
+    }, Math.max(0, t.next.at - this.now()));
     t.timer.unref();
   }
 
-  private async run(t: Tracked, action: 'read' | 'renew'): Promise<void> {
-    if (this.stopped) return;
-    if (t.running) {
-      if (action === 'read') t.rerun = true;
-      return;
-    }
+  private async run(t: Tracked): Promise<void> {
+    // one call in flight per secret: a plan that comes due meanwhile waits for it (arm() after the call)
+    if (t.running) return;
+    const plan = t.next;
+    t.next = undefined;
+    if (this.stopped || t.halted || plan === undefined) return;
     t.running = true;
     try {
-      if (action === 'renew' && t.leaseId !== undefined) await this.renewLease(t);
+      // a renewal only extends a lease of the current token; anything else is replaced by a read
+      const renew = plan.action === 'renew' && t.leaseId !== undefined && t.leaseToken === this.o.tokens.current();
+      if (renew) await this.renewLease(t);
       else await this.read(t);
     } finally {
       t.running = false;
     }
-    if (t.rerun) {
-      t.rerun = false;
-      this.runSoon(t, 0);
-    }
+    this.arm(t);
   }
 
   private async read(t: Tracked): Promise<void> {
@@ -147,7 +191,14 @@ export class Refresher {
     const before = store.get(t.name);
     const wasStale = before?.stale ?? false;
     try {
-      const result = await this.readFromVault(t);
+      const { result, token } = await this.readFromVault(t);
+      // Last line of defence: a path that echoes the caller's token (whatever config let through) must never
+      // hand the sidecar's Vault token to the app.
+      if (containsAnyString(result.data, this.o.tokens.held())) {
+        throw new SecretRefusedError(
+          `Vault's answer for "${t.path}" contains a Vault token the sidecar holds: secret "${t.name}" is refused, neither stored nor served`,
+        );
+      }
       const changed = store.update(t.name, { data: result.data, version: result.version, leaseDuration: result.leaseDuration });
       metrics?.secretRefreshes.inc({ outcome: 'success' });
       metrics?.lastRefresh.set({ secret: t.name }, Date.now() / 1000);
@@ -160,30 +211,44 @@ export class Refresher {
       }
       t.failures = 0;
       t.leaseId = result.leaseId;
+      t.leaseToken = result.leaseId !== undefined ? token : undefined;
       if (result.leaseId !== undefined && result.leaseDuration > 0) {
         t.leaseTtl = result.leaseDuration;
-        const delay = renewAt(result.leaseDuration);
-        this.runSoon(t, delay, result.renewable ? 'renew' : 'read');
+        // read under a token replaced meanwhile: its lease dies with that token, read again now
+        if (token !== this.o.tokens.current()) this.request(t, 'read', 0);
+        else this.request(t, result.renewable ? 'renew' : 'read', renewAt(result.leaseDuration));
       } else {
-        this.runSoon(t, jittered(this.o.refreshMs, 0.1, this.random));
+        this.request(t, 'read', jittered(this.o.refreshMs, 0.1, this.random));
       }
     } catch (e) {
       if (this.stopped) return;
       const failure = classifyFailure(e);
       store.fail(t.name, failure);
       metrics?.secretRefreshes.inc({ outcome: 'failure' });
-      const stale = store.get(t.name)?.stale ?? false;
+      const entry = store.get(t.name);
+      const stale = (entry?.stale ?? false) && servesStale(failure);
       if (stale) metrics?.stale.set({ secret: t.name }, 1);
-      const delay = Math.max(
-        100,
-        fullJitter({ baseMs: this.o.retryBaseMs ?? 1000, capMs: Math.min(30_000, this.o.refreshMs) }, t.failures, this.random),
-      );
+      const hadValue = entry?.data !== undefined;
+      let delay: number | undefined;
+      if (failure.code === 'invalid_secret_path') {
+        t.halted = true;
+        t.next = undefined;
+      } else if (failure.permanent) {
+        delay = jittered(this.o.refreshMs, 0.1, this.random);
+      } else {
+        delay = Math.max(100, fullJitter({ baseMs: this.o.retryBaseMs ?? 1000, capMs: Math.min(30_000, this.o.refreshMs) }, t.failures, this.random));
+      }
       t.failures++;
-      log.warn(
-        { event: stale && !wasStale ? 'secret_stale' : 'refresh_failed', secretName: t.name, path: t.path, err: failure.message, retryInMs: delay },
-        stale ? 'cannot refresh secret; serving the last value as stale' : 'cannot read secret',
-      );
-      this.runSoon(t, delay);
+      // what the log says is what the API does: stale serving covers an unreachable Vault only
+      const [event, message] = stale
+        ? [wasStale ? 'refresh_failed' : 'secret_stale', 'cannot refresh secret; serving the last value as stale']
+        : hadValue
+          ? ['secret_withdrawn', 'cannot refresh secret; the last value is no longer served']
+          : ['refresh_failed', 'cannot read secret'];
+      const fields = { event, secretName: t.name, path: t.path, code: failure.code, err: failure.message, ...(delay !== undefined ? { retryInMs: delay } : { retry: false }) };
+      if (failure.permanent) log.error(fields, `${message}${delay === undefined ? '; not retried (fix the declaration)' : ''}`);
+      else log.warn(fields, message);
+      if (delay !== undefined) this.request(t, 'read', delay);
     }
   }
 
@@ -200,12 +265,14 @@ export class Refresher {
       store.setLeaseDuration(t.name, got);
       metrics?.leaseRenewals.inc({ outcome: got < asked ? 'capped' : 'success' });
       if (got < asked || got <= 0) {
-        // cannot be extended further: fetch new credentials while these still work
-        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; will read new credentials');
-        this.runSoon(t, renewAt(got), 'read');
+        // cannot be extended further: fetch new credentials now, while these still work (what is left of
+        // the lease is already less than one renewal period)
+        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; reading new credentials');
+        this.request(t, 'read', 0);
       } else {
         log.debug({ event: 'lease_renewed', secretName: t.name, ttlSeconds: got }, 'lease renewed');
-        this.runSoon(t, renewAt(got), 'renew');
+        // a renewal never replaces a read asked for meanwhile (mergePlan), e.g. after a new login
+        this.request(t, 'renew', renewAt(got));
       }
     } catch (e) {
       metrics?.leaseRenewals.inc({ outcome: 'failure' });
@@ -214,15 +281,16 @@ export class Refresher {
     }
   }
 
-  private async readFromVault(t: Tracked): Promise<ReadResult> {
+  private async readFromVault(t: Tracked): Promise<{ result: ReadResult; token: string }> {
     const { tokens } = this.o;
     for (let attempt = 0; ; attempt++) {
       const token = await tokens.token();
       try {
-        if (t.mount === undefined) t.mount = await this.lookupMount(t.path, token);
-        const target = readTargetFor(t.path, t.mount ?? undefined);
+        // only a successful lookup is kept: a failed one is asked again on the next read
+        t.mount ??= await this.lookupMount(t.path, token);
+        const target = readTargetFor(t.path, t.mount);
         const res = await this.o.vault.request('read', 'GET', target.apiPath, { token });
-        return parseRead(target.kind, res.body);
+        return { result: parseRead(target.kind, res.body), token };
       } catch (e) {
         // A 403 on a token that worked may mean the token died: let the token manager decide, then retry once.
         if (attempt === 0 && e instanceof VaultError && e.status === 403 && (await tokens.handleForbidden(token))) continue;
@@ -231,12 +299,19 @@ export class Refresher {
     }
   }
 
-  private async lookupMount(path: string, token: string): Promise<MountInfo | null> {
+  /**
+   * The mount a path lives on, or undefined when Vault did not say (404 from a very old server, an answer
+   * that is not mount info): then the path is read as written this time, and the lookup is asked again
+   * on the next read rather than remembered as "no mount".
+   */
+  private async lookupMount(path: string, token: string): Promise<MountInfo | undefined> {
     try {
       const res = await this.o.vault.request('mounts', 'GET', `sys/internal/ui/mounts/${path}`, { token });
-      return parseMountInfo(res.body) ?? null;
+      const info = parseMountInfo(res.body);
+      if (info === undefined) this.o.log.warn({ event: 'mount_lookup_failed', path, err: 'not mount info' }, 'Vault answered the mount lookup with something else; reading the path as written');
+      return info;
     } catch (e) {
-      if (e instanceof VaultError && e.status === 404) return null; // a very old server: read the path as written
+      if (e instanceof VaultError && e.status === 404) return undefined;
       throw e;
     }
   }

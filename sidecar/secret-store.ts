@@ -3,9 +3,26 @@ import { isDeepStrictEqual } from 'node:util';
 
 /** Why a declared secret has no value to serve; `status` is what the API answers. */
 export interface SecretFailure {
-  code: 'vault_permission_denied' | 'secret_not_found' | 'vault_unavailable';
-  status: 403 | 404 | 503;
+  code:
+    | 'vault_permission_denied'
+    | 'secret_not_found'
+    | 'vault_unavailable'
+    | 'invalid_secret_path'
+    | 'secret_refused'
+    | 'vault_bad_request'
+    | 'vault_bad_response';
+  status: 400 | 403 | 404 | 502 | 503;
   message: string;
+  /** the same read will get the same answer: not retried with backoff (see secret-failure.ts) */
+  permanent?: true;
+}
+
+/**
+ * Whether the last value is still served (as stale) after this failure: only while Vault cannot be reached.
+ * A secret Vault now refuses, no longer has, or answers wrongly for is not served.
+ */
+export function servesStale(failure: SecretFailure | undefined): boolean {
+  return failure === undefined || failure.code === 'vault_unavailable';
 }
 
 export interface SecretValue {

@@ -85,6 +85,14 @@ export class TokenManager {
     return this.tokenValue;
   }
 
+  /**
+   * Every token this process holds: the current one and those replaced but maybe still alive. A secret
+   * whose data contains one of them is refused (the refresher checks), so none can reach the app.
+   */
+  held(): string[] {
+    return [...(this.tokenValue !== undefined ? [this.tokenValue] : []), ...this.superseded.map((s) => s.token)];
+  }
+
   /** The current token, waiting for the first login if needed. */
   token(): Promise<string> {
     if (this.tokenValue !== undefined) return Promise.resolve(this.tokenValue);

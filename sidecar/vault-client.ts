@@ -23,6 +23,28 @@ export class VaultUnreachableError extends SidecarError {
   }
 }
 
+/**
+ * Vault answered 2xx with something that is not the answer this call expects (no JSON, no data where data
+ * must be). The same path answers the same way next time, so callers do not retry it quickly.
+ */
+export class VaultBadResponseError extends SidecarError {
+  constructor(operation: string, what: string) {
+    super('vault_bad_response', `Vault ${operation}: unexpected answer (${what})`);
+  }
+}
+
+/**
+ * A redirect the client does not follow: to another origin than VAULT_ADDR (the token would go there), a
+ * second one in a row, or one without a usable Location. Names where it pointed, never the token.
+ */
+export class VaultRedirectError extends SidecarError {
+  readonly status: number;
+  constructor(operation: string, status: number, reason: string) {
+    super('vault_redirect', `Vault ${operation}: ${status} redirect not followed: ${reason}`);
+    this.status = status;
+  }
+}
+
 export interface FetchResponseLike {
   status: number;
   headers: { get(name: string): string | null };
@@ -36,6 +58,7 @@ export interface VaultClientOptions {
   /** PEM bundle from VAULT_CACERT */
   caPem?: string;
   fetch?: FetchLike;
+  /** per call, redirect included (default 60 s, as Vault's own client; VAULT_IRSA_VAULT_TIMEOUT) */
   timeoutMs?: number;
   retry?: BackoffPolicy & { attempts: number };
   random?: () => number;
@@ -63,6 +86,38 @@ export interface VaultResponse<T = unknown> {
 }
 
 const MAX_RETRY_AFTER_MS = 30_000;
+export const DEFAULT_VAULT_TIMEOUT_MS = 60_000;
+
+/** Vault's standby answers 307 (and a proxy may answer 308): both keep the method and the body. */
+const FOLLOWED_REDIRECTS = new Set([307, 308]);
+
+/**
+ * Where a redirect may go: one hop, to the origin the request went to (scheme, host and port), so the token
+ * is never sent anywhere VAULT_ADDR does not name. Returns the URL to follow or why not. Pure.
+ */
+export function redirectTarget(from: string, location: string | null, hop: number): { url: string } | { refused: string } {
+  if (hop > 0) return { refused: `a second redirect in a row${location ? ` (to ${describeLocation(from, location)})` : ''}` };
+  if (location === null || location.trim() === '') return { refused: 'no Location header' };
+  let to: URL;
+  try {
+    to = new URL(location.trim(), from);
+  } catch {
+    return { refused: 'Location is not a URL' };
+  }
+  const origin = new URL(from).origin;
+  if (to.origin !== origin) return { refused: `to ${to.origin}, another origin than ${origin}` };
+  return { url: to.toString() };
+}
+
+/** The origin and path a Location points at, without query or credentials (which could carry anything). */
+function describeLocation(from: string, location: string): string {
+  try {
+    const u = new URL(location.trim(), from);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return 'an unparsable Location';
+  }
+}
 
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -139,7 +194,7 @@ export class VaultClient {
   constructor(options: VaultClientOptions) {
     this.fetchFn = options.fetch;
     this.opts = {
-      timeoutMs: 10_000,
+      timeoutMs: DEFAULT_VAULT_TIMEOUT_MS,
       retry: { attempts: 3, baseMs: 200, capMs: 2_000 },
       random: Math.random,
       sleep: abortableSleep,
@@ -180,7 +235,24 @@ export class VaultClient {
       try {
         res = await fetchFn(url, { method, headers, body: payload, signal, redirect: 'manual' });
         text = await res.text();
+        // A standby (or a proxy in front of Vault) redirecting: follow it once, same origin only, within
+        // this attempt's timeout, with the same method, headers (token included) and body.
+        if (FOLLOWED_REDIRECTS.has(res.status)) {
+          const next = redirectTarget(url, res.headers.get('location'), 0);
+          if ('refused' in next) throw new VaultRedirectError(operation, res.status, next.refused);
+          this.observe(operation, String(res.status), started);
+          res = await fetchFn(next.url, { method, headers, body: payload, signal, redirect: 'manual' });
+          text = await res.text();
+          if (res.status >= 300 && res.status < 400) {
+            const again = redirectTarget(next.url, res.headers.get('location'), 1);
+            throw new VaultRedirectError(operation, res.status, 'refused' in again ? again.refused : 'a second redirect in a row');
+          }
+        }
       } catch (e) {
+        if (e instanceof VaultRedirectError) {
+          this.observe(operation, String(e.status), started);
+          throw e;
+        }
         this.observe(operation, 'network', started);
         if (shutdown?.aborted) throw new VaultUnreachableError(operation, 'shutting down', { cause: e });
         const reason = timeout.aborted ? 'timed out' : describeNetworkError(e);

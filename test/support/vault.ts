@@ -61,6 +61,8 @@ interface Lease {
   renewable: boolean;
   revoked: boolean;
   owner: string; // token accessor
+  /** the username minted with it (dynamic credentials), to find the lease behind a served value */
+  username?: string;
 }
 
 interface KvVersion {
@@ -110,6 +112,21 @@ export interface FakeVaultExt extends FakeVault {
   revokeAccessor(accessor: string): void;
   /** mark the server standby (sys/health 429) */
   setStandby(standby: boolean): void;
+  /**
+   * The next n requests under `pathPrefix` answer 307 with Location <to>/v1/<same path and query>, as a
+   * standby does; `to` defaults to this server's own origin.
+   */
+  injectRedirect(opts: { pathPrefix: string; times: number; to?: string }): void;
+  /** The next n requests under `pathPrefix` get no answer at all (the connection stays open until closed). */
+  injectHang(opts: { pathPrefix: string; times: number }): void;
+  /**
+   * Vault under load: answers are held and written together every `ms` (logins first in each burst), so
+   * answers to concurrent calls reach the client in one go, in an order that stresses its bookkeeping.
+   * undefined: answer at once (the default).
+   */
+  answerInBursts(ms: number | undefined): void;
+  /** The state of the lease that minted these dynamic credentials; undefined if none did. */
+  leaseOfUsername(username: string): { leaseId: string; state: 'live' | 'expired' | 'gone' } | undefined;
   readonly sealed: boolean;
   readonly requests: ReadonlyArray<VaultRequestRecord & { query?: string }>;
 }
@@ -161,7 +178,7 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
   const mounts = new Map<string, Mount>();
   const authMounts = new Map<string, AuthMount>();
   const policies = new Map<string, VaultPolicy>([['default', DEFAULT_POLICY]]);
-  const faults: Array<{ pathPrefix: string; status: number; times: number; retryAfterSeconds?: number; body?: unknown }> = [];
+  const faults: Array<{ pathPrefix: string; status: number; times: number; retryAfterSeconds?: number; body?: unknown; redirectTo?: string; hang?: boolean }> = [];
   const requests: Array<VaultRequestRecord & { query?: string }> = [];
   const logins: Array<{ ok: boolean; role?: string; error?: string; arn?: string }> = [];
   let sealed = false;
@@ -476,8 +493,9 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       const r = m.dynamicRoles.get(cm[1]!);
       if (!r) return errors(400, `unknown role: ${cm[1]}`);
       const id = `${m.path}creds/${cm[1]}/${rand(24)}`;
-      leases.set(id, { id, issuedAt: now(), expiresAt: now() + r.ttlSeconds * 1000, maxExpiresAt: now() + r.maxTtlSeconds * 1000, ttlSeconds: r.ttlSeconds, renewable: r.renewable, revoked: false, owner: t.accessor });
-      return new HttpReply(200, envelope({ lease_id: id, renewable: r.renewable, lease_duration: r.ttlSeconds, data: { username: `v-aws-${cm[1]}-${rand(20)}`, password: rand(20) } }));
+      const username = `v-aws-${cm[1]}-${rand(20)}`;
+      leases.set(id, { id, issuedAt: now(), expiresAt: now() + r.ttlSeconds * 1000, maxExpiresAt: now() + r.maxTtlSeconds * 1000, ttlSeconds: r.ttlSeconds, renewable: r.renewable, revoked: false, owner: t.accessor, username });
+      return new HttpReply(200, envelope({ lease_id: id, renewable: r.renewable, lease_duration: r.ttlSeconds, data: { username, password: rand(20) } }));
     }
     if (m.kvVersion === 1) {
       if (!rel) return errors(405, 'unsupported operation');
@@ -699,7 +717,7 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     echo_duration_ms: 0, clock_skew_ms: 0,
   });
 
-  async function handle(req: IncomingMessage): Promise<{ reply: HttpReply; record: Omit<VaultRequestRecord, 'status' | 'at'> & { query?: string } }> {
+  async function handle(req: IncomingMessage): Promise<{ reply: HttpReply | 'hang'; record: Omit<VaultRequestRecord, 'status' | 'at'> & { query?: string } }> {
     const target = req.url ?? '/';
     const qi = target.indexOf('?');
     const rawPath = qi < 0 ? target : target.slice(0, qi);
@@ -723,6 +741,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     if (fault) {
       fault.times -= 1;
       if (fault.times <= 0) faults.splice(faults.indexOf(fault), 1);
+      if (fault.hang) return { reply: 'hang', record };
+      if (fault.redirectTo !== undefined) {
+        return { reply: new HttpReply(307, undefined, { location: `${fault.redirectTo || v.addr}${target}` }), record };
+      }
       const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
       return { reply: new HttpReply(fault.status, fault.body ?? { errors: fault.status === 404 ? [] : [`injected fault: ${fault.status}`] }, headers), record };
     }
@@ -764,9 +786,33 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     }
   }
 
+  let burstMs: number | undefined;
+  let burst: Array<{ login: boolean; write: () => void }> = [];
+  let burstTimer: NodeJS.Timeout | undefined;
+  const flushBurst = () => {
+    burstTimer = undefined;
+    const out = burst;
+    burst = [];
+    for (const b of out.filter((x) => x.login)) b.write();
+    for (const b of out.filter((x) => !x.login)) b.write();
+  };
+  const answer = (login: boolean, write: () => void) => {
+    if (burstMs === undefined) return write();
+    burst.push({ login, write });
+    burstTimer ??= setTimeout(flushBurst, burstMs - (Date.now() % burstMs));
+  };
+
   const server = createServer((req, res: ServerResponse) => {
     handle(req)
+      .then(({ reply, record }) => new Promise<{ reply: HttpReply | 'hang'; record: typeof record }>((resolve) => {
+        if (reply === 'hang') return resolve({ reply, record });
+        answer(/\/login$/.test(record.path), () => resolve({ reply, record }));
+      }))
       .then(({ reply, record }) => {
+        if (reply === 'hang') {
+          requests.push({ ...record, status: 0, at: now() });
+          return;
+        }
         requests.push({ ...record, status: reply.status, at: now() });
         const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
         if (reply.body === undefined || reply.status === 204) {
@@ -862,6 +908,23 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     injectFault(f: { pathPrefix: string; status: number; times: number; retryAfterSeconds?: number; body?: unknown }) {
       faults.push({ ...f });
     },
+    injectRedirect(f: { pathPrefix: string; times: number; to?: string }) {
+      faults.push({ pathPrefix: f.pathPrefix, times: f.times, status: 307, redirectTo: f.to ?? '' });
+    },
+    injectHang(f: { pathPrefix: string; times: number }) {
+      faults.push({ pathPrefix: f.pathPrefix, times: f.times, status: 0, hang: true });
+    },
+    answerInBursts(ms: number | undefined) {
+      burstMs = ms;
+      if (ms === undefined && burstTimer) {
+        clearTimeout(burstTimer);
+        flushBurst();
+      }
+    },
+    leaseOfUsername(username: string) {
+      const l = [...leases.values()].find((x) => x.username === username);
+      return l ? { leaseId: l.id, state: leaseState(l) } : undefined;
+    },
     clearRequests() {
       requests.length = 0;
     },
@@ -877,7 +940,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       const t = tokenByAccessor(accessor);
       if (t) revokeToken(t);
     },
-    close: () => closeServer(server),
+    close: () => {
+      if (burstTimer) clearTimeout(burstTimer);
+      return closeServer(server);
+    },
   });
   return v;
 }

@@ -1,4 +1,4 @@
-import { VaultClient, VaultError, VaultUnreachableError, type FetchLike } from '../../../sidecar/vault-client.js';
+import { redirectTarget, VaultClient, VaultError, VaultRedirectError, VaultUnreachableError, type FetchLike } from '../../../sidecar/vault-client.js';
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 
@@ -96,5 +96,42 @@ describe('VaultClient', () => {
     const { c } = client([{ status: 403, body: { errors: ['permission denied'] } }]);
     const err = (await c.request('read', 'GET', 'x', { token: 'hvs.SECRET-TOKEN' }).catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('hvs.SECRET-TOKEN');
+  });
+
+  it.each([
+    ['/v1/x', 'https://vault.example.com/v1/x'],
+    ['https://vault.example.com:443/v1/x', 'https://vault.example.com/v1/x'],
+    ['https://VAULT.example.com/v1/x?y=1', 'https://vault.example.com/v1/x?y=1'],
+  ])('follows a 307 to %s (same origin), token, method and body unchanged', async (location, followed) => {
+    const { c, calls, observed } = client([{ status: 307, headers: { location } }, { status: 200, body: { ok: true } }]);
+    const res = await c.request('write', 'PUT', 'x', { token: 'hvs.T', body: { a: 1 } });
+    expect(res.body).toEqual({ ok: true });
+    expect(calls.map((x) => x.url)).toEqual(['https://vault.example.com/v1/x', followed]);
+    expect(calls[1]!.init).toMatchObject({ method: 'PUT', body: '{"a":1}', headers: { 'X-Vault-Token': 'hvs.T' } });
+    expect(observed).toEqual(['write:307', 'write:200']);
+  });
+
+  it.each([
+    ['http://vault.example.com/v1/x', /another origin/],
+    ['https://vault.example.com:8200/v1/x', /another origin/],
+    ['https://evil.example.com/v1/x', /evil\.example\.com/],
+    [undefined, /no Location/],
+  ])('refuses a redirect to %s and sends nothing there', async (location, why) => {
+    const { c, calls } = client([{ status: 307, headers: location ? { location } : {} }]);
+    const err = (await c.request('read', 'GET', 'x', { token: 'hvs.T' }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(VaultRedirectError);
+    expect(err.message).toMatch(why);
+    expect(err.message).not.toContain('hvs.T');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a second redirect is refused (one hop only)', async () => {
+    const { c, calls } = client([
+      { status: 307, headers: { location: '/v1/y' } },
+      { status: 307, headers: { location: '/v1/z' } },
+    ]);
+    await expect(c.request('read', 'GET', 'x')).rejects.toThrow(/second redirect/);
+    expect(calls).toHaveLength(2);
+    expect(redirectTarget('https://a/v1/x', '/v1/y', 1)).toMatchObject({ refused: expect.stringMatching(/second/) });
   });
 });

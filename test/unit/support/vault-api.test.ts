@@ -170,4 +170,32 @@ describe('fake Vault API (VAULT-WIRE §3)', () => {
     const j: Json = (await call('GET', 'sys/internal/ui/mounts/kv1b', { token: root })).json;
     expect(j.data.options).toEqual({ version: '1' });
   });
+
+  it('a lease dies with the token that created it (Vault revokes a token\'s leases when it expires)', async () => {
+    s.vault.enableDynamic('database', 'tied', { ttlSeconds: 600, maxTtlSeconds: 6000 });
+    const first = await login();
+    const d = await call('GET', 'database/creds/tied', { token: first });
+    expect(s.vault.leaseOfUsername(d.json.data.username as string)).toEqual({ leaseId: d.json.lease_id, state: 'live' });
+    s.vault.expireAllTokens();
+    const second = await login();
+    expect(s.vault.leaseOfUsername(d.json.data.username as string)?.state).toBe('gone');
+    expect((await call('PUT', 'sys/leases/renew', { token: second, body: { lease_id: d.json.lease_id } })).json).toEqual({ errors: ['lease not found'] });
+    expect(s.vault.leaseOfUsername('nobody')).toBeUndefined();
+  });
+
+  it('answers 307 to its own origin on request (a standby), and in bursts when asked', async () => {
+    s.vault.injectRedirect({ pathPrefix: 'sys/seal-status', times: 1 });
+    const r = await fetch(`${addr}/v1/sys/seal-status?x=1`, { redirect: 'manual' });
+    expect(r.status).toBe(307);
+    expect(r.headers.get('location')).toBe(`${addr}/v1/sys/seal-status?x=1`);
+    expect((await fetch(`${addr}/v1/sys/seal-status`)).status).toBe(200);
+    s.vault.answerInBursts(50);
+    try {
+      const answers = await Promise.all([fetch(`${addr}/v1/sys/seal-status`), fetch(`${addr}/v1/sys/health`)]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    } finally {
+      s.vault.answerInBursts(undefined);
+    }
+  });
 });
+
