@@ -16,9 +16,12 @@ import type { SecretEntry, SecretStore } from './secret-store.js';
  *                              (e.g. `wait` is not a duration), an HTTP/1.1 request without Host, a
  *                              request node cannot parse
  *   400 forwarded_request      the request carries X-Forwarded-For, Forwarded or X-Real-IP (we serve the pod itself only)
+ *   400 invalid_secret_path    the declared path names no secret (e.g. a KV v2 mount itself); not retried
+ *   400 vault_bad_request      Vault answered the read 400/405 or another final 4xx
  *   401 unauthorized           no `Authorization: Bearer …`
  *   403 forbidden              wrong request token
  *   403 vault_permission_denied Vault refused to read the declared secret (Vault's message)
+ *   403 secret_refused         the answer held a Vault token the sidecar holds: never stored or served
  *   404 secret_not_declared    no secret of that name was declared
  *   404 key_not_found          the secret has no such key
  *   404 secret_not_found       Vault has nothing at the declared path
@@ -27,6 +30,8 @@ import type { SecretEntry, SecretStore } from './secret-store.js';
  *   408 request_timeout        the request did not arrive in time
  *   421 misdirected_request    Host is not 127.0.0.1, localhost or [::1] (a DNS-rebinding page in a browser)
  *   431 headers_too_large      request line and headers over 8 KiB
+ *   500 internal_error         a fault in a handler (the process goes on)
+ *   502 vault_bad_response     Vault's answer to the read had no JSON or no data object
  *   503 not_ready              declared but not read yet (Vault unreachable, still logging in)
  *   503 too_many_waiters       more long polls waiting than MAX_WAITERS (Retry-After)
  *   503 shutting_down          the sidecar is stopping (Connection: close)
