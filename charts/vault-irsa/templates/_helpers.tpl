@@ -85,3 +85,28 @@ vault-irsa.io/webhook-pod: "true"
 {{- fail "webhook.podDisruptionBudget.minAvailable must be lower than webhook.replicas, or no node could ever be drained" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Where the webhook never injects, shared by the MutatingWebhookConfiguration and the ValidatingAdmissionPolicy so
+the policy never demands a sidecar the webhook would not add: kube-system (a broken webhook must not stop the
+control plane's own pods), the listed namespaces, this release's namespace, and the webhook's own pods.
+*/}}
+{{- define "vault-irsa.namespaceSelector" -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- range .Values.webhook.excludedNamespaces }}
+      - {{ . | quote }}
+      {{- end }}
+      {{- if not (has .Release.Namespace .Values.webhook.excludedNamespaces) }}
+      - {{ .Release.Namespace | quote }}
+      {{- end }}
+{{- end -}}
+
+{{- define "vault-irsa.objectSelector" -}}
+matchExpressions:
+  - key: vault-irsa.io/webhook-pod
+    operator: NotIn
+    values: ["true"]
+{{- end -}}

@@ -19,6 +19,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { kubeTool } from '../../support/kube-tools.js';
 import { CHART, at, findKind, isObj, loadDocs, str, type Obj } from './ship-helpers.js';
 
@@ -33,6 +35,8 @@ const HELM_ENV = {
 };
 
 const KUBE_VERSION = '1.30.0';
+// `helm template` has no cluster to ask; this is what a 1.30+ API server's discovery tells `helm install`
+const VAP_API = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
 const RELEASE = 'vault-irsa';
 const NAMESPACE = 'vault-irsa';
 
@@ -46,6 +50,8 @@ const MODELS: Record<string, (o: Obj) => Validatable> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
 };
 
 function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -54,9 +60,9 @@ function helm(args: string[]): { status: number | null; stdout: string; stderr: 
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-function render(sets: string[] = []): Obj[] {
+function render(sets: string[] = [], opts: { vapApi?: boolean } = {}): Obj[] {
   const r = helm([
-    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION,
+    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...(opts.vapApi === false ? [] : VAP_API),
     ...sets.flatMap((s) => ['--set', s]),
   ]);
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
@@ -180,11 +186,36 @@ suite('helm', () => {
     });
   });
 
+  test('the ValidatingAdmissionPolicy: on by default with its binding, off by value, off without the API', () => {
+    const on = render();
+    const policy = findKind(on, 'ValidatingAdmissionPolicy', RELEASE);
+    expect(at(findKind(on, 'ValidatingAdmissionPolicyBinding', RELEASE), 'spec.policyName')).toBe(RELEASE);
+    const hook = (findKind(on, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0] as Obj;
+    expect(at(policy, 'spec.matchConstraints.namespaceSelector')).toEqual(hook.namespaceSelector);
+    expect(at(policy, 'spec.matchConstraints.objectSelector')).toEqual(hook.objectSelector);
+    const isPolicy = (d: Obj): boolean => str(d.kind).startsWith('ValidatingAdmissionPolicy');
+    expect(render(['validatingAdmissionPolicy.enabled=false']).some(isPolicy)).toBe(false);
+    // a cluster whose discovery lacks admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy (before 1.30)
+    expect(render([], { vapApi: false }).some(isPolicy)).toBe(false);
+  });
+
+  test('the policy follows excludedNamespaces and the release namespace, as the webhook does', () => {
+    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, ...VAP_API, '--set', 'webhook.excludedNamespaces={kube-system,istio-system}']);
+    expect(r.status).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const policy = findKind(docs, 'ValidatingAdmissionPolicy');
+    expect(at(policy, 'spec.matchConstraints.namespaceSelector.matchExpressions')).toEqual([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'istio-system', 'platform'] },
+    ]);
+  });
+
   test.each([
     ['webhook.failurePolicy=Maybe', /failurePolicy/],
     ['sidecar.mode=foo', /mode/],
     ['tls.mode=letsencrypt', /mode/],
     ['webhook.timeoutSeconds=60', /timeoutSeconds/],
+    ['validatingAdmissionPolicy.enabled=maybe', /enabled/],
+    ['validatingAdmissionPolicy.typo=true', /typo/],
   ])('helm rejects %s through values.schema.json', (set, message) => {
     const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '--set', set]);
     expect(r.status).not.toBe(0);

@@ -11,6 +11,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { ENV as WEBHOOK_ENV, loadWebhookConfig } from '../../../webhook/config.js';
 import {
   ENV_FROM_VALUES, appVersion, at, expectedWebhookEnv, findKind, isObj, loadDocs, loadValues, str, type Obj,
@@ -29,6 +31,8 @@ const MODELS: Record<string, (o: Obj) => Validatable> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
 };
 
 const docs = loadDocs('manifests/install.yaml');
@@ -66,7 +70,10 @@ describe('manifests/install.yaml', () => {
       expect(() => (make as (o: Obj) => Validatable)(d).validate()).not.toThrow();
       seen.add(str(d.kind));
     }
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']) {
+    for (const kind of [
+      'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+    ]) {
       expect(seen).toContain(kind);
     }
   });
@@ -82,7 +89,7 @@ describe('manifests/install.yaml', () => {
 
   test('namespaced objects live in the vault-irsa namespace', () => {
     for (const d of docs) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(str(d.kind))) {
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(str(d.kind))) {
         expect(at(d, 'metadata.namespace')).toBeUndefined();
       } else {
         expect([d.kind, at(d, 'metadata.namespace')]).toEqual([d.kind, NAMESPACE]);
