@@ -72,6 +72,20 @@ vault-irsa.io/webhook-pod: "true"
 {{- end -}}
 {{- end -}}
 
+{{/*
+tls.mode=auto: the Secret the webhook keeps its CA and certificate in. Its own name (not the "-tls" Secret of
+the other modes, which is type kubernetes.io/tls): an empty Secret can only be Opaque, and a Secret's type
+cannot change, so switching modes on upgrade would otherwise fail.
+*/}}
+{{- define "vault-irsa.autoTlsSecretName" -}}
+{{- printf "%s-auto-tls" (include "vault-irsa.fullname" .) -}}
+{{- end -}}
+
+{{/* The webhook talks to the API server when it reads ServiceAccounts or manages its own certificate. */}}
+{{- define "vault-irsa.needsApiToken" -}}
+{{- or (eq .Values.webhook.kubernetes "auto") (eq .Values.tls.mode "auto") -}}
+{{- end -}}
+
 {{/* DNS names the API server uses to reach the Service; the serving certificate must carry them. */}}
 {{- define "vault-irsa.serviceDnsNames" -}}
 {{- $svc := include "vault-irsa.fullname" . -}}

@@ -18,6 +18,8 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
@@ -49,6 +51,8 @@ const MODELS: Record<string, (o: Obj) => Validatable> = {
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
+  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o as never),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (o) => new RoleBinding(o as never),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
   'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
@@ -112,8 +116,12 @@ function normalise(docs: Obj[]): Obj[] {
 }
 
 suite('helm', () => {
-  test('helm lint --strict passes', () => {
-    const r = helm(['lint', '--strict', CHART, '--kube-version', KUBE_VERSION]);
+  test.each([
+    [[]], [['tls.mode=auto']], [['tls.mode=certManager']], [['tls.mode=secret', 'tls.secret.name=x', 'tls.secret.caBundle=eA==']],
+    [['validatingAdmissionPolicy.enabled=false']],
+  ])('helm lint --strict passes with %j', (sets) => {
+    // helm lint has no --api-versions: the policy template renders in the helm template tests below
+    const r = helm(['lint', '--strict', CHART, '--kube-version', KUBE_VERSION, ...sets.flatMap((x) => ['--set', x])]);
     expect([r.status, r.stdout + r.stderr]).toEqual([0, expect.stringContaining('0 chart(s) failed')]);
   });
 
@@ -134,11 +142,55 @@ suite('helm', () => {
     expect(at(mwc, 'metadata.annotations')).toBeUndefined();
   });
 
-  test('tls.mode=certManager renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
-    const docs = render(['tls.mode=certManager']);
+  test('tls.mode=auto renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
+    const docs = render(['tls.mode=auto']);
     structurallyValid(docs);
     const install = loadDocs('manifests/install.yaml').filter((d) => d.kind !== 'Namespace');
     expect(normalise(docs)).toEqual(normalise(install));
+  });
+
+  test('tls.mode=auto in another release: names, RBAC and env follow the release', () => {
+    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, '--set', 'tls.mode=auto', '--set', 'tls.auto.validity=2160h', '--set', 'tls.auto.renewBefore=240h']);
+    expect(r.status).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    structurallyValid(docs);
+    const full = 'other-vault-irsa';
+    expect(at(findKind(docs, 'Role', `${full}-tls`), 'rules')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [`${full}-auto-tls`], verbs: ['get', 'update'] }]);
+    expect(at(findKind(docs, 'ClusterRole', `${full}-tls`), 'rules')).toEqual([
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [full], verbs: ['get', 'update'] },
+    ]);
+    const c = (at(findKind(docs, 'Deployment', full), 'spec.template.spec.containers') as Obj[])[0] as Obj;
+    const env = Object.fromEntries((c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform', VAULT_IRSA_WEBHOOK_TLS_SECRET: `${full}-auto-tls`,
+      VAULT_IRSA_WEBHOOK_SERVICE_NAME: full, VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: full,
+      VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '2160h', VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '240h',
+    });
+    expect(env.VAULT_IRSA_WEBHOOK_TLS_CERT_FILE).toBeUndefined();
+    // even with ServiceAccount reading off, the webhook needs its token to manage its certificate
+    const off = render(['tls.mode=auto', 'webhook.kubernetes=off']);
+    expect(at(findKind(off, 'Deployment', RELEASE), 'spec.template.spec.automountServiceAccountToken')).toBe(true);
+    expect(at(findKind(off, 'ServiceAccount', RELEASE), 'automountServiceAccountToken')).toBe(true);
+    expect(off.some((d) => d.kind === 'ClusterRole' && at(d, 'metadata.name') === RELEASE)).toBe(false);
+  });
+
+  test('the other modes render none of the auto objects', () => {
+    for (const mode of ['chart', 'certManager']) {
+      const docs = render([`tls.mode=${mode}`]);
+      expect(docs.some((d) => d.kind === 'Role' || str(at(d, 'metadata.name')).endsWith('-auto-tls'))).toBe(false);
+    }
+  });
+
+  test('tls.mode=certManager: Issuers and Certificates, caBundle left to the cainjector', () => {
+    const docs = render(['tls.mode=certManager']);
+    structurallyValid(docs);
+    const mwc = findKind(docs, 'MutatingWebhookConfiguration', RELEASE);
+    expect(at(mwc, 'metadata.annotations')).toEqual({ 'cert-manager.io/inject-ca-from': `${NAMESPACE}/${RELEASE}-tls` });
+    expect(at((mwc.webhooks as Obj[])[0], 'clientConfig.caBundle')).toBeUndefined();
+    expect(at(findKind(docs, 'Certificate', `${RELEASE}-tls`), 'spec.dnsNames')).toEqual([
+      RELEASE, `${RELEASE}.${NAMESPACE}`, `${RELEASE}.${NAMESPACE}.svc`, `${RELEASE}.${NAMESPACE}.svc.cluster.local`,
+    ]);
+    expect(at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: `${RELEASE}-tls`, defaultMode: 0o440 } }]);
   });
 
   test('tls.mode=secret uses the given Secret and caBundle', () => {
@@ -215,6 +267,8 @@ suite('helm', () => {
     ['tls.mode=letsencrypt', /mode/],
     ['webhook.timeoutSeconds=60', /timeoutSeconds/],
     ['validatingAdmissionPolicy.enabled=maybe', /enabled/],
+    ['tls.auto.validity=1y', /validity/],
+    ['tls.auto.rotate=true', /rotate/],
     ['validatingAdmissionPolicy.typo=true', /typo/],
   ])('helm rejects %s through values.schema.json', (set, message) => {
     const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '--set', set]);
