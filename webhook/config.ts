@@ -16,9 +16,28 @@ export interface SidecarResources {
   memoryLimit?: string;
 }
 
+/**
+ * TLS mode `auto`: the webhook makes and rotates its own CA and serving certificate, keeps them in a Secret
+ * and publishes the CA in its MutatingWebhookConfiguration (webhook/tls-auto.ts).
+ */
+export interface AutoTlsConfig {
+  /** namespace of the Secret and the Service; undefined: the in-cluster ServiceAccount's namespace */
+  namespace?: string;
+  secretName: string;
+  serviceName: string;
+  webhookConfigurationName: string;
+  validityMs: number;
+  renewBeforeMs: number;
+  overlapMs: number;
+  intervalMs: number;
+}
+
 export interface WebhookConfig {
   port: number;
   listenHost: string;
+  /** files: tlsCertFile/tlsKeyFile, re-read on change; auto: see AutoTlsConfig */
+  tlsMode: 'files' | 'auto';
+  tlsAuto?: AutoTlsConfig;
   tlsCertFile: string;
   tlsKeyFile: string;
   /** fallback poll for certificate changes; file-system events trigger a re-read sooner */
@@ -77,7 +96,53 @@ export const ENV = {
   logLevel: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL',
   maxBodyBytes: 'VAULT_IRSA_WEBHOOK_MAX_BODY_BYTES',
   kubeTimeout: 'VAULT_IRSA_WEBHOOK_KUBERNETES_TIMEOUT',
+  tlsMode: 'VAULT_IRSA_WEBHOOK_TLS_MODE',
+  namespace: 'VAULT_IRSA_WEBHOOK_NAMESPACE',
+  tlsSecret: 'VAULT_IRSA_WEBHOOK_TLS_SECRET',
+  serviceName: 'VAULT_IRSA_WEBHOOK_SERVICE_NAME',
+  webhookConfiguration: 'VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME',
+  tlsValidity: 'VAULT_IRSA_WEBHOOK_TLS_VALIDITY',
+  tlsRenewBefore: 'VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE',
+  tlsOverlap: 'VAULT_IRSA_WEBHOOK_TLS_OVERLAP',
+  tlsAutoInterval: 'VAULT_IRSA_WEBHOOK_TLS_AUTO_INTERVAL',
 } as const;
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The TLS mode `auto` settings; separate so the rest of loadWebhookConfig stays about injection. */
+function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
+  const name = (variable: string, fallback: string, max: number): string => {
+    const v = get(variable) ?? fallback;
+    if (!K8S_NAME.test(v) || v.length > max) throw new ConfigError(variable, `is not a Kubernetes object name: ${JSON.stringify(v)}`);
+    return v;
+  };
+  const duration = (variable: string, fallback: string, minMs: number): number => {
+    const raw = get(variable) ?? fallback;
+    const ms = parseDuration(raw);
+    if (ms === null || ms < minMs) throw new ConfigError(variable, `is not a duration of at least ${minMs / 1000}s (e.g. 720h): ${JSON.stringify(raw)}`);
+    return ms;
+  };
+  const namespace = get(ENV.namespace);
+  if (namespace !== undefined && (!K8S_NAME.test(namespace) || namespace.length > 63)) {
+    throw new ConfigError(ENV.namespace, `is not a namespace name: ${JSON.stringify(namespace)}`);
+  }
+  const validityMs = duration(ENV.tlsValidity, '8760h', 3_600_000);
+  const renewBeforeMs = duration(ENV.tlsRenewBefore, '720h', 60_000);
+  const overlapMs = duration(ENV.tlsOverlap, '10m', 1000);
+  const intervalMs = duration(ENV.tlsAutoInterval, '30s', 100);
+  if (renewBeforeMs >= validityMs) throw new ConfigError(ENV.tlsRenewBefore, `must be shorter than ${ENV.tlsValidity}`);
+  // a rotation spends one overlap publishing the new CA and must finish before the old certificate expires
+  if (2 * overlapMs >= renewBeforeMs) throw new ConfigError(ENV.tlsOverlap, `must be less than half of ${ENV.tlsRenewBefore}`);
+  // every replica must re-read the Secret within an overlap, or it could serve a certificate no longer trusted
+  if (3 * intervalMs > overlapMs) throw new ConfigError(ENV.tlsAutoInterval, `must be at most a third of ${ENV.tlsOverlap}`);
+  return {
+    ...(namespace !== undefined ? { namespace } : {}),
+    secretName: name(ENV.tlsSecret, 'vault-irsa-tls', 253),
+    serviceName: name(ENV.serviceName, 'vault-irsa', 63),
+    webhookConfigurationName: name(ENV.webhookConfiguration, 'vault-irsa', 253),
+    validityMs, renewBeforeMs, overlapMs, intervalMs,
+  };
+}
 
 export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
 
@@ -175,9 +240,15 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
 
   const listenHost = get(ENV.listenHost) ?? '0.0.0.0';
 
+  const tlsMode = get(ENV.tlsMode) ?? 'files';
+  if (tlsMode !== 'files' && tlsMode !== 'auto') throw new ConfigError(ENV.tlsMode, `must be files or auto, not ${JSON.stringify(tlsMode)}`);
+  const tlsAuto = tlsMode === 'auto' ? loadAutoTls(get) : undefined;
+
   return {
     port: Number(portRaw),
     listenHost,
+    tlsMode,
+    ...(tlsAuto !== undefined ? { tlsAuto } : {}),
     tlsCertFile: get(ENV.tlsCert) ?? '/etc/vault-irsa/tls/tls.crt',
     tlsKeyFile: get(ENV.tlsKey) ?? '/etc/vault-irsa/tls/tls.key',
     tlsPollIntervalMs,

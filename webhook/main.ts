@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT mark the webhook not ready, stop accepting connections, let in-flight reviews finish,
  * then exit 0.
  */
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { review, type ReviewDeps } from './admission.js';
@@ -10,7 +11,9 @@ import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js'
 import { createMetrics, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
 import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js';
-import { loadTlsPair, TlsError, TlsReloader } from './tls.js';
+import { kubeRequester } from './kube-rest.js';
+import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
+import { AutoTls } from './tls-auto.js';
 import { VERSION } from './version.js';
 
 export interface RunningWebhook {
@@ -33,20 +36,64 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }
 
+function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  // client-node refuses an http:// API server unless TLS verification is marked off; there is no TLS to
+  // verify there (a local proxy such as `kubectl proxy`, a test API server), so say so for it
+  kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c));
+  return kc;
+}
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */
+function createAutoTls(config: WebhookConfig, env: Record<string, string | undefined>, logger: Logger, metrics: WebhookMetrics, apply: (pair: TlsPair) => void): AutoTls {
+  const auto = config.tlsAuto;
+  if (!auto) throw new TlsError('tls mode auto without its settings');
+  if (!kubeConfigAvailable(env)) {
+    throw new TlsError('tls mode auto needs the Kubernetes API, and no configuration was found (in-cluster ServiceAccount token, KUBECONFIG, ~/.kube/config)');
+  }
+  let namespace = auto.namespace;
+  if (namespace === undefined) {
+    try {
+      namespace = readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+    } catch {
+      throw new TlsError(`tls mode auto: set VAULT_IRSA_WEBHOOK_NAMESPACE (${SA_NAMESPACE_FILE} is not readable)`);
+    }
+  }
+  const svc = auto.serviceName;
+  return new AutoTls({
+    request: kubeRequester(loadKubeConfig(), Math.max(config.kubeTimeoutMs, 5000)),
+    namespace,
+    secretName: auto.secretName,
+    webhookConfigurationName: auto.webhookConfigurationName,
+    policy: {
+      validityMs: auto.validityMs, renewBeforeMs: auto.renewBeforeMs, overlapMs: auto.overlapMs,
+      dnsNames: [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`],
+    },
+    intervalMs: auto.intervalMs,
+    apply,
+    onEvent: (e) => {
+      if (e.level === 'warn') metrics.tlsReloads.inc({ result: 'error' });
+      logger[e.level]({ tlsMode: 'auto' }, e.message);
+    },
+  });
+}
+
 export async function startWebhook(env: Record<string, string | undefined>, opts: { logger?: Logger } = {}): Promise<RunningWebhook> {
   const config = loadWebhookConfig(env);
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const tls = await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
   const metrics = createMetrics();
+  // the server does not exist yet when the first certificate is made; later ones go to it
+  let applyPair: (pair: TlsPair) => void = () => undefined;
+  const autoTls = config.tlsMode === 'auto' ? createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair)) : undefined;
+  const tls = autoTls ? await autoTls.start() : await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
 
   let saCache: ServiceAccountCache | undefined;
   if (config.kubernetes === 'auto') {
     if (kubeConfigAvailable(env)) {
-      const kc = new KubeConfig();
-      kc.loadFromDefault();
-      // client-node refuses an http:// API server unless TLS verification is marked off; there is no TLS to
-      // verify there (a local proxy such as `kubectl proxy`, a test API server), so say so for it
-      kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c));
+      const kc = loadKubeConfig();
       saCache = new ServiceAccountCache({
         kubeConfig: kc,
         getTimeoutMs: config.kubeTimeoutMs,
@@ -73,7 +120,13 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     ready: () => ready,
   });
 
-  const reloader = new TlsReloader({
+  applyPair = (pair) => {
+    server.server.setSecureContext({ cert: pair.cert, key: pair.key });
+    metrics.tlsReloads.inc({ result: 'ok' });
+    logger.info({ tlsMode: 'auto', notAfter: autoTls?.servingNotAfter }, 'TLS certificate switched');
+  };
+  // files mode only: in auto mode the certificate comes from the Secret, through autoTls
+  const reloader = autoTls ? undefined : new TlsReloader({
     certFile: config.tlsCertFile,
     keyFile: config.tlsKeyFile,
     initial: tls,
@@ -88,17 +141,19 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
   });
 
   await server.listen({ port: config.port, host: config.listenHost });
-  reloader.start();
+  reloader?.start();
+  autoTls?.startLoop();
   ready = true;
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, host: config.listenHost, kubernetes: saCache ? 'on' : 'off' }, 'listening');
+  logger.info({ port, host: config.listenHost, kubernetes: saCache ? 'on' : 'off', tlsMode: config.tlsMode }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       ready = false;
-      reloader.stop();
+      reloader?.stop();
+      await autoTls?.stop();
       await server.close();
       await saCache?.stop();
     })();

@@ -5,14 +5,19 @@
  *    aws-engine secret, renewing token and lease.
  * 2. K3s: the shipped MutatingWebhookConfiguration, pointed at the webhook on the Docker host, with a real
  *    API server: a server-side dry run (dryRun=All runs mutating webhooks and returns the result) of an
- *    annotated pod comes back with the sidecar; the selectors leave other pods alone. No image of ours is
- *    pulled.
+ *    annotated pod comes back with the sidecar; the selectors leave other pods alone. Then the shipped
+ *    ValidatingAdmissionPolicy: the API server type-checks it, admits the webhook's output and denies a pod
+ *    without its sidecar. Then TLS mode auto with the shipped RBAC, as the webhook's own ServiceAccount.
+ *    No image of ours is pulled.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
+import { X509Certificate } from 'node:crypto';
+import { kubeRequester } from '../../webhook/kube-rest.js';
+import { AutoTls } from '../../webhook/tls-auto.js';
 import { Network, type StartedNetwork } from 'testcontainers';
 import type { StartedLocalStackContainer } from '@testcontainers/localstack';
 import type { StartedK3sContainer } from '@testcontainers/k3s';
@@ -27,7 +32,7 @@ import { IMAGES } from './images.js';
 import { metric, NAMESPACE, SERVER_ID, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from './pod-identity.js';
 import { configureAwsAuthAndKv, enableAwsSecretsEngine, KV1_SEED, KV2_SEED, POLICY } from './vault-setup.js';
 import { expectSidecarInjected, expectUntouched, sidecarOf } from './injected-pod.js';
-import { podFor, registrationFor, SIDECAR_IMAGE } from './webhook-registration.js';
+import { podFor, registrationFor, shippedAdmissionPolicy, shippedAutoTlsObjects, SIDECAR_IMAGE } from './webhook-registration.js';
 
 const detectStarted = Date.now();
 const docker = await detectDocker();
@@ -147,6 +152,7 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
   let webhook: WebhookProcess | undefined;
   let dir: string | undefined;
   let core: CoreV1Api;
+  let kc: KubeConfig;
 
   const dryRun = (namespace: string, pod: V1Pod): Promise<V1Pod> => core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' });
   const admissionsLogged = () => (webhook?.logs ?? []).filter((l) => l.msg === 'admission');
@@ -173,7 +179,7 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
       KUBECONFIG: kubeconfigFile,
     });
 
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromString(k3s.getKubeConfig());
     core = kc.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
@@ -222,4 +228,66 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
     expect(admissionsLogged().filter((l) => l.namespace === 'kube-system')).toEqual([]);
     expect(admissionsLogged().filter((l) => l.pod === 'plain')).toEqual([]);
   }, 60_000);
+
+  it('the shipped ValidatingAdmissionPolicy: type-checked by the API server, the webhook\'s output allowed, a pod without its sidecar denied', async () => {
+    const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    const { policy, binding } = shippedAdmissionPolicy();
+    await admission.createValidatingAdmissionPolicy({ body: policy });
+    await admission.createValidatingAdmissionPolicyBinding({ body: binding });
+    const name = policy.metadata?.name ?? '';
+    const checked = await waitFor(async () => {
+      const p = await admission.readValidatingAdmissionPolicy({ name });
+      return p.status?.typeChecking ? p : undefined;
+    }, 30_000, 500);
+    expect(checked.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
+
+    // claims to be injected, so the webhook skips it: only the policy stands between it and a pod without secrets
+    const claims = podFor('claims-injected', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/status': 'injected' });
+    // a new policy takes a moment to be enforced
+    const denial = await waitFor(async () => {
+      try {
+        await dryRun(NAMESPACE, claims);
+        return undefined;
+      } catch (err) {
+        return { code: (err as { code?: number }).code, body: String((err as { body?: unknown }).body ?? err) };
+      }
+    }, 60_000, 1000);
+    expect(denial.code).toBe(422);
+    expect(denial.body).toMatch(/no vault-irsa sidecar container/);
+
+    const injected = await dryRun(NAMESPACE, podFor('web-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db' }));
+    expect(sidecarOf(injected)).toBeDefined();
+    expectUntouched(await dryRun(NAMESPACE, podFor('opt-out-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/inject': 'false' })));
+    // excluded namespaces are excluded from the policy too
+    expect(sidecarOf(await dryRun('kube-system', podFor('system-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/status': 'injected' })))).toBeUndefined();
+  }, 120_000);
+
+  // Last: it rewrites the caBundle of the registration the tests above use.
+  it('TLS mode auto with the shipped RBAC, as the webhook\'s ServiceAccount: two replicas agree, the CA is published, nothing else is reachable', async () => {
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    for (const o of shippedAutoTlsObjects()) await objects.create(o);
+    const issued = await core.createNamespacedServiceAccountToken({ name: 'vault-irsa', namespace: 'vault-irsa', body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const cluster = kc.getCurrentCluster();
+    if (!cluster || !issued.status?.token) throw new Error('no cluster or token');
+    const asWebhook = new KubeConfig();
+    asWebhook.loadFromOptions({
+      clusters: [cluster], users: [{ name: 'webhook', token: issued.status.token }],
+      contexts: [{ name: 'webhook', cluster: cluster.name, user: 'webhook' }], currentContext: 'webhook',
+    });
+    const make = (secretName: string): AutoTls => new AutoTls({
+      request: kubeRequester(asWebhook, 10_000), namespace: 'vault-irsa', secretName, webhookConfigurationName: 'vault-irsa',
+      policy: { validityMs: 24 * 3_600_000, renewBeforeMs: 3_600_000, overlapMs: 600_000, dnsNames: ['vault-irsa.vault-irsa.svc'] },
+      intervalMs: 60_000, apply: () => undefined,
+    });
+    const [a, b] = await Promise.all([make('vault-irsa-auto-tls').start(), make('vault-irsa-auto-tls').start()]);
+    expect(a.cert.equals(b.cert)).toBe(true);
+    const mwc = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'vault-irsa' });
+    const bundle = Buffer.from(mwc.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString();
+    const ca = new X509Certificate(bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? '');
+    expect(new X509Certificate(a.cert).checkIssued(ca)).toBe(true);
+    const secret = await core.readNamespacedSecret({ name: 'vault-irsa-auto-tls', namespace: 'vault-irsa' });
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+    // resourceNames holds: another Secret in the same namespace is out of reach
+    await expect(make('other').start()).rejects.toThrow(/cannot get Secret vault-irsa\/other: HTTP 403/);
+  }, 120_000);
 });

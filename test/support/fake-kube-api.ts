@@ -5,6 +5,12 @@
  *  - GET /api/v1/serviceaccounts?watch=true&resourceVersion=N → a chunked stream of JSON lines
  *    {"type": "ADDED"|"MODIFIED"|"DELETED", "object": {...}} for every change after N, kept open;
  *  - GET /api/v1/namespaces/<ns>/serviceaccounts/<name> → the object, or a 404 Status.
+ * and, for the webhook's TLS mode `auto`, Secrets and MutatingWebhookConfigurations with the API server's
+ * optimistic concurrency:
+ *  - GET/PUT /api/v1/namespaces/<ns>/secrets/<name>, POST /api/v1/namespaces/<ns>/secrets;
+ *  - GET/PUT /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/<name>;
+ *  - a PUT whose metadata.resourceVersion is not the stored one → 409 Conflict; a POST of an existing name →
+ *    409 AlreadyExists; a verb on a resource listed in `forbidden` → 403 (RBAC's answer).
  * Plain HTTP on 127.0.0.1; `writeKubeconfig` points a client at it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,8 +24,20 @@ export interface ServiceAccountObject {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; annotations?: Record<string, string> };
 }
 
+export type Obj = Record<string, unknown>;
+
 export interface FakeKubeApi {
   readonly url: string;
+  /** e.g. 'get secrets', 'update mutatingwebhookconfigurations', 'create secrets': answered 403 */
+  readonly forbidden: Set<string>;
+  /** stores (or replaces) a Secret; without data it is the empty Secret install.yaml ships */
+  putSecret(namespace: string, name: string, data?: Record<string, string>): void;
+  getSecret(namespace: string, name: string): Obj | undefined;
+  deleteSecret(namespace: string, name: string): void;
+  putWebhookConfiguration(obj: Obj): void;
+  getWebhookConfiguration(name: string): Obj | undefined;
+  /** the next `n` Secret writes (PUT or POST) wait until all `n` have arrived, then run in arrival order */
+  gateSecretWrites(n: number): void;
   upsertServiceAccount(namespace: string, name: string, annotations?: Record<string, string>): void;
   deleteServiceAccount(namespace: string, name: string): void;
   /** every request: method, path, query (e.g. watch=true&resourceVersion=3) */
@@ -44,6 +62,9 @@ type Event = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: ServiceAccountObj
 
 export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const objects = new Map<string, ServiceAccountObject>();
+  const secrets = new Map<string, Obj>();
+  const webhookConfigs = new Map<string, Obj>();
+  let gate: { n: number; waiting: Array<() => void> } | undefined;
   const history: Event[] = [];
   const watchers = new Set<{ res: ServerResponse; after: number }>();
   const sockets = new Set<Socket>();
@@ -62,8 +83,31 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     for (const w of watchers) if (ev.rv > w.after) w.res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
   };
 
+  const stamp = (o: Obj, existing?: Obj): Obj => {
+    rv += 1;
+    const md = { ...((o.metadata as Obj | undefined) ?? {}) };
+    md.resourceVersion = String(rv);
+    md.uid = (existing?.metadata as Obj | undefined)?.uid ?? `uid-${++uid}`;
+    return { ...structuredClone(o), metadata: md };
+  };
+
   const api: FakeKubeApi = {
     url: '',
+    forbidden: new Set<string>(),
+    putSecret(namespace, name, data) {
+      const key = `${namespace}/${name}`;
+      secrets.set(key, stamp({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace }, ...(data ? { data } : {}) }, secrets.get(key)));
+    },
+    getSecret: (namespace, name) => structuredClone(secrets.get(`${namespace}/${name}`)),
+    deleteSecret: (namespace, name) => void secrets.delete(`${namespace}/${name}`),
+    putWebhookConfiguration(obj) {
+      const name = String((obj.metadata as Obj).name);
+      webhookConfigs.set(name, stamp(obj, webhookConfigs.get(name)));
+    },
+    getWebhookConfiguration: (name) => structuredClone(webhookConfigs.get(name)),
+    gateSecretWrites(n) {
+      gate = { n, waiting: [] };
+    },
     requests,
     getDelayMs: 0,
     listStatus: 200,
@@ -122,6 +166,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams.toString() });
+    if (handleWritable(req, res, url)) return;
     if (req.method !== 'GET') return status(res, 405, 'MethodNotAllowed', 'only GET is served');
 
     if (url.pathname === '/api/v1/serviceaccounts') {
@@ -159,6 +204,78 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       return;
     }
     status(res, 404, 'NotFound', `no route for ${url.pathname}`);
+  };
+
+  const json = (res: ServerResponse, code: number, body: unknown): void => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  /** Secrets and MutatingWebhookConfigurations; false when the path is neither. */
+  const handleWritable = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    const secretM = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(url.pathname);
+    const hookM = /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/([^/]+)$/.exec(url.pathname);
+    if (!secretM && !hookM) return false;
+    const resource = secretM ? 'secrets' : 'mutatingwebhookconfigurations';
+    const verb = ({ GET: 'get', POST: 'create', PUT: 'update' } as Record<string, string>)[req.method ?? ''];
+    if (verb === undefined || (secretM && ((verb === 'create') !== (secretM[2] === undefined)))) {
+      status(res, 405, 'MethodNotAllowed', `${req.method ?? ''} ${url.pathname} is not served`);
+      return true;
+    }
+    if (api.forbidden.has(`${verb} ${resource}`)) {
+      status(res, 403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:test:webhook" cannot ${verb} resource "${resource}"`);
+      return true;
+    }
+    const store = secretM ? secrets : webhookConfigs;
+    const ns = secretM ? decodeURIComponent(secretM[1] ?? '') : '';
+    const name = decodeURIComponent((secretM ? secretM[2] : hookM?.[1]) ?? '');
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const run = (): void => {
+        if (verb === 'get') {
+          const o = store.get(secretM ? `${ns}/${name}` : name);
+          if (!o) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+          return json(res, 200, o);
+        }
+        let body: Obj;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Obj;
+        } catch {
+          return status(res, 400, 'BadRequest', 'body is not JSON');
+        }
+        const md = (body.metadata as Obj | undefined) ?? {};
+        const bodyName = String(md.name ?? '');
+        const key = secretM ? `${ns}/${bodyName}` : bodyName;
+        const existing = store.get(key);
+        if (verb === 'create') {
+          if (existing) return status(res, 409, 'AlreadyExists', `${resource} "${bodyName}" already exists`);
+          const created = stamp({ ...body, metadata: { ...md, namespace: ns } });
+          store.set(key, created);
+          return json(res, 201, created);
+        }
+        if (bodyName !== name) return status(res, 400, 'BadRequest', 'the name in the body does not match the URL');
+        if (!existing) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
+        const want = md.resourceVersion;
+        if (want !== undefined && want !== (existing.metadata as Obj).resourceVersion) {
+          return status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        }
+        const updated = stamp(body, existing);
+        store.set(key, updated);
+        return json(res, 200, updated);
+      };
+      if (secretM && verb !== 'get' && gate) {
+        const g = gate;
+        g.waiting.push(run);
+        if (g.waiting.length >= g.n) {
+          gate = undefined;
+          for (const w of g.waiting) w();
+        }
+        return;
+      }
+      run();
+    });
+    return true;
   };
 
   const server = createServer(handle);

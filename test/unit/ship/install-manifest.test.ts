@@ -1,9 +1,12 @@
 /**
  * manifests/install.yaml: every object is valid Kubernetes, and the webhook settings equal the chart's defaults
  * (the file is the chart rendered with values.yaml as release "vault-irsa" in namespace "vault-irsa", with
- * cert-manager TLS).
+ * tls.mode=auto, so it needs no cert-manager).
  */
 import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -11,9 +14,11 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { ENV as WEBHOOK_ENV, loadWebhookConfig } from '../../../webhook/config.js';
 import {
-  ENV_FROM_VALUES, appVersion, at, expectedWebhookEnv, findKind, isObj, loadDocs, loadValues, str, type Obj,
+  ENV_FROM_VALUES, appVersion, at, expectedWebhookEnv, findKind, installValues, isObj, loadDocs, str, type Obj,
 } from './ship-helpers.js';
 
 const NAMESPACE = 'vault-irsa';
@@ -22,6 +27,9 @@ const NAME = 'vault-irsa';
 interface Validatable { validate(): void }
 const MODELS: Record<string, (o: Obj) => Validatable> = {
   'v1/Namespace': (o) => new Namespace(o as never),
+  'v1/Secret': (o) => new Secret(o as never),
+  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o as never),
+  'rbac.authorization.k8s.io/v1/RoleBinding': (o) => new RoleBinding(o as never),
   'v1/Service': (o) => new Service(o as never),
   'v1/ServiceAccount': (o) => new ServiceAccount(o as never),
   'apps/v1/Deployment': (o) => new Deployment(o as never),
@@ -29,10 +37,12 @@ const MODELS: Record<string, (o: Obj) => Validatable> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
 };
 
 const docs = loadDocs('manifests/install.yaml');
-const values = loadValues();
+const values = installValues();
 
 function webhookOf(mwc: Obj): Obj {
   const hooks = mwc.webhooks;
@@ -66,7 +76,10 @@ describe('manifests/install.yaml', () => {
       expect(() => (make as (o: Obj) => Validatable)(d).validate()).not.toThrow();
       seen.add(str(d.kind));
     }
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']) {
+    for (const kind of [
+      'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'Secret', 'Role', 'RoleBinding',
+    ]) {
       expect(seen).toContain(kind);
     }
   });
@@ -82,7 +95,7 @@ describe('manifests/install.yaml', () => {
 
   test('namespaced objects live in the vault-irsa namespace', () => {
     for (const d of docs) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(str(d.kind))) {
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(str(d.kind))) {
         expect(at(d, 'metadata.namespace')).toBeUndefined();
       } else {
         expect([d.kind, at(d, 'metadata.namespace')]).toEqual([d.kind, NAMESPACE]);
@@ -125,26 +138,44 @@ describe('manifests/install.yaml', () => {
     expect(labels['vault-irsa.io/webhook-pod']).toBe('true');
   });
 
-  test('TLS comes from cert-manager and the cainjector fills caBundle', () => {
+  test('TLS mode auto: no cert-manager, no caBundle (the webhook writes it), no mounted certificate, an empty Secret', () => {
+    expect(docs.some((d) => str(d.apiVersion).startsWith('cert-manager.io/'))).toBe(false);
     const mwc = findKind(docs, 'MutatingWebhookConfiguration', NAME);
     expect(at(webhookOf(mwc), 'clientConfig.caBundle')).toBeUndefined();
-    const cert = findKind(docs, 'Certificate', `${NAME}-tls`);
-    expect(at(mwc, 'metadata.annotations') as Obj).toEqual({ 'cert-manager.io/inject-ca-from': `${NAMESPACE}/${NAME}-tls` });
-    expect(at(cert, 'spec.secretName')).toBe(`${NAME}-tls`);
-    expect(at(cert, 'spec.duration')).toBe(at(values, 'tls.certManager.duration'));
-    expect(at(cert, 'spec.renewBefore')).toBe(at(values, 'tls.certManager.renewBefore'));
-    expect(at(cert, 'spec.dnsNames')).toEqual([
-      NAME, `${NAME}.${NAMESPACE}`, `${NAME}.${NAMESPACE}.svc`, `${NAME}.${NAMESPACE}.svc.cluster.local`,
-    ]);
-    const issuerName = str(at(cert, 'spec.issuerRef.name'));
-    const issuer = findKind(docs, 'Issuer', issuerName);
-    expect(at(issuer, 'spec.ca.secretName')).toBe(`${NAME}-ca`);
-    const ca = findKind(docs, 'Certificate', `${NAME}-ca`);
-    expect(at(ca, 'spec.isCA')).toBe(true);
-    expect(at(findKind(docs, 'Issuer', str(at(ca, 'spec.issuerRef.name'))), 'spec.selfSigned')).toEqual({});
-    for (const d of docs.filter((x) => str(x.apiVersion).startsWith('cert-manager.io/'))) expect(d.apiVersion).toBe('cert-manager.io/v1');
+    expect(at(mwc, 'metadata.annotations')).toBeUndefined();
     const dep = findKind(docs, 'Deployment', NAME);
-    expect(at(dep, 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: `${NAME}-tls`, defaultMode: 0o440 } }]);
+    expect(at(dep, 'spec.template.spec.volumes')).toBeUndefined();
+    expect(container(dep).volumeMounts).toBeUndefined();
+    expect(at(dep, 'spec.template.spec.automountServiceAccountToken')).toBe(true);
+    const secret = findKind(docs, 'Secret', `${NAME}-auto-tls`);
+    // Opaque and without data: kubectl apply never overwrites what the webhook wrote; no create permission needed
+    expect([secret.type, secret.data, secret.stringData]).toEqual(['Opaque', undefined, undefined]);
+    const env = Object.fromEntries((container(dep).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: NAMESPACE, VAULT_IRSA_WEBHOOK_TLS_SECRET: `${NAME}-auto-tls`,
+      VAULT_IRSA_WEBHOOK_SERVICE_NAME: at(findKind(docs, 'Service', NAME), 'metadata.name'), VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: at(mwc, 'metadata.name'),
+    });
+  });
+
+  test('TLS mode auto RBAC: get and update on that one Secret and that one webhook configuration, nothing else', () => {
+    const role = findKind(docs, 'Role', `${NAME}-tls`);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [`${NAME}-auto-tls`], verbs: ['get', 'update'] }]);
+    const clusterRole = findKind(docs, 'ClusterRole', `${NAME}-tls`);
+    expect(clusterRole.rules).toEqual([
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'update'] },
+    ]);
+    for (const [kind, name] of [['RoleBinding', `${NAME}-tls`], ['ClusterRoleBinding', `${NAME}-tls`]] as const) {
+      const b = findKind(docs, kind, name);
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: NAME, namespace: NAMESPACE }]);
+      expect(at(b, 'roleRef.name')).toBe(`${NAME}-tls`);
+      expect(at(b, 'roleRef.kind')).toBe(kind === 'RoleBinding' ? 'Role' : 'ClusterRole');
+    }
+    // no rule anywhere grants create, list or watch on Secrets
+    for (const d of docs.filter((x) => x.kind === 'Role' || x.kind === 'ClusterRole')) {
+      for (const r of d.rules as Obj[]) {
+        if ((r.resources as string[]).includes('secrets')) expect(r.verbs).toEqual(['get', 'update']);
+      }
+    }
   });
 
   test('the webhook Deployment equals the chart defaults: image, replicas, env, port, probes, resources', () => {
@@ -211,8 +242,8 @@ describe('manifests/install.yaml', () => {
     expect(cfg.sidecarMode).toBe(at(values, 'sidecar.mode'));
     expect(cfg.stsRegion).toBe(at(values, 'aws.stsRegion'));
     expect(cfg.kubernetes).toBe(at(values, 'webhook.kubernetes'));
-    expect(cfg.tlsCertFile).toBe('/etc/vault-irsa/tls/tls.crt');
-    expect(cfg.tlsKeyFile).toBe('/etc/vault-irsa/tls/tls.key');
+    expect(cfg.tlsMode).toBe('auto');
+    expect(cfg.tlsAuto).toMatchObject({ namespace: NAMESPACE, secretName: `${NAME}-auto-tls`, serviceName: NAME, webhookConfigurationName: NAME });
     const r = at(values, 'sidecar.resources') as Obj;
     const expected: Record<string, string> = {};
     for (const [field, path] of [['cpuRequest', 'requests.cpu'], ['cpuLimit', 'limits.cpu'], ['memoryRequest', 'requests.memory'], ['memoryLimit', 'limits.memory']] as const) {

@@ -67,6 +67,15 @@ export function appVersion(): string {
   return str(chart.appVersion);
 }
 
+const tlsAuto = (v: Obj): boolean => at(v, 'tls.mode') === 'auto';
+
+/** values.yaml as manifests/install.yaml renders it: the chart defaults with tls.mode=auto. */
+export function installValues(): Obj {
+  const v = structuredClone(loadValues());
+  (v.tls as Obj).mode = 'auto';
+  return v;
+}
+
 /**
  * The webhook container's env as the chart's deployment template writes it from values (mirrors
  * templates/deployment.yaml; each entry names the values it reads, which a test checks against the template).
@@ -74,8 +83,16 @@ export function appVersion(): string {
  */
 export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; value: (v: Obj) => string | undefined }> = [
   { name: 'VAULT_IRSA_WEBHOOK_PORT', paths: ['webhook.containerPort'], value: (v) => str(at(v, 'webhook.containerPort')) },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_CERT_FILE', paths: [], value: () => '/etc/vault-irsa/tls/tls.crt' },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE', paths: [], value: () => '/etc/vault-irsa/tls/tls.key' },
+  // tls.mode=auto: the webhook's own certificate management; names are those of release "vault-irsa" in namespace "vault-irsa"
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_MODE', paths: ['tls.mode'], value: (v) => (tlsAuto(v) ? 'auto' : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_NAMESPACE', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_SECRET', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa-auto-tls' : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_SERVICE_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_VALIDITY', paths: ['tls.auto.validity'], value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.validity')) : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE', paths: ['tls.auto.renewBefore'], value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.renewBefore')) : undefined) },
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_CERT_FILE', paths: [], value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.crt') },
+  { name: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE', paths: [], value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.key') },
   {
     name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
     paths: ['sidecar.image.repository', 'sidecar.image.tag'],
