@@ -5,6 +5,7 @@ import { parseDuration } from './duration.js';
 import { commonGate, registerCommon, sendError, SERVER_OPTIONS, type Gate, type Readiness } from './http-common.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
+import { STATUS_PATH, type SidecarStatus } from './status.js';
 
 /**
  * The localhost secrets API (CONTRACT §3). Error codes, by status:
@@ -29,6 +30,8 @@ export interface ApiOptions {
   metrics?: Metrics;
   /** upper bound for ?wait= (default 5 minutes) */
   maxWaitMs?: number;
+  /** GET /v1/status (sidecar/status.ts): names, paths, versions, times and error codes; never a value */
+  status?: () => SidecarStatus;
 }
 
 /** SHA-256 of a presented token; crypto.hash (Node >= 20.12) skips the Hash object. */
@@ -78,6 +81,8 @@ export function buildApiApp(opts: ApiOptions): FastifyInstance {
   }
 
   // Handlers answer synchronously from memory; only a long poll returns a promise.
+  const status = opts.status;
+  if (status) app.get(STATUS_PATH, (_request, reply) => void reply.send(status()));
   app.get('/v1/secrets', (_request, reply) => {
     reply.send({
       secrets: store.list().map((e) => ({

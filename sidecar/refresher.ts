@@ -152,6 +152,7 @@ export class Refresher {
       metrics?.secretRefreshes.inc({ outcome: 'success' });
       metrics?.lastRefresh.set({ secret: t.name }, Date.now() / 1000);
       metrics?.stale.set({ secret: t.name }, 0);
+      metrics?.secretFailed(t.name, undefined);
       if (t.failures > 0 || wasStale || changed) {
         log.info(
           { event: wasStale ? 'secret_fresh' : 'secret_read', secretName: t.name, changed, version: store.get(t.name)?.version },
@@ -174,6 +175,7 @@ export class Refresher {
       metrics?.secretRefreshes.inc({ outcome: 'failure' });
       const stale = store.get(t.name)?.stale ?? false;
       if (stale) metrics?.stale.set({ secret: t.name }, 1);
+      metrics?.secretFailed(t.name, failure.code);
       const delay = Math.max(
         100,
         fullJitter({ baseMs: this.o.retryBaseMs ?? 1000, capMs: Math.min(30_000, this.o.refreshMs) }, t.failures, this.random),

@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { review, type ReviewDeps } from './admission.js';
 import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js';
-import { createMetrics, type WebhookMetrics } from './metrics.js';
+import { createMetrics, observeCertificate, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
 import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js';
 import { loadTlsPair, TlsError, TlsReloader } from './tls.js';
@@ -38,6 +38,7 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
   const logger = opts.logger ?? createLogger(config.logLevel);
   const tls = await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
   const metrics = createMetrics();
+  observeCertificate(metrics, tls.cert);
 
   let saCache: ServiceAccountCache | undefined;
   if (config.kubernetes === 'auto') {
@@ -79,7 +80,10 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     initial: tls,
     pollIntervalMs: config.tlsPollIntervalMs,
     // new connections get the new pair; established ones keep theirs, so nothing is dropped
-    apply: (pair) => server.server.setSecureContext({ cert: pair.cert, key: pair.key }),
+    apply: (pair) => {
+      server.server.setSecureContext({ cert: pair.cert, key: pair.key });
+      observeCertificate(metrics, pair.cert);
+    },
     onResult: (result, message) => {
       metrics.tlsReloads.inc({ result });
       if (result === 'ok') logger.info({ certFile: config.tlsCertFile }, 'TLS certificate reloaded');
