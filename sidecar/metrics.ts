@@ -77,6 +77,16 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_' });
+    // Every outcome exported from the start at 0: increase() and rate() then count the first failure too,
+    // and an alert or dashboard panel sees a series before anything went wrong.
+    for (const outcome of ['success', 'failure']) {
+      this.logins.inc({ outcome }, 0);
+      this.secretRefreshes.inc({ outcome }, 0);
+    }
+    for (const outcome of ['success', 'failure', 'capped']) {
+      this.tokenRenewals.inc({ outcome }, 0);
+      this.leaseRenewals.inc({ outcome }, 0);
+    }
   }
 
   observeVault(operation: string, outcome: string, seconds: number): void {

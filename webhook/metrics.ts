@@ -14,7 +14,7 @@ export interface WebhookMetrics {
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_' });
-  return {
+  const metrics: WebhookMetrics = {
     registry,
     admissions: new Counter({
       name: 'vault_irsa_webhook_admissions_total',
@@ -47,7 +47,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
       registers: [registry],
     }),
   };
+  // every outcome exported at 0 from the start, so rate() and the alerts count the first error or denial too
+  for (const outcome of ADMISSION_OUTCOMES) metrics.admissions.inc({ outcome }, 0);
+  for (const result of ['cache', 'api', 'not_found', 'error']) metrics.serviceAccountLookups.inc({ result }, 0);
+  return metrics;
 }
+
+export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'invalid', 'error'] as const;
 
 /** The first certificate of a PEM chain (the leaf, the one clients check) → its notAfter in seconds. Pure. */
 export function certificateNotAfterSeconds(pem: Buffer | string): number | undefined {
