@@ -153,6 +153,7 @@ export class TokenManager {
     this.stopped = true;
     this.stopController.abort(new Stopped('stopped'));
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     const now = this.now();
     const tokens = [
       ...(this.tokenValue !== undefined ? [this.tokenValue] : []),
