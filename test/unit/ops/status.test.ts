@@ -194,7 +194,7 @@ describe('the route and the CLI', () => {
   });
 
   test('the pod-IP listener has no status route: 404, with or without the token', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${REQUEST_TOKEN}` }]) {
+    for (const headers of [{}, { authorization: `Bearer ${REQUEST_TOKEN}` }] as Array<Record<string, string>>) {
       const r = await fetch(`http://127.0.0.1:${healthPort}/v1/status`, { headers });
       expect(r.status).toBe(404);
       const body = await r.text();
