@@ -6,9 +6,10 @@
  * sidecar, with a leak check on its output. Without a prometheus binary: one `skipped:` line.
  */
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startProcess, type TestProcess } from '../../support/child.js';
 import { freePorts } from '../../support/ports.js';
@@ -18,7 +19,7 @@ import type { IssuedCredentials } from '../../support/types.js';
 import { chartRenderedRuleGroups, dashboardTargets, expandGrafana, hasPrometheus } from '../../unit/ops/monitoring-helpers.js';
 import { admissionReview } from '../../unit/webhook/helpers.js';
 import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../sidecar/helpers.js';
-import { postReview, startWebhookProcess, type WebhookProcess } from '../webhook/webhook-process.js';
+import { httpsRequest, postReview, startWebhookProcess, type WebhookProcess } from '../webhook/webhook-process.js';
 
 if (!hasPrometheus) console.log('skipped: prometheus not on PATH (apt-get install prometheus): live scrape, alert and dashboard checks');
 const suite = hasPrometheus ? describe : describe.skip;
@@ -33,6 +34,7 @@ let prometheus: TestProcess | undefined;
 let dir: string;
 let promUrl: string;
 let ca: string;
+let tlsDir: string;
 const issued: IssuedCredentials[] = [];
 
 async function promGet<T>(path: string): Promise<T> {
@@ -44,10 +46,13 @@ async function promGet<T>(path: string): Promise<T> {
 const query = async (q: string): Promise<Sample[]> => (await promGet<{ result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(q)}`)).result;
 const alerts = async (): Promise<PromAlert[]> => (await promGet<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
 
+/** The bundle the image runs (no node_modules beside it), as its launcher /usr/local/bin/vault-irsa-sidecar does. */
+const BUNDLE = resolve(process.cwd(), 'dist/bundle/vault-irsa-sidecar.mjs');
+
 /** Runs the built CLI as `kubectl exec … -- vault-irsa-sidecar status` would: the sidecar container's env. */
-function statusCommand(args: string[]): { code: number | null; out: string; err: string } {
+function statusCommand(args: string[], entry = BUNDLE): { code: number | null; out: string; err: string } {
   const s = sidecar as RunningSidecar;
-  const r = spawnSync(process.execPath, [SIDECAR_BIN, 'status', ...args], {
+  const r = spawnSync(process.execPath, [entry, 'status', ...args], {
     encoding: 'utf8',
     timeout: 20_000,
     env: { PATH: process.env.PATH ?? '', VAULT_IRSA_LISTEN: s.api.replace('http://', ''), VAULT_IRSA_TOKEN_FILE: s.tokenFile },
@@ -72,7 +77,11 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
 
     const cert = await makeTestCert();
     ca = cert.cert;
-    const tls = await writeTestCert(join(dir, 'tls'), cert);
+    tlsDir = join(dir, 'tls');
+    const tls = await writeTestCert(tlsDir, cert);
+    // Prometheus trusts a copy, so the rotation at the end does not move its CA under it
+    const promCa = join(dir, 'prometheus-ca.crt');
+    await writeFile(promCa, cert.cert);
     webhook = await startWebhookProcess({
       VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: tls.certFile,
       VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: tls.keyFile,
@@ -95,7 +104,7 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
         {
           job_name: 'vault-irsa-webhook',
           scheme: 'https',
-          tls_config: { ca_file: tls.certFile, server_name: 'localhost' },
+          tls_config: { ca_file: promCa, server_name: 'localhost' },
           static_configs: [{ targets: [`127.0.0.1:${webhook.port}`], labels: { namespace: 'vault-irsa', pod: 'webhook-1' } }],
         },
       ],
@@ -140,7 +149,7 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     await waitFor(async () => (await query('sum(vault_irsa_secret_reads_total{job="vault-irsa-sidecar", status="404"})'))[0]?.value[1] === '5', 20_000, 200);
     await waitFor(async () => (await query('sum(vault_irsa_webhook_admissions_total{job="vault-irsa-webhook"})'))[0]?.value[1] === '3', 20_000, 200);
     const notAfter = Number((await query('vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds'))[0]?.value[1]);
-    expect(Math.abs(notAfter * 1000 - Date.parse(new (await import('node:crypto')).X509Certificate(ca).validTo))).toBeLessThan(1000);
+    expect(Math.abs(notAfter * 1000 - Date.parse(new X509Certificate(ca).validTo))).toBeLessThan(1000);
     // a few rule evaluations on live data
     const evaluatedAfter = Date.now() + 4000;
     await waitFor(() => Date.now() > evaluatedAfter, 10_000, 200);
@@ -157,6 +166,9 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     expect(table.out).toMatch(/Token: {5}logged in; expires in \S+ \(.+\); next renewal in \S+/);
     expect(table.out).toMatch(/\napp\s+secret\/my-app\s+1\s+\S+\s+no\s+-\n/);
     expect(table.out).toMatch(/\ndb\s+database\/creds\/app\s+1\s+\S+\s+no\s+-\n/);
+
+    // the tsc output prints the same table
+    expect(statusCommand([], SIDECAR_BIN).out.replace(/\d+[dhms]\S*/g, '')).toBe(table.out.replace(/\d+[dhms]\S*/g, ''));
 
     const json = statusCommand(['--json']);
     expect(json.code).toBe(0);
@@ -199,6 +211,8 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     const table = statusCommand([]);
     expect(table.code).toBe(0);
     expect(table.out).toMatch(/\napp\s+secret\/my-app\s+1\s+\S+\s+STALE\s+vault_unavailable\n/);
+    const errors = await query('vault_irsa_secret_error{job="vault-irsa-sidecar", secret="app"} == 1');
+    expect(errors.map((e) => e.metric.code)).toEqual(['vault_unavailable']);
   }, 90_000);
 
   test('every PromQL expression of the dashboard returns data from the live scrape', async () => {
@@ -211,4 +225,14 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     }
     expect(empty).toEqual([]);
   }, 60_000);
+
+  test('a rotated serving certificate shows in the notAfter metric once the webhook reloads it', async () => {
+    const next = await makeTestCert({ days: 3 });
+    await writeTestCert(tlsDir, next);
+    const expected = Math.floor(Date.parse(new X509Certificate(next.cert).validTo) / 1000);
+    await waitFor(async () => {
+      const r = await httpsRequest((webhook as WebhookProcess).port, next.cert, { path: '/metrics' }).catch(() => undefined);
+      return r?.body.includes(`vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds ${expected}`) === true;
+    }, 20_000, 200);
+  }, 30_000);
 });
