@@ -2,6 +2,7 @@
 /**
  * vault-irsa-sidecar            run the sidecar (configuration from env, CONTRACT §4)
  * vault-irsa-sidecar wait       classic-mode postStart hook: block until /readyz answers 200
+ * vault-irsa-sidecar status     ask the running sidecar what it holds (table, or --json); never a value
  * vault-irsa-sidecar --version  print the version
  */
 const [command, ...rest] = process.argv.slice(2);
@@ -12,8 +13,11 @@ if (command === '--version' || command === 'version' || command === '-v') {
 } else if (command === 'wait') {
   const { runWait } = await import('../sidecar/wait.js');
   process.exitCode = await runWait(rest);
+} else if (command === 'status') {
+  const { runStatus } = await import('../sidecar/status.js');
+  process.exitCode = await runStatus(rest);
 } else if (command === '--help' || command === '-h' || command === 'help') {
-  process.stdout.write('usage: vault-irsa-sidecar [wait [--timeout=120s] | --version]\nconfiguration: environment variables, see README\n');
+  process.stdout.write('usage: vault-irsa-sidecar [wait [--timeout=120s] | status [--json] | --version]\nconfiguration: environment variables, see README\n');
 } else if (command === undefined) {
   const { main } = await import('../sidecar/main.js');
   try {
@@ -23,6 +27,6 @@ if (command === '--version' || command === 'version' || command === '-v') {
     process.exit(1);
   }
 } else {
-  process.stderr.write(`vault-irsa-sidecar: unknown command "${command}" (usage: vault-irsa-sidecar [wait | --version])\n`);
+  process.stderr.write(`vault-irsa-sidecar: unknown command "${command}" (usage: vault-irsa-sidecar [wait | status | --version])\n`);
   process.exitCode = 2;
 }

@@ -8,6 +8,7 @@ import { JSON_TYPE, send, sendError, TEXT_TYPE } from './http/reply.js';
 import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
+import { STATUS_PATH, type SidecarStatus } from './status.js';
 
 /**
  * The localhost secrets API. Error codes, by status:
@@ -51,6 +52,8 @@ export interface ApiOptions {
   /** long polls waiting at once (default MAX_WAITERS) */
   maxWaiters?: number;
   limits?: Partial<ListenerLimits>;
+  /** GET /v1/status (sidecar/status.ts): names, paths, versions, times and error codes; never a value */
+  status?: () => SidecarStatus;
 }
 
 /** Each waiting long poll holds a connection, a request and a timer (~17 KB): 128 is ~2 MB. */
@@ -122,6 +125,7 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
 
   function route(req: IncomingMessage, res: ServerResponse, t: Target): number | Promise<number> {
     const s = t.segments;
+    if (opts.status !== undefined && t.path === STATUS_PATH) return sendStatus(res, opts.status);
     if (s[0] === 'v1' && s[1] === 'secrets') {
       if (s.length === 2) return list(res);
       if (s.length === 3) return readSecret(req, res, s[2] as string, t);
@@ -204,6 +208,12 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
 function isSecretRead(t: Target): boolean {
   const s = t.segments;
   return s.length >= 3 && s[0] === 'v1' && s[1] === 'secrets';
+}
+
+/** GET /v1/status: what `vault-irsa-sidecar status` prints; behind the token like every /v1/ path. */
+function sendStatus(res: ServerResponse, status: () => SidecarStatus): number {
+  send(res, 200, JSON.stringify(status()), { 'content-type': JSON_TYPE });
+  return 200;
 }
 
 function error(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): number {

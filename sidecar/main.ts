@@ -14,6 +14,7 @@ import { loginNotReadyReason } from './readiness.js';
 import { Refresher } from './refresher.js';
 import { generateRequestToken, writeTokenFileAtomic } from './request-token.js';
 import { SecretStore } from './secret-store.js';
+import { statusSource } from './status.js';
 import { TokenManager } from './token-manager.js';
 import { VaultClient } from './vault-client.js';
 import { packageVersion } from './version.js';
@@ -112,7 +113,8 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
   tokens.start();
   refresher.start();
-  const api = buildApiApp({ store, requestToken, readiness, metrics });
+  const status = statusSource({ store, tokens, config, version: packageVersion(), hostname: env.HOSTNAME });
+  const api = buildApiApp({ store, requestToken, readiness, metrics, status });
   const health = buildHealthApp({ readiness, metrics });
   const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen);
   const healthAddress = await listenOrExit(health, config.healthListen, SIDECAR_ENV.healthListen);

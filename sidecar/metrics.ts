@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export const SECRET_ERROR_CODES = ['vault_permission_denied', 'secret_not_found', 'vault_unavailable'] as const;
+
 /**
  * The sidecar's own registry (not prom-client's global one). Labels are closed sets: an operation name,
  * an outcome or status code, a declared secret's name. Never a path, a value or a token.
@@ -32,8 +34,8 @@ export class Metrics {
   });
   readonly vaultLatency = new Histogram({
     name: 'vault_irsa_vault_request_duration_seconds',
-    help: 'Latency of HTTP requests to Vault',
-    labelNames: ['operation'] as const,
+    help: 'Latency of HTTP requests to Vault by operation and outcome (status code or "network")',
+    labelNames: ['operation', 'outcome'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
@@ -66,6 +68,12 @@ export class Metrics {
     labelNames: ['secret'] as const,
     registers: [this.registry],
   });
+  readonly secretError = new Gauge({
+    name: 'vault_irsa_secret_error',
+    help: "1 for the code of a secret's last failed read (vault_permission_denied, secret_not_found, vault_unavailable); 0 once a read works",
+    labelNames: ['secret', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly ready = new Gauge({
     name: 'vault_irsa_ready',
     help: '1 once every declared secret was read once',
@@ -74,10 +82,25 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_' });
+    // Every outcome exported from the start at 0: increase() and rate() then count the first failure too,
+    // and an alert or dashboard panel sees a series before anything went wrong.
+    for (const outcome of ['success', 'failure']) {
+      this.logins.inc({ outcome }, 0);
+      this.secretRefreshes.inc({ outcome }, 0);
+    }
+    for (const outcome of ['success', 'failure', 'capped']) {
+      this.tokenRenewals.inc({ outcome }, 0);
+      this.leaseRenewals.inc({ outcome }, 0);
+    }
   }
 
   observeVault(operation: string, outcome: string, seconds: number): void {
     this.vaultRequests.inc({ operation, outcome });
-    this.vaultLatency.observe({ operation }, seconds);
+    this.vaultLatency.observe({ operation, outcome }, seconds);
+  }
+
+  /** One series per (secret, code), each 0 or 1, so an alert on a code never sees a series vanish and return. */
+  secretFailed(secret: string, code: string | undefined): void {
+    for (const c of SECRET_ERROR_CODES) this.secretError.set({ secret, code: c }, c === code ? 1 : 0);
   }
 }

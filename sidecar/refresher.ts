@@ -203,6 +203,7 @@ export class Refresher {
       metrics?.secretRefreshes.inc({ outcome: 'success' });
       metrics?.lastRefresh.set({ secret: t.name }, Date.now() / 1000);
       metrics?.stale.set({ secret: t.name }, 0);
+      metrics?.secretFailed(t.name, undefined);
       if (t.failures > 0 || wasStale || changed) {
         log.info(
           { event: wasStale ? 'secret_fresh' : 'secret_read', secretName: t.name, changed, version: store.get(t.name)?.version },
@@ -228,6 +229,7 @@ export class Refresher {
       const entry = store.get(t.name);
       const stale = (entry?.stale ?? false) && servesStale(failure);
       if (stale) metrics?.stale.set({ secret: t.name }, 1);
+      metrics?.secretFailed(t.name, failure.code);
       const hadValue = entry?.data !== undefined;
       let delay: number | undefined;
       if (failure.code === 'invalid_secret_path') {

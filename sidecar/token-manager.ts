@@ -40,6 +40,20 @@ export function renewalCapped(askedSeconds: number, gotSeconds: number): boolean
 
 class Stopped extends Error {}
 
+/** What the token manager can say about its token without showing it (for `vault-irsa-sidecar status`). */
+export interface TokenState {
+  loggedIn: boolean;
+  /** ms since the epoch; undefined before the first login */
+  expiresAt: number | undefined;
+  /** when the timer fires next, and what it does then */
+  nextActionAt: number | undefined;
+  nextAction: 'renew' | 'login' | undefined;
+  renewable: boolean;
+  lastLoginAt: number | undefined;
+  /** why the last login failed (Vault's or STS's message, never a credential); undefined once one works */
+  lastError: string | undefined;
+}
+
 /**
  * Holds the Vault token: logs in (retrying with backoff until it works), renews at two thirds of the TTL,
  * logs in again when a renewal is capped or fails or the token is refused, revokes it on stop.
@@ -49,6 +63,9 @@ export class TokenManager {
   private tokenTtl = 0;
   private tokenExpiresAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private tokenRenewable = false;
+  private nextActionAt: number | undefined;
+  private lastLoginAt: number | undefined;
   private loginInflight: Promise<string> | undefined;
   private forbiddenInflight: Promise<boolean> | undefined;
   private waiters: Array<(t: string) => void> = [];
@@ -93,6 +110,20 @@ export class TokenManager {
     return [...(this.tokenValue !== undefined ? [this.tokenValue] : []), ...this.superseded.map((s) => s.token)];
   }
 
+  /** Times and outcomes only: never the token. */
+  state(): TokenState {
+    const loggedIn = this.tokenValue !== undefined;
+    return {
+      loggedIn,
+      expiresAt: loggedIn && this.tokenTtl > 0 ? this.tokenExpiresAt : undefined,
+      nextActionAt: this.timer ? this.nextActionAt : undefined,
+      nextAction: this.timer ? (this.tokenRenewable ? 'renew' : 'login') : undefined,
+      renewable: this.tokenRenewable,
+      lastLoginAt: this.lastLoginAt,
+      lastError: this.lastError,
+    };
+  }
+
   /** The current token, waiting for the first login if needed. */
   token(): Promise<string> {
     if (this.tokenValue !== undefined) return Promise.resolve(this.tokenValue);
@@ -133,6 +164,7 @@ export class TokenManager {
     this.stopped = true;
     this.stopController.abort(new Stopped('stopped'));
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     const now = this.now();
     const tokens = [
       ...(this.tokenValue !== undefined ? [this.tokenValue] : []),
@@ -220,6 +252,8 @@ export class TokenManager {
     this.tokenValue = auth.client_token;
     this.tokenTtl = auth.lease_duration;
     this.tokenExpiresAt = now + auth.lease_duration * 1000;
+    this.lastLoginAt = now;
+    this.tokenRenewable = auth.renewable === true;
     this.lastError = undefined;
     this.lastErrorCode = undefined;
     const waiters = this.waiters;
@@ -233,6 +267,8 @@ export class TokenManager {
     this.timer = undefined;
     if (this.stopped || ttlSeconds <= 0) return; // a token without TTL needs no care
     const delay = renewDelayMs(ttlSeconds);
+    this.tokenRenewable = renewable;
+    this.nextActionAt = this.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (renewable) void this.renew();

@@ -8,7 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { review, type ReviewDeps } from './admission.js';
 import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js';
-import { createMetrics, type WebhookMetrics } from './metrics.js';
+import { createMetrics, observeCertificate, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
 import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js';
 import { kubeRequester } from './kube-rest.js';
@@ -89,6 +89,7 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
   let applyPair: (pair: TlsPair) => void = () => undefined;
   const autoTls = config.tlsMode === 'auto' ? createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair)) : undefined;
   const tls = autoTls ? await autoTls.start() : await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
+  observeCertificate(metrics, tls.cert);
 
   let saCache: ServiceAccountCache | undefined;
   if (config.kubernetes === 'auto') {
@@ -122,6 +123,7 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
 
   applyPair = (pair) => {
     server.server.setSecureContext({ cert: pair.cert, key: pair.key });
+    observeCertificate(metrics, pair.cert);
     metrics.tlsReloads.inc({ result: 'ok' });
     logger.info({ tlsMode: 'auto', notAfter: autoTls?.servingNotAfter }, 'TLS certificate switched');
   };
@@ -132,7 +134,10 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     initial: tls,
     pollIntervalMs: config.tlsPollIntervalMs,
     // new connections get the new pair; established ones keep theirs, so nothing is dropped
-    apply: (pair) => server.server.setSecureContext({ cert: pair.cert, key: pair.key }),
+    apply: (pair) => {
+      server.server.setSecureContext({ cert: pair.cert, key: pair.key });
+      observeCertificate(metrics, pair.cert);
+    },
     onResult: (result, message) => {
       metrics.tlsReloads.inc({ result });
       if (result === 'ok') logger.info({ certFile: config.tlsCertFile }, 'TLS certificate reloaded');

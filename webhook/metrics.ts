@@ -1,5 +1,6 @@
 /** Prometheus metrics on the webhook's own Registry (so tests and embedders never share prom-client's global one). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { X509Certificate } from 'node:crypto';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface WebhookMetrics {
   registry: Registry;
@@ -7,12 +8,13 @@ export interface WebhookMetrics {
   admissionSeconds: Histogram<'outcome'>;
   tlsReloads: Counter<'result'>;
   serviceAccountLookups: Counter<'result'>;
+  tlsNotAfter: Gauge;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_' });
-  return {
+  const metrics: WebhookMetrics = {
     registry,
     admissions: new Counter({
       name: 'vault_irsa_webhook_admissions_total',
@@ -39,5 +41,32 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
       labelNames: ['result'],
       registers: [registry],
     }),
+    tlsNotAfter: new Gauge({
+      name: 'vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds',
+      help: 'Expiry (notAfter) of the serving certificate in use, as a Unix timestamp',
+      registers: [registry],
+    }),
   };
+  // every outcome exported at 0 from the start, so rate() and the alerts count the first error or denial too
+  for (const outcome of ADMISSION_OUTCOMES) metrics.admissions.inc({ outcome }, 0);
+  for (const result of ['cache', 'api', 'not_found', 'error']) metrics.serviceAccountLookups.inc({ result }, 0);
+  return metrics;
+}
+
+export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'invalid', 'error'] as const;
+
+/** The first certificate of a PEM chain (the leaf, the one clients check) → its notAfter in seconds. Pure. */
+export function certificateNotAfterSeconds(pem: Buffer | string): number | undefined {
+  try {
+    const ms = Date.parse(new X509Certificate(pem).validTo);
+    return Number.isNaN(ms) ? undefined : ms / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the serving certificate now in use; called at start and after each reload. */
+export function observeCertificate(metrics: WebhookMetrics, pem: Buffer | string): void {
+  const notAfter = certificateNotAfterSeconds(pem);
+  if (notAfter !== undefined) metrics.tlsNotAfter.set(notAfter);
 }

@@ -6,7 +6,7 @@
 import { A, STATUS_INJECTED } from '../annotations.js';
 import type { AwsIdentity, Container, InjectionPlan, Pod } from '../plan.js';
 import { mountConflicts, withAppWiring } from './app-containers.js';
-import { SIDECAR_CONTAINER } from './names.js';
+import { INJECTED_LABEL, SIDECAR_CONTAINER } from './names.js';
 import { buildSidecarContainer } from './sidecar-container.js';
 import { volumeConflicts, withVolumes } from './volumes.js';
 
@@ -52,6 +52,10 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
     }
   }
   pod.spec.volumes = withVolumes(pod.spec.volumes, plan, identity);
-  pod.metadata = { ...(pod.metadata ?? {}), annotations: { ...(pod.metadata?.annotations ?? {}), [A.status]: STATUS_INJECTED } };
+  pod.metadata = {
+    ...(pod.metadata ?? {}),
+    labels: { ...(pod.metadata?.labels ?? {}), [INJECTED_LABEL]: 'true' },
+    annotations: { ...(pod.metadata?.annotations ?? {}), [A.status]: STATUS_INJECTED },
+  };
   return { ok: true, pod, warnings };
 }

@@ -7,6 +7,8 @@ export const SIDECAR_MOUNT_PATH = SIDECAR_DEFAULTS.tokenDir;
 export const SIDECAR_COMMAND = 'vault-irsa-sidecar';
 /** a named port so a PodMonitor can scrape /metrics; port names are at most 15 characters */
 export const HEALTH_PORT_NAME = 'vault-irsa';
+/** set on every injected pod (value "true"): what the chart's PodMonitor selects to scrape the sidecars */
+export const INJECTED_LABEL = 'vault-irsa.io/injected';
 /** non-root user of the distroless "nonroot" convention */
 export const SIDECAR_UID = 65532;
 
