@@ -8,7 +8,7 @@
  *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written.
  */
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
-import { IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
+import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
 import { appContainers, injectPod } from './inject/index.js';
 import { encodePatch, podPatch } from './patch.js';
 import type { Pod } from './plan.js';
@@ -154,8 +154,9 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
   const serviceAccountName = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
   const apps = appContainers(pod);
   let serviceAccount: ServiceAccountView = { status: 'not_found' };
-  // the lookup is needed only when the containers carry no identity to copy
-  const needsLookup = !apps.some((c) => (c.env ?? []).some((e) => e.name === 'AWS_WEB_IDENTITY_TOKEN_FILE' || e.name === 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'));
+  // the lookup is needed only when the containers carry a whole identity to copy; the same test the copy makes
+  // (a token file alone, without AWS_ROLE_ARN, is not one: the role then comes from the ServiceAccount)
+  const needsLookup = findCopiableIdentity(apps) === undefined;
   if (needsLookup && deps.lookupServiceAccount) {
     try {
       serviceAccount = await deps.lookupServiceAccount(namespace, serviceAccountName);
