@@ -12,6 +12,7 @@ import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAc
 import { appContainers, injectPod } from './inject/index.js';
 import { encodePatch, podPatch } from './patch.js';
 import type { Pod } from './plan.js';
+import { podPolicy } from './pod-policy.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -153,6 +154,8 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
 
   const serviceAccountName = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
   const apps = appContainers(pod);
+  const policy = podPolicy(pod, apps, plan.plan.uid);
+  if (policy.problems.length > 0) return deny(policy.problems, logBase);
   let serviceAccount: ServiceAccountView = { status: 'not_found' };
   // the lookup is needed only when the containers carry a whole identity to copy; the same test the copy makes
   // (a token file alone, without AWS_ROLE_ARN, is not one: the role then comes from the ServiceAccount)
@@ -176,7 +179,7 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
   const injected = injectPod(pod, plan.plan, identity);
   if (!injected.ok) return deny(injected.problems, logBase);
   const ops = podPatch(req.object, injected.pod);
-  const warnings = injected.warnings;
+  const warnings = [...policy.warnings, ...injected.warnings];
   return respond(
     'injected',
     {

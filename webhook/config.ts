@@ -2,6 +2,7 @@
  * The webhook's configuration from its environment (CONTRACT.md §5), validated once at start so a bad
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
+import { SIDECAR_UID } from './inject/names.js';
 import { DEFAULT_SIDECAR_IMAGE } from './version.js';
 import {
   checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
@@ -24,6 +25,8 @@ export interface WebhookConfig {
   /** fallback poll for certificate changes; file-system events trigger a re-read sooner */
   tlsPollIntervalMs: number;
   sidecarImage: string;
+  /** runAsUser/runAsGroup of injected sidecars */
+  sidecarUid: number;
   sidecarImagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   vaultAddr: string;
   /** normalized (see normalizeVaultAddr); always includes vaultAddr */
@@ -60,6 +63,7 @@ export const ENV = {
   tlsKey: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE',
   tlsPoll: 'VAULT_IRSA_WEBHOOK_TLS_POLL_INTERVAL',
   image: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
+  sidecarUid: 'VAULT_IRSA_WEBHOOK_SIDECAR_UID',
   imagePullPolicy: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
   vaultAddr: 'VAULT_IRSA_WEBHOOK_VAULT_ADDR',
   allowedVaultAddrs: 'VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS',
@@ -175,6 +179,12 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
 
   const listenHost = get(ENV.listenHost) ?? '0.0.0.0';
 
+  const uidRaw = get(ENV.sidecarUid) ?? String(SIDECAR_UID);
+  // Linux IDs are 32-bit and some runtimes reject IDs past 2^31-1; 0 is root, which the sidecar never needs
+  if (!/^[0-9]{1,10}$/.test(uidRaw) || Number(uidRaw) < 1 || Number(uidRaw) > 2147483647) {
+    throw new ConfigError(ENV.sidecarUid, `must be a numeric UID from 1 to 2147483647 (not root): ${JSON.stringify(uidRaw)}`);
+  }
+
   return {
     port: Number(portRaw),
     listenHost,
@@ -182,6 +192,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
     tlsKeyFile: get(ENV.tlsKey) ?? '/etc/vault-irsa/tls/tls.key',
     tlsPollIntervalMs,
     sidecarImage: get(ENV.image) ?? DEFAULT_SIDECAR_IMAGE,
+    sidecarUid: Number(uidRaw),
     ...(pullPolicy !== undefined ? { sidecarImagePullPolicy: pullPolicy as 'Always' | 'IfNotPresent' | 'Never' } : {}),
     vaultAddr,
     allowedVaultAddrs: [...allowed],
