@@ -44,6 +44,8 @@ export interface WebhookConfig {
   vaultCaConfigMap?: { name: string; key: string };
   logLevel: string;
   maxBodyBytes: number;
+  /** open connections on the HTTPS port at most */
+  maxConnections: number;
   /** timeout of the ServiceAccount GET made on a cache miss */
   kubeTimeoutMs: number;
 }
@@ -80,6 +82,7 @@ export const ENV = {
   vaultCaConfigMap: 'VAULT_IRSA_WEBHOOK_VAULT_CACERT_CONFIGMAP',
   logLevel: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL',
   maxBodyBytes: 'VAULT_IRSA_WEBHOOK_MAX_BODY_BYTES',
+  maxConnections: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS',
   kubeTimeout: 'VAULT_IRSA_WEBHOOK_KUBERNETES_TIMEOUT',
 } as const;
 
@@ -170,6 +173,12 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   const maxBodyRaw = get(ENV.maxBodyBytes) ?? String(3 * 1024 * 1024);
   if (!/^[0-9]{1,10}$/.test(maxBodyRaw) || Number(maxBodyRaw) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${JSON.stringify(maxBodyRaw)}`);
 
+  // room for every API server replica's connections with margin; at tens of kB each, well inside the memory limit
+  const maxConnRaw = get(ENV.maxConnections) ?? '512';
+  if (!/^[0-9]{1,6}$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000) {
+    throw new ConfigError(ENV.maxConnections, `must be a number of connections from 1 to 100000: ${JSON.stringify(maxConnRaw)}`);
+  }
+
   const tlsPollRaw = get(ENV.tlsPoll) ?? '10s';
   const tlsPollIntervalMs = parseDuration(tlsPollRaw);
   if (tlsPollIntervalMs === null || tlsPollIntervalMs < 50) throw new ConfigError(ENV.tlsPoll, `is not a duration of at least 50ms (e.g. 10s): ${JSON.stringify(tlsPollRaw)}`);
@@ -206,6 +215,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
     ...(vaultCaConfigMap !== undefined ? { vaultCaConfigMap } : {}),
     logLevel,
     maxBodyBytes: Number(maxBodyRaw),
+    maxConnections: Number(maxConnRaw),
     kubeTimeoutMs,
   };
 }

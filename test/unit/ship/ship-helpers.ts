@@ -108,6 +108,7 @@ export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; val
   { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_LIMIT', paths: ['sidecar.resources.limits.memory'], value: (v) => str(at(v, 'sidecar.resources.limits.memory')) || 'none' },
   { name: 'VAULT_IRSA_WEBHOOK_KUBERNETES', paths: ['webhook.kubernetes'], value: (v) => str(at(v, 'webhook.kubernetes')) },
   { name: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL', paths: ['webhook.logLevel'], value: (v) => str(at(v, 'webhook.logLevel')) },
+  { name: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS', paths: ['webhook.maxConnections'], value: (v) => str(at(v, 'webhook.maxConnections')) },
 ];
 
 export function expectedWebhookEnv(values: Obj): Array<{ name: string; value: string }> {
