@@ -118,7 +118,8 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.admissions.inc({ outcome: result.outcome });
     deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);
-    req.log.info({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
+    // an 'error' outcome is a bug the safety net in review() caught: logged as one
+    req.log[result.outcome === 'error' ? 'error' : 'info']({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
     return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
   });
 

@@ -82,3 +82,14 @@ test('wrong types, prototype-named keys, odd unicode, huge arrays, deep nesting 
     { numRuns: 400 },
   );
 });
+
+test('an unexpected exception inside the review is a well-formed deny with outcome error, not a throw (a 500)', async () => {
+  // a defaults object missing a list makes the vault-addr check throw: stands in for any bug
+  const broken = { ...DEPS, defaults: { ...DEPS.defaults, allowedVaultAddrs: undefined as unknown as string[] } };
+  const pod = { metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app', 'vault-irsa.io/vault-addr': 'https://vault.example.com:8200' } }, spec: { containers: [{ name: 'a', image: 'x' }] } };
+  const r = await review(admissionReview(pod, { uid: 'u-err' }), broken);
+  expect(r.httpStatus).toBe(200);
+  expect(r.outcome).toBe('error');
+  expect(r.body.response).toMatchObject({ uid: 'u-err', allowed: false, status: { code: 500, message: expect.stringContaining('internal error') } });
+  expect(r.log.reason).toMatch(/^internal error: /);
+});
