@@ -2,10 +2,12 @@
  * AdmissionReview (admission.k8s.io/v1) → the HTTP answer. Pure apart from the ServiceAccount lookup it
  * is given (which answers from a cache). Three kinds of answer:
  *  - 400 with a Status body: the request is not an AdmissionReview we can answer (bad JSON, wrong
- *    apiVersion/kind, no request or uid);
+ *    apiVersion/kind, no request or uid, nested deeper than MAX_JSON_DEPTH);
  *  - 200 allowed, with or without a patch: injected, or nothing to do (not a Pod, not CREATE, no role,
  *    opted out, already injected);
- *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written.
+ *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written
+ *    (status.code 500 with outcome `error`: a bug caught on the way, so the answer is still well-formed).
+ * Whatever the input, the work is linear in its size and the message and warnings are bounded (limits.ts).
  */
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
 import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
