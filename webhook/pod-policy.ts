@@ -40,6 +40,12 @@ export function podPolicy(pod: Pod, apps: Container[], sidecarUid: number): Poli
     problems.push('spec.hostNetwork is true: the sidecar\'s secrets API would listen on the node\'s 127.0.0.1, where every process on the '
       + 'node could reach it, and two such pods on one node would clash on its port; run the pod without hostNetwork');
   }
+  if (pod.spec.hostPID === true) {
+    // the same exposure as shareProcessNamespace, to the whole node: and every vault-irsa sidecar on the node
+    // runs as the same UID, so this pod's processes under that UID could read all of them
+    problems.push(`spec.hostPID is true: every process on the node would see the sidecar's, and one running as UID ${sidecarUid} (every `
+      + 'vault-irsa sidecar on the node does) could read its tokens and secrets through /proc; run the pod without hostPID');
+  }
   const sharedPids = pod.spec.shareProcessNamespace === true;
   if (sharedPids) {
     warnings.push(`vault-irsa: spec.shareProcessNamespace is true: the other containers see the sidecar's process, and one running as `

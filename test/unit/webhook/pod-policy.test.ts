@@ -17,6 +17,13 @@ test('hostNetwork: denied naming spec.hostNetwork; hostNetwork false is fine', a
   expect((await admit(pod({ hostNetwork: false }))).response.allowed).toBe(true);
 });
 
+test('hostPID: denied naming spec.hostPID; hostPID false is fine', async () => {
+  const { response } = await admit(pod({ hostPID: true }));
+  expect(response.allowed).toBe(false);
+  expect(response.status?.message).toMatch(/spec\.hostPID is true: .*\/proc/);
+  expect((await admit(pod({ hostPID: false }))).response.allowed).toBe(true);
+});
+
 test('a pod without the role annotation is never denied for hostNetwork (not ours to judge)', async () => {
   const p = pod({ hostNetwork: true });
   p.metadata.annotations = {} as typeof annotations;
