@@ -2,20 +2,25 @@
  * AdmissionReview (admission.k8s.io/v1) → the HTTP answer. Pure apart from the ServiceAccount lookup it
  * is given (which answers from a cache). Three kinds of answer:
  *  - 400 with a Status body: the request is not an AdmissionReview we can answer (bad JSON, wrong
- *    apiVersion/kind, no request or uid);
+ *    apiVersion/kind, no request or uid, nested deeper than MAX_JSON_DEPTH);
  *  - 200 allowed, with or without a patch: injected, or nothing to do (not a Pod, not CREATE, no role,
  *    opted out, already injected);
- *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written.
+ *  - 200 allowed: false, status.code 400: the pod asked for injection and cannot get it as written
+ *    (status.code 500 with outcome `error`: a bug caught on the way, so the answer is still well-formed).
+ * Whatever the input, the work is linear in its size and the message and warnings are bounded (limits.ts).
  */
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
-import { IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
+import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
 import { appContainers, injectPod } from './inject/index.js';
+import { capList, MAX_JSON_DEPTH, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, nestedDeeperThan, safeText } from './limits.js';
 import { encodePatch, podPatch } from './patch.js';
 import type { Pod } from './plan.js';
+import { quote } from './validate.js';
+import { podPolicy } from './pod-policy.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
-export type Outcome = 'injected' | 'skipped' | 'denied' | 'invalid';
+export type Outcome = 'injected' | 'skipped' | 'denied' | 'invalid' | 'error';
 
 export type ServiceAccountLookup = (namespace: string, name: string) => Promise<ServiceAccountView>;
 
@@ -106,16 +111,46 @@ function declaredPorts(pod: Pod): DeclaredPort[] {
   return out;
 }
 
+/** A deny message within MAX_MESSAGE_CHARS however many problems there are: the first ones, then a count. */
+export function denyMessage(problems: string[]): string {
+  const prefix = 'vault-irsa: pod cannot be injected: ';
+  return prefix + capList(problems, MAX_MESSAGE_CHARS - prefix.length, '; ', (n) => `and ${n} more problem${n === 1 ? '' : 's'}`).join('; ');
+}
+
+function cappedWarnings(warnings: string[]): string[] {
+  return capList(warnings, MAX_WARNING_CHARS, '', (n) => `vault-irsa: and ${n} more warning${n === 1 ? '' : 's'}`);
+}
+
 export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResult> {
   if (!isObject(raw)) return invalidRequest('body is not an AdmissionReview: expected a JSON object');
-  if (raw.kind !== 'AdmissionReview') return invalidRequest(`body is not an AdmissionReview: kind is ${JSON.stringify(raw.kind ?? null)}`);
+  // before anything walks the body recursively (value checks, the diff, JSON copies): no stack overflow
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) return invalidRequest(`AdmissionReview is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (raw.kind !== 'AdmissionReview') return invalidRequest(`body is not an AdmissionReview: kind is ${quote(raw.kind ?? null)}`);
   if (raw.apiVersion !== ADMISSION_API_VERSION) {
-    return invalidRequest(`AdmissionReview apiVersion ${JSON.stringify(raw.apiVersion ?? null)} is not supported; use ${ADMISSION_API_VERSION} (admissionReviewVersions: [v1])`);
+    return invalidRequest(`AdmissionReview apiVersion ${quote(raw.apiVersion ?? null)} is not supported; use ${ADMISSION_API_VERSION} (admissionReviewVersions: [v1])`);
   }
   const req = raw.request;
   if (!isObject(req)) return invalidRequest('AdmissionReview has no request');
   if (typeof req.uid !== 'string' || req.uid === '') return invalidRequest('AdmissionReview request has no uid');
   const uid = req.uid;
+  try {
+    return await reviewRequest(uid, req, deps);
+  } catch (err) {
+    // a bug, not the pod's fault; still a well-formed answer the API server can act on, never a 500
+    const reason = `internal error: ${safeText(err instanceof Error ? err.message : err)}`;
+    return {
+      httpStatus: 200,
+      body: {
+        apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview',
+        response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', status: 'Failure', message: 'vault-irsa: internal error while reviewing this pod (see the webhook\'s log)' } },
+      },
+      outcome: 'error',
+      log: { uid: safeText(uid, 100), reason },
+    };
+  }
+}
+
+async function reviewRequest(uid: string, req: Record<string, unknown>, deps: ReviewDeps): Promise<ReviewResult> {
   const operation = typeof req.operation === 'string' ? req.operation : undefined;
   const namespaceFromReq = typeof req.namespace === 'string' && req.namespace !== '' ? req.namespace : undefined;
 
@@ -123,28 +158,30 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
     httpStatus: 200,
     body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } },
     outcome,
-    log: { uid, operation, ...log },
+    log: { uid: safeText(uid, 100), ...(operation !== undefined ? { operation: safeText(operation, 20) } : {}), ...log },
   });
   const allow = (reason: string, extra: ReviewResult['log'] = {}, warnings: string[] = []): ReviewResult =>
-    respond('skipped', { allowed: true, ...(warnings.length > 0 ? { warnings } : {}) }, { reason, ...extra });
+    respond('skipped', { allowed: true, ...(warnings.length > 0 ? { warnings: cappedWarnings(warnings) } : {}) }, { reason, ...extra });
   const deny = (problems: string[], extra: ReviewResult['log']): ReviewResult => {
-    const message = `vault-irsa: pod cannot be injected: ${problems.join('; ')}`;
+    const message = denyMessage(problems);
     return respond('denied', { allowed: false, status: { code: 400, reason: 'BadRequest', status: 'Failure', message } }, { reason: message, ...extra });
   };
 
   const kind = isObject(req.kind) ? req.kind : undefined;
   if (!kind || kind.kind !== 'Pod' || (kind.group ?? '') !== '') {
-    return allow(`not a Pod (${kind ? `${String(kind.group ?? '')}/${String(kind.kind)}` : 'no kind'})`);
+    return allow(`not a Pod (${kind ? `${safeText(kind.group ?? '', 100)}/${safeText(kind.kind, 100)}` : 'no kind'})`);
   }
-  if (typeof req.subResource === 'string' && req.subResource !== '') return allow(`subresource ${req.subResource}`);
-  if (operation !== 'CREATE') return allow(`operation ${operation ?? 'missing'}: only CREATE is injected`);
+  if (typeof req.subResource === 'string' && req.subResource !== '') return allow(`subresource ${safeText(req.subResource, 100)}`);
+  if (operation !== 'CREATE') return allow(`operation ${safeText(operation ?? 'missing', 20)}: only CREATE is injected`);
   if (req.object === undefined || req.object === null) return deny(['request.object is missing'], {});
 
   const shape = podShapeProblems(req.object);
   if (shape.length > 0) return deny(shape, {});
   const pod = req.object as unknown as Pod;
-  const podName = pod.metadata?.name || (pod.metadata?.generateName ? `${pod.metadata.generateName}*` : '');
-  const namespace = namespaceFromReq ?? pod.metadata?.namespace ?? 'default';
+  // strings only: these reach messages and template literals, and a hand-made review may put anything here
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const podName = safeText(str(pod.metadata?.name) ?? (str(pod.metadata?.generateName) ? `${pod.metadata?.generateName}*` : ''), 253);
+  const namespace = namespaceFromReq ?? str(pod.metadata?.namespace) ?? 'default';
   const logBase = { namespace, pod: podName };
 
   const plan = planFromAnnotations(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));
@@ -153,9 +190,12 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
 
   const serviceAccountName = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
   const apps = appContainers(pod);
+  const policy = podPolicy(pod, apps, plan.plan.uid);
+  if (policy.problems.length > 0) return deny(policy.problems, logBase);
   let serviceAccount: ServiceAccountView = { status: 'not_found' };
-  // the lookup is needed only when the containers carry no identity to copy
-  const needsLookup = !apps.some((c) => (c.env ?? []).some((e) => e.name === 'AWS_WEB_IDENTITY_TOKEN_FILE' || e.name === 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'));
+  // the lookup is needed only when the containers carry a whole identity to copy; the same test the copy makes
+  // (a token file alone, without AWS_ROLE_ARN, is not one: the role then comes from the ServiceAccount)
+  const needsLookup = findCopiableIdentity(apps) === undefined;
   if (needsLookup && deps.lookupServiceAccount) {
     try {
       serviceAccount = await deps.lookupServiceAccount(namespace, serviceAccountName);
@@ -175,13 +215,13 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
   const injected = injectPod(pod, plan.plan, identity);
   if (!injected.ok) return deny(injected.problems, logBase);
   const ops = podPatch(req.object, injected.pod);
-  const warnings = injected.warnings;
+  const warnings = [...policy.warnings, ...injected.warnings];
   return respond(
     'injected',
     {
       allowed: true,
       ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}),
-      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(warnings.length > 0 ? { warnings: cappedWarnings(warnings) } : {}),
     },
     { ...logBase, reason: `injected (${plan.plan.mode}, identity ${identity.source})`, ops: ops.length },
   );

@@ -39,7 +39,7 @@ const KNOWN = new Set<string>(Object.values(A));
 export type PlanDefaults = Pick<
   WebhookConfig,
   'vaultAddr' | 'allowedVaultAddrs' | 'iamServerId' | 'stsRegion' | 'sidecarMode' | 'resources' | 'sidecarImage'
-  | 'sidecarImagePullPolicy' | 'vaultCaConfigMap' | 'awsRegion' | 'stsEndpointUrl'
+  | 'sidecarUid' | 'sidecarImagePullPolicy' | 'vaultCaConfigMap' | 'awsRegion' | 'stsEndpointUrl'
 >;
 
 /** A port some app or init container declares; the sidecar must not take it. */
@@ -184,6 +184,7 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
     secrets,
     resources,
     image: defaults.sidecarImage,
+    uid: defaults.sidecarUid,
     ...(defaults.sidecarImagePullPolicy !== undefined ? { imagePullPolicy: defaults.sidecarImagePullPolicy } : {}),
     ...(defaults.vaultCaConfigMap !== undefined ? { vaultCaConfigMap: defaults.vaultCaConfigMap } : {}),
     ...(defaults.awsRegion !== undefined ? { awsRegion: defaults.awsRegion } : {}),

@@ -2,6 +2,7 @@
  * The webhook's configuration from its environment (CONTRACT.md §5), validated once at start so a bad
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
+import { SIDECAR_UID } from './inject/names.js';
 import { DEFAULT_SIDECAR_IMAGE } from './version.js';
 import {
   checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
@@ -43,6 +44,8 @@ export interface WebhookConfig {
   /** fallback poll for certificate changes; file-system events trigger a re-read sooner */
   tlsPollIntervalMs: number;
   sidecarImage: string;
+  /** runAsUser/runAsGroup of injected sidecars */
+  sidecarUid: number;
   sidecarImagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   vaultAddr: string;
   /** normalized (see normalizeVaultAddr); always includes vaultAddr */
@@ -60,6 +63,8 @@ export interface WebhookConfig {
   vaultCaConfigMap?: { name: string; key: string };
   logLevel: string;
   maxBodyBytes: number;
+  /** open connections on the HTTPS port at most */
+  maxConnections: number;
   /** timeout of the ServiceAccount GET made on a cache miss */
   kubeTimeoutMs: number;
 }
@@ -79,6 +84,7 @@ export const ENV = {
   tlsKey: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE',
   tlsPoll: 'VAULT_IRSA_WEBHOOK_TLS_POLL_INTERVAL',
   image: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
+  sidecarUid: 'VAULT_IRSA_WEBHOOK_SIDECAR_UID',
   imagePullPolicy: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
   vaultAddr: 'VAULT_IRSA_WEBHOOK_VAULT_ADDR',
   allowedVaultAddrs: 'VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS',
@@ -95,6 +101,7 @@ export const ENV = {
   vaultCaConfigMap: 'VAULT_IRSA_WEBHOOK_VAULT_CACERT_CONFIGMAP',
   logLevel: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL',
   maxBodyBytes: 'VAULT_IRSA_WEBHOOK_MAX_BODY_BYTES',
+  maxConnections: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS',
   kubeTimeout: 'VAULT_IRSA_WEBHOOK_KUBERNETES_TIMEOUT',
   tlsMode: 'VAULT_IRSA_WEBHOOK_TLS_MODE',
   namespace: 'VAULT_IRSA_WEBHOOK_NAMESPACE',
@@ -231,6 +238,12 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   const maxBodyRaw = get(ENV.maxBodyBytes) ?? String(3 * 1024 * 1024);
   if (!/^[0-9]{1,10}$/.test(maxBodyRaw) || Number(maxBodyRaw) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${JSON.stringify(maxBodyRaw)}`);
 
+  // room for every API server replica's connections with margin; at tens of kB each, well inside the memory limit
+  const maxConnRaw = get(ENV.maxConnections) ?? '512';
+  if (!/^[0-9]{1,6}$/.test(maxConnRaw) || Number(maxConnRaw) < 1 || Number(maxConnRaw) > 100_000) {
+    throw new ConfigError(ENV.maxConnections, `must be a number of connections from 1 to 100000: ${JSON.stringify(maxConnRaw)}`);
+  }
+
   const tlsPollRaw = get(ENV.tlsPoll) ?? '10s';
   const tlsPollIntervalMs = parseDuration(tlsPollRaw);
   if (tlsPollIntervalMs === null || tlsPollIntervalMs < 50) throw new ConfigError(ENV.tlsPoll, `is not a duration of at least 50ms (e.g. 10s): ${JSON.stringify(tlsPollRaw)}`);
@@ -243,6 +256,11 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   const tlsMode = get(ENV.tlsMode) ?? 'files';
   if (tlsMode !== 'files' && tlsMode !== 'auto') throw new ConfigError(ENV.tlsMode, `must be files or auto, not ${JSON.stringify(tlsMode)}`);
   const tlsAuto = tlsMode === 'auto' ? loadAutoTls(get) : undefined;
+  const uidRaw = get(ENV.sidecarUid) ?? String(SIDECAR_UID);
+  // Linux IDs are 32-bit and some runtimes reject IDs past 2^31-1; 0 is root, which the sidecar never needs
+  if (!/^[0-9]{1,10}$/.test(uidRaw) || Number(uidRaw) < 1 || Number(uidRaw) > 2147483647) {
+    throw new ConfigError(ENV.sidecarUid, `must be a numeric UID from 1 to 2147483647 (not root): ${JSON.stringify(uidRaw)}`);
+  }
 
   return {
     port: Number(portRaw),
@@ -253,6 +271,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
     tlsKeyFile: get(ENV.tlsKey) ?? '/etc/vault-irsa/tls/tls.key',
     tlsPollIntervalMs,
     sidecarImage: get(ENV.image) ?? DEFAULT_SIDECAR_IMAGE,
+    sidecarUid: Number(uidRaw),
     ...(pullPolicy !== undefined ? { sidecarImagePullPolicy: pullPolicy as 'Always' | 'IfNotPresent' | 'Never' } : {}),
     vaultAddr,
     allowedVaultAddrs: [...allowed],
@@ -266,6 +285,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
     ...(vaultCaConfigMap !== undefined ? { vaultCaConfigMap } : {}),
     logLevel,
     maxBodyBytes: Number(maxBodyRaw),
+    maxConnections: Number(maxConnRaw),
     kubeTimeoutMs,
   };
 }

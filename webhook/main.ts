@@ -117,6 +117,7 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     metrics,
     tls,
     maxBodyBytes: config.maxBodyBytes,
+    maxConnections: config.maxConnections,
     review: (raw) => review(raw, deps),
     ready: () => ready,
   });

@@ -18,6 +18,8 @@ export interface InjectionPlan {
   secrets: Record<string, string>;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   image: string;
+  /** the sidecar's runAsUser and runAsGroup */
+  uid: number;
   imagePullPolicy?: string;
   vaultCaConfigMap?: { name: string; key: string };
   awsRegion?: string;

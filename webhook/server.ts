@@ -11,6 +11,8 @@ export interface ServerDeps {
   metrics: WebhookMetrics;
   tls: TlsPair;
   maxBodyBytes: number;
+  /** open connections at most; more are closed as they arrive (bounds memory, see CONNECTION_LIMITS) */
+  maxConnections: number;
   review: (raw: unknown) => Promise<ReviewResult>;
   /** false while starting or shutting down: /readyz answers 503 */
   ready: () => boolean;
@@ -18,20 +20,61 @@ export interface ServerDeps {
 
 export type WebhookServer = FastifyInstance<HttpsServer>;
 
+/**
+ * Timeouts for the one client that matters, the API server. It keeps connections open and reuses them (Go's
+ * http.Transport, idle connections closed after 90 s), sends each review at once, and gives up on a call after
+ * the webhook's timeoutSeconds (at most 30 s). So: a connection that says nothing, or a request that trickles
+ * in, is cut off well before that; an idle kept-alive connection is kept a little less than the API server
+ * keeps it (longer would hold sockets it has already given up; a connection the server closes first is one
+ * Go retries on a new connection).
+ */
+export const CONNECTION_LIMITS = {
+  /** TLS handshake (Go's own handshake timeout is 10 s) */
+  handshakeTimeoutMs: 10_000,
+  /** a socket with no traffic at all, before or during a request */
+  idleTimeoutMs: 15_000,
+  /** request headers complete, from the request's first byte */
+  headersTimeoutMs: 10_000,
+  /** the whole request body in */
+  requestTimeoutMs: 15_000,
+  /** between requests on a kept-alive connection; below the API server's 90 s */
+  keepAliveTimeoutMs: 60_000,
+} as const;
+
 export function buildServer(deps: ServerDeps): WebhookServer {
   const app = Fastify({
-    https: { cert: deps.tls.cert, key: deps.tls.key },
+    https: { cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: CONNECTION_LIMITS.handshakeTimeoutMs },
     loggerInstance: deps.logger,
     // one line per admission is written by the route itself, with its outcome
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.maxBodyBytes,
     // bounded so a client that stops sending cannot hold a connection (and shutdown) forever
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 30_000,
+    requestTimeout: CONNECTION_LIMITS.requestTimeoutMs,
+    connectionTimeout: CONNECTION_LIMITS.idleTimeoutMs,
+    keepAliveTimeout: CONNECTION_LIMITS.keepAliveTimeoutMs,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }) as unknown as WebhookServer;
+  app.server.headersTimeout = CONNECTION_LIMITS.headersTimeoutMs;
+  // Each open TLS connection costs tens of kilobytes; without a bound, 8,000 of them took the webhook to
+  // ~490 MB. Past the bound Node closes a new connection as soon as it is accepted. A warning at the first,
+  // then at most one count per 10 s: a flood must not become a log flood.
+  app.server.maxConnections = deps.maxConnections;
+  let dropped = 0;
+  let window: NodeJS.Timeout | undefined;
+  app.server.on('drop', () => {
+    if (window) {
+      dropped++;
+      return;
+    }
+    deps.logger.warn({ maxConnections: deps.maxConnections }, 'connection limit reached: new connections closed');
+    window = setTimeout(() => {
+      if (dropped > 0) deps.logger.warn({ dropped, maxConnections: deps.maxConnections }, 'connection limit: more connections closed in the last 10 s');
+      dropped = 0;
+      window = undefined;
+    }, 10_000);
+    window.unref();
+  });
 
   // Every body is read as bytes and parsed here, so a wrong or missing Content-Type gets the same clear
   // 400 as broken JSON rather than fastify's 415.
@@ -75,7 +118,8 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.admissions.inc({ outcome: result.outcome });
     deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);
-    req.log.info({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
+    // an 'error' outcome is a bug the safety net in review() caught: logged as one
+    req.log[result.outcome === 'error' ? 'error' : 'info']({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
     return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
   });
 

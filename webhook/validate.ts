@@ -66,8 +66,21 @@ export function checkVaultPath(value: string): string | null {
   if (segments.some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
   if (segments.some((s) => s === '')) return 'contains an empty segment ("//")';
   if (value.length > 512) return 'is too long (at most 512 characters)';
+  const first = (segments[0] ?? '').toLowerCase();
+  if (RESERVED_VAULT_PREFIXES.includes(first)) {
+    return `is under Vault's own ${first}/ (paths under ${RESERVED_VAULT_PREFIXES.map((p) => `${p}/`).join(', ')} are refused)`;
+  }
   return null;
 }
+
+/**
+ * Vault's own paths: auth methods, the system backend, identity, the per-token cubbyhole. None holds a secret
+ * for an app, and a pod that could name them would have its sidecar read (with the pod's Vault token)
+ * whatever its policy allows there. Compared on the first segment, case-insensitively: the other spellings
+ * the sidecar would read the same way (leading `/`, `//`, `./`, trailing `/`) are already refused above, and
+ * a mount called `Sys/` is refused too rather than trusted to be a different one.
+ */
+export const RESERVED_VAULT_PREFIXES = ['auth', 'sys', 'identity', 'cubbyhole'];
 
 /** An auth mount path: `aws`, `aws-prod`, `team/aws`. */
 export function checkAuthMount(value: string): string | null {

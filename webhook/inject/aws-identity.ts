@@ -54,7 +54,9 @@ function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
   // a JSON copy: an env entry is plain JSON, and structuredClone costs several times as much per call
   const env = (c.env ?? []).filter((e) => COPIED.has(e?.name)).map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
   const fileVar = kind === 'irsa' ? 'AWS_WEB_IDENTITY_TOKEN_FILE' : 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
-  const file = envValue(c, fileVar)?.value;
+  // a hand-made review can put any JSON in value; only a string names a file
+  const rawFile = envValue(c, fileVar)?.value;
+  const file = typeof rawFile === 'string' ? rawFile : undefined;
   const mount = mountFor(c, file);
   const warnings: string[] = [];
   if (mount === undefined) {
@@ -81,7 +83,8 @@ export function findCopiableIdentity(containers: Container[]): AwsIdentity | und
 export function resolveAwsIdentity(pod: Pod, appContainers: Container[], plan: InjectionPlan, ctx: IdentityContext): AwsIdentity {
   const copied = findCopiableIdentity(appContainers);
   if (copied) {
-    const copiedRole = copied.env.find((e) => e.name === 'AWS_ROLE_ARN')?.value;
+    const roleValue = copied.env.find((e) => e.name === 'AWS_ROLE_ARN')?.value;
+    const copiedRole = typeof roleValue === 'string' ? roleValue : undefined;
     if (plan.awsRoleArn !== undefined && copiedRole !== plan.awsRoleArn) {
       copied.warnings.push(`vault-irsa: vault-irsa.io/aws-role-arn is ignored: the app containers already carry ${copied.source === 'copied-irsa' ? `IRSA (${copiedRole ?? 'AWS_ROLE_ARN'})` : 'EKS Pod Identity'}, which the sidecar shares`);
     }

@@ -9,8 +9,16 @@ export const SIDECAR_COMMAND = 'vault-irsa-sidecar';
 export const HEALTH_PORT_NAME = 'vault-irsa';
 /** set on every injected pod (value "true"): what the chart's PodMonitor selects to scrape the sidecars */
 export const INJECTED_LABEL = 'vault-irsa.io/injected';
-/** non-root user of the distroless "nonroot" convention */
-export const SIDECAR_UID = 65532;
+/**
+ * The sidecar's default UID and GID (VAULT_IRSA_WEBHOOK_SIDECAR_UID changes it). Deliberately one that app images
+ * do not use: with spec.shareProcessNamespace, a process of another container running as the same UID can read
+ * the sidecar's files and environment through /proc. The usual ones are taken: 0 (root), 1-999 (system
+ * accounts, e.g. 101 nginx, 999 many database images), 1000-1001 (first login user, node and bitnami images),
+ * 1337 (Istio's proxy), 10000/10001 (common in Dockerfiles), 65532 (distroless "nonroot", which this sidecar
+ * used before) and 65534 (nobody). 61743 is none of these, below 65534 for runtimes and file systems that
+ * assume 16-bit IDs, and unassigned in Debian's and Alpine's base images.
+ */
+export const SIDECAR_UID = 61743;
 
 /** as amazon-eks-pod-identity-webhook pkg/handler: volume aws-iam-token, file token, this mount path */
 export const IRSA_VOLUME = 'aws-iam-token';

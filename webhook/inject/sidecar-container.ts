@@ -14,8 +14,7 @@
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/env-names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
 import {
-  CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_UID,
-  SIDECAR_VOLUME,
+  CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_VOLUME,
 } from './names.js';
 
 export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
@@ -64,8 +63,8 @@ export function buildSidecarContainer(plan: InjectionPlan, identity: AwsIdentity
     livenessProbe: { httpGet: httpGet('/healthz'), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: SIDECAR_UID,
-      runAsGroup: SIDECAR_UID,
+      runAsUser: plan.uid,
+      runAsGroup: plan.uid,
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
       privileged: false,

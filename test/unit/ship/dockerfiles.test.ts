@@ -56,13 +56,13 @@ describe.each(images)('$file', ({ file, program, port }) => {
     expect(read(file)).toMatch(/Runtime base: distroless[\s\S]*No shell/);
   });
 
-  test('runs as a numeric non-root USER (65532, what the webhook sets for the sidecar too)', () => {
+  test('runs as a numeric non-root USER (the webhook: 65532; the sidecar: the UID the webhook gives it, not a common app UID)', () => {
     const users = final.filter((i) => i.op === 'USER');
     expect(users.length).toBe(1);
     const user = users[0]?.args ?? '';
     expect(user).toMatch(/^[0-9]+(:[0-9]+)?$/);
-    expect(Number(user.split(':')[0])).toBe(65532);
-    expect(SIDECAR_UID).toBe(65532);
+    expect(Number(user.split(':')[0])).toBe(program === 'vault-irsa-sidecar' ? SIDECAR_UID : 65532);
+    expect([0, 1000, 10001, 65532, 65534]).not.toContain(SIDECAR_UID);
   });
 
   test('installs deterministically, then builds (tsc and the bundles)', () => {

@@ -113,6 +113,7 @@ export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; val
   { name: 'VAULT_IRSA_WEBHOOK_AWS_REGION', paths: ['aws.region'], value: (v) => str(at(v, 'aws.region')) || undefined },
   { name: 'VAULT_IRSA_WEBHOOK_AWS_ENDPOINT_URL_STS', paths: ['aws.stsEndpointUrl'], value: (v) => str(at(v, 'aws.stsEndpointUrl')) || undefined },
   { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MODE', paths: ['sidecar.mode'], value: (v) => str(at(v, 'sidecar.mode')) },
+  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_UID', paths: ['sidecar.uid'], value: (v) => str(at(v, 'sidecar.uid')) },
   {
     name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
     paths: ['sidecar.image.pullPolicy'],
@@ -124,6 +125,7 @@ export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; val
   { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_LIMIT', paths: ['sidecar.resources.limits.memory'], value: (v) => str(at(v, 'sidecar.resources.limits.memory')) || 'none' },
   { name: 'VAULT_IRSA_WEBHOOK_KUBERNETES', paths: ['webhook.kubernetes'], value: (v) => str(at(v, 'webhook.kubernetes')) },
   { name: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL', paths: ['webhook.logLevel'], value: (v) => str(at(v, 'webhook.logLevel')) },
+  { name: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS', paths: ['webhook.maxConnections'], value: (v) => str(at(v, 'webhook.maxConnections')) },
 ];
 
 export function expectedWebhookEnv(values: Obj): Array<{ name: string; value: string }> {

@@ -82,3 +82,11 @@ test('extras: CA ConfigMap, AWS region, STS endpoint, resources "none"', () => {
   expect(c.resources.memoryLimit).toBeUndefined();
   expect(c.kubernetes).toBe('off');
 });
+
+test('VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: default 512, a positive count, named when wrong', () => {
+  expect(loadWebhookConfig(base).maxConnections).toBe(512);
+  expect(loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: '64' }).maxConnections).toBe(64);
+  for (const bad of ['0', '-1', 'many', '1000001']) {
+    expect(errorOf({ ...base, VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: bad }).variable).toBe('VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS');
+  }
+});

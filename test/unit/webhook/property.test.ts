@@ -4,7 +4,12 @@
  */
 import fc from 'fast-check';
 import { review } from '../../../webhook/admission.js';
-import { admissionReview, applyOps, DEPS, responseOf } from './helpers.js';
+import { planFromAnnotations } from '../../../webhook/annotations.js';
+import { resolveAwsIdentity } from '../../../webhook/inject/aws-identity.js';
+import { appContainers, injectPod } from '../../../webhook/inject/index.js';
+import { podPatch } from '../../../webhook/patch.js';
+import type { Pod } from '../../../webhook/plan.js';
+import { admissionReview, applyOps, DEPS, responseOf, TEST_CONFIG } from './helpers.js';
 
 const annotationValue = fc.oneof(
   fc.constantFrom('app', 'native', 'classic', 'false', 'true', 'injected', '8765', '8766', '9000', '0', '65536', '30s', '5m', 'x',
@@ -138,4 +143,30 @@ test('arbitrary pods and annotations: well-formed, the patch applies, and inject
   );
   // the generator must reach the injection path often enough to mean something
   expect(injectedCount).toBeGreaterThan(30);
+});
+
+test('generated pods: the patch applied to the original is the injected pod, whatever the mode and containers', () => {
+  let checked = 0;
+  fc.assert(
+    fc.property(pod, (generated) => {
+      // through JSON, as the API server sends it
+      const p = JSON.parse(JSON.stringify(generated)) as Pod;
+      const plan = planFromAnnotations(p.metadata?.annotations, TEST_CONFIG);
+      if (plan.action !== 'inject') return;
+      let identity;
+      try {
+        identity = resolveAwsIdentity(p, appContainers(p), plan.plan, { namespace: 'demo', serviceAccountName: 'default', serviceAccount: { status: 'not_found' } });
+      } catch {
+        return;
+      }
+      const injected = injectPod(p, plan.plan, identity);
+      if (!injected.ok) return;
+      checked += 1;
+      const ops = podPatch(p, injected.pod);
+      const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+      expect(asJson(applyOps(asJson(p), asJson(ops) as typeof ops))).toEqual(asJson(injected.pod));
+    }),
+    { numRuns: 500 },
+  );
+  expect(checked).toBeGreaterThan(50);
 });
