@@ -5,23 +5,16 @@
  * while they run, and nothing they read (nor any token or AWS key) shows in the sidecar's log or metrics.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import NodeVault from 'node-vault';
 import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
 import type { IssuedCredentials } from '../../support/types.js';
+import { DEBIAN_PYTHON as PYTHON, detectHvac } from '../../support/vault-clients.js';
 import { cleanup, startSidecar, waitReady, type RunningSidecar } from './helpers.js';
 
-const PYTHON = '/usr/bin/python3';
 const HVAC_SCRIPT = fileURLToPath(new URL('./clients/hvac_reads.py', import.meta.url));
 
-/** Debian's python3-hvac is seen by Debian's own interpreter only (a pyenv python3 on PATH may not see it). */
-function detectHvac(): { ok: true } | { ok: false; reason: string } {
-  if (!existsSync(PYTHON)) return { ok: false, reason: `${PYTHON} not found` };
-  const r = spawnSync(PYTHON, ['-c', 'import hvac'], { encoding: 'utf8', timeout: 20_000 });
-  return r.status === 0 ? { ok: true } : { ok: false, reason: `${PYTHON} cannot import hvac (apt-get install python3-hvac)` };
-}
 const hvac = detectHvac();
 if (!hvac.ok) console.log(`skipped: hvac: ${hvac.reason}`);
 
