@@ -27,6 +27,8 @@ export function samplePod(o: { roleArn: string; port: number; healthPort: number
         // free ports: this machine may already use the defaults 8765/8766
         'vault-irsa.io/port': String(o.port),
         'vault-irsa.io/health-port': String(o.healthPort),
+        // apps that already read Vault through a client get VAULT_ADDR pointing at the sidecar
+        'vault-irsa.io/vault-api': 'true',
       },
     },
     spec: { serviceAccountName: 'app', containers: [{ name: 'app', image: 'ghcr.io/example/web:1.0' }] },
@@ -83,7 +85,7 @@ export function describeInjection(pod: PodSpecView): string[] {
   const volumes = (pod.spec.volumes ?? []).map((v) => `${v.name} (${v.emptyDir ? 'emptyDir, medium Memory' : v.projected ? 'projected ServiceAccount token, audience sts.amazonaws.com' : 'other'})`);
   lines.push(`volumes: ${volumes.join(', ')}`);
   for (const c of pod.spec.containers.filter((x) => x.name !== 'vault-irsa')) {
-    const env = (c.env ?? []).filter((e) => e.name.startsWith('VAULT_IRSA_')).map((e) => `${e.name}=${e.value}`);
+    const env = (c.env ?? []).filter((e) => e.name.startsWith('VAULT_IRSA_') || e.name === 'VAULT_ADDR').map((e) => `${e.name}=${e.value}`);
     const mounts = (c.volumeMounts ?? []).map((m) => `${m.mountPath}${m.readOnly ? ' (read-only)' : ''}`);
     lines.push(`container ${c.name}: ${env.join(', ')}; mounts ${mounts.join(', ')}`);
   }

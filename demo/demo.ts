@@ -4,6 +4,7 @@
  * PATH) → the built webhook over HTTPS admits a sample pod → the built sidecar runs from the patched spec →
  * this process acts as the app: reads, long-polls a change, rides out a Vault outage, and stops the pod.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -12,6 +13,8 @@ import { startProcess, waitFor, type TestProcess } from '../test/support/child.j
 import { findContainer, layOutVolumes, localEnv } from '../test/support/local-pod.js';
 import { freePorts } from '../test/support/ports.js';
 import { makeTestCert, writeTestCert } from '../test/support/tls.js';
+import { detectVaultBinary } from '../test/support/vault-dev-server.js';
+import { DEBIAN_PYTHON, detectHvac, runPython } from '../test/support/vault-clients.js';
 import { admitOverHttps, describeInjection, samplePod } from './admission.js';
 import { startDemoVault } from './vault-backend.js';
 import { brief, Narrator } from './narrator.js';
@@ -95,6 +98,9 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   say.line(`the same GET without the token → ${anon.status}`);
   if (first.status !== 200 || key.text !== backend.seed.password || anon.status !== 401) throw new Error('the app did not get its secret as expected');
 
+  say.section('An app that already uses a Vault client reads the same secret, unchanged (vault-irsa.io/vault-api)');
+  await vaultClientStep(say, localEnv(findContainer(admitted.pod, 'app').container, dirs), backend.seed.password);
+
   say.section('Rotation: the app long-polls; the secret changes in Vault');
   const rotated = { ...backend.seed, password: `rotated-${Math.random().toString(36).slice(2, 10)}` };
   const pollStarted = Date.now();
@@ -143,6 +149,50 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   say.line(`${lines} log lines: ${leaked.length === 0 ? 'no secret value, request token, ServiceAccount token or AWS key in them' : `${leaked.length} held values LEAKED`}`);
   say.line(`files under the pod's directory: ${files.join(', ')} (the projected token and the request token, nothing else)`);
   if (leaked.length > 0) throw new Error('the sidecar logged a value it holds');
+}
+
+/**
+ * hvac (or else the vault CLI) with VAULT_ADDR as the webhook set it and the token from the file: Vault's
+ * own paths and answer shapes, served by the sidecar from memory. Where neither exists, says so and goes on.
+ */
+async function vaultClientStep(say: Narrator, env: Record<string, string>, expected: string): Promise<void> {
+  const vaultAddr = env.VAULT_ADDR;
+  const tokenFile = env.VAULT_IRSA_TOKEN_FILE;
+  if (!vaultAddr || !tokenFile) throw new Error('the webhook did not give the app container VAULT_ADDR (vault-irsa.io/vault-api)');
+  say.detail(`VAULT_ADDR=${vaultAddr} (the sidecar, not Vault); the token is the same file`);
+  // VAULT_IRSA_DEMO_PYTHON: another interpreter (the tests point it at a missing one to see the step skip)
+  const python = process.env.VAULT_IRSA_DEMO_PYTHON || DEBIAN_PYTHON;
+  const hvac = detectHvac(python);
+  if (hvac.ok) {
+    say.line('python3: hvac.Client(url=VAULT_ADDR, token=open(VAULT_IRSA_TOKEN_FILE).read()).secrets.kv.v2.read_secret_version("my-app")');
+    const code = [
+      'import hvac, json, os',
+      'c = hvac.Client(url=os.environ["VAULT_ADDR"], token=open(os.environ["VAULT_IRSA_TOKEN_FILE"]).read())',
+      'r = c.secrets.kv.v2.read_secret_version(path="my-app", mount_point="secret")',
+      'print(json.dumps({"password": r["data"]["data"]["password"], "version": r["data"]["metadata"]["version"]}))',
+    ].join('\n');
+    const r = await runPython(code, { VAULT_ADDR: vaultAddr, VAULT_IRSA_TOKEN_FILE: tokenFile }, { python });
+    const out = r.code === 0 ? (JSON.parse(r.stdout.trim()) as { password?: string; version?: number }) : {};
+    say.line(`→ password ${out.password ?? '(none)'}, version ${out.version ?? '?'}`);
+    if (out.password !== expected) throw new Error(`hvac did not read the secret through the sidecar: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    return;
+  }
+  const cli = process.env.VAULT_IRSA_DEMO_PYTHON ? { ok: false as const, reason: 'not tried (VAULT_IRSA_DEMO_PYTHON is set)' } : detectVaultBinary();
+  if (cli.ok) {
+    say.line('VAULT_TOKEN=$(cat "$VAULT_IRSA_TOKEN_FILE") vault kv get -field=password secret/my-app');
+    const token = (await readFile(tokenFile, 'utf8')).trim();
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const p = spawn(cli.bin, ['kv', 'get', '-field=password', 'secret/my-app'], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), VAULT_ADDR: vaultAddr, VAULT_TOKEN: token } });
+      let stdout = '';
+      p.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      p.on('close', (code) => resolve({ code, stdout }));
+      p.on('error', () => resolve({ code: null, stdout }));
+    });
+    say.line(`→ ${r.stdout.trim() || `(exit ${r.code})`}`);
+    if (r.stdout.trim() !== expected) throw new Error('the vault CLI did not read the secret through the sidecar');
+    return;
+  }
+  say.line(`skipped here: no hvac (${hvac.reason}) and no vault CLI (${cli.reason}); the demo goes on`);
 }
 
 function appClient(env: Record<string, string>) {

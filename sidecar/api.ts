@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDuration } from './duration.js';
 import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
-import { bearerChecker } from './http/bearer.js';
+import { bearerChecker, vaultTokenChecker } from './http/bearer.js';
 import { checkHost } from './http/host.js';
 import { HttpListener, internalError, type ListenerLimits } from './http/listener.js';
 import { JSON_TYPE, send, sendError, TEXT_TYPE } from './http/reply.js';
@@ -9,6 +10,8 @@ import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
 import { STATUS_PATH, type SidecarStatus } from './status.js';
+import { packageVersion } from './version.js';
+import { PERMISSION_DENIED, vaultErrors, vaultView, type VaultAnswer } from './vault-view.js';
 
 /**
  * The localhost secrets API. Error codes, by status:
@@ -37,10 +40,17 @@ import { STATUS_PATH, type SidecarStatus } from './status.js';
  *   503 too_many_waiters       more long polls waiting than MAX_WAITERS (Retry-After)
  *   503 shutting_down          the sidecar is stopping (Connection: close)
  *
+ * Every other path under /v1/ is the Vault-shaped view (sidecar/vault-view.ts): Vault's own paths and
+ * response shapes for the declared secrets, answered from memory, never forwarded. There errors are Vault's
+ * `{"errors": [...]}`: a missing or wrong token is 403 `permission denied` (as Vault answers it), a path
+ * that names no declared secret 403 too, a method no route takes 405.
+ *
  * Deny by default: every request needs the token except the probes, /healthz and /readyz, as routed. The
  * decision is made once, on the decoded path the router then uses, before any route is looked up: a route
- * added later is covered without anyone remembering to. Every read is answered from memory; the only wait
- * is a long poll on the store. A secret's JSON is rendered once per change and its bytes reused.
+ * added later is covered without anyone remembering to. Methods are allowed per surface, never by default:
+ * GET and HEAD on this API, and on the Vault view what each route takes (PUT/POST only for renew-self).
+ * Every read is answered from memory; the only wait is a long poll on the store. A secret's JSON is
+ * rendered once per change and its bytes reused.
  */
 export interface ApiOptions {
   store: SecretStore;
@@ -54,6 +64,8 @@ export interface ApiOptions {
   limits?: Partial<ListenerLimits>;
   /** GET /v1/status (sidecar/status.ts): names, paths, versions, times and error codes; never a value */
   status?: () => SidecarStatus;
+  /** the store's clock (what is left of a lease is counted with it); Date.now by default */
+  now?: () => number;
 }
 
 /** Each waiting long poll holds a connection, a request and a timer (~17 KB): 128 is ~2 MB. */
@@ -74,23 +86,56 @@ const GONE = 0;
 
 const FORWARDED_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
 
+/**
+ * The first segments after /v1/ that are this API's own; any other /v1/ path is the Vault view. A Vault
+ * mount named like one of these cannot be read through the view (its paths are this API's).
+ */
+export const OWN_V1_ROUTES: ReadonlySet<string> = new Set(['secrets', 'status']);
+
+export type Surface = 'probe' | 'own' | 'vault';
+
+/** Which surface a routed path belongs to: it decides the token rule, the methods and the error shape. Pure. */
+export function surfaceOf(t: Target): Surface {
+  if (PROBE_PATHS.has(t.path)) return 'probe';
+  const s = t.segments;
+  return s.length >= 2 && s[0] === 'v1' && !OWN_V1_ROUTES.has(s[1] as string) ? 'vault' : 'own';
+}
+
+/**
+ * Only for the shape of a 400 when the target cannot be parsed (no surface is known then): a raw target
+ * under /v1/ that does not start with an own route is answered as Vault would. Decides nothing else.
+ */
+function looksVaultShaped(raw: string | undefined): boolean {
+  if (raw === undefined || !raw.startsWith('/v1/')) return false;
+  const second = /^\/v1\/([^/?#]*)/.exec(raw)?.[1] ?? '';
+  return !OWN_V1_ROUTES.has(second);
+}
+
 export function buildApiApp(opts: ApiOptions): HttpListener {
   const maxWaitMs = opts.maxWaitMs ?? 5 * 60_000;
   const maxWaiters = opts.maxWaiters ?? MAX_WAITERS;
   const { store, metrics, readiness } = opts;
   const checkBearer = bearerChecker(opts.requestToken);
+  const checkVaultToken = vaultTokenChecker(opts.requestToken);
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  const version = packageVersion();
   const served200 = metrics?.readsServed.labels({ status: '200' });
   /** long polls in flight, each with what releases it */
   const waiting = new Map<ServerResponse, AbortController>();
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const parsed = parseTarget(req.url);
-    if (!parsed.ok) return sendError(res, 400, 'bad_request', parsed.message);
+    if (!parsed.ok) {
+      if (looksVaultShaped(req.url)) return void vaultError(res, 400, [parsed.message]);
+      return sendError(res, 400, 'bad_request', parsed.message);
+    }
     const t = parsed.target;
-    let status = dispatch(req, res, t);
+    const counted: { secretRead: boolean } = { secretRead: isSecretRead(t) };
+    let status = dispatch(req, res, t, counted);
     if (typeof status !== 'number') status = status.catch(() => internalError(res));
     // reads of one secret or key are counted by status, whatever answered them (metrics label: status)
-    if (metrics === undefined || !isSecretRead(t) || (req.method !== 'GET' && req.method !== 'HEAD')) return;
+    if (metrics === undefined || !counted.secretRead || (req.method !== 'GET' && req.method !== 'HEAD')) return;
     if (typeof status === 'number') count(status);
     else void status.then(count);
   };
@@ -101,17 +146,25 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   };
 
   /** Every check in order; returns the status it answered with. */
-  function dispatch(req: IncomingMessage, res: ServerResponse, t: Target): number | Promise<number> {
+  function dispatch(req: IncomingMessage, res: ServerResponse, t: Target, counted: { secretRead: boolean }): number | Promise<number> {
     const h = req.headers;
+    const surface = surfaceOf(t);
+    const vault = surface === 'vault';
+    const fail = (status: number, code: string, message: string): number => (vault ? vaultError(res, status, [message]) : error(res, status, code, message));
     for (const name of FORWARDED_HEADERS) {
       if (h[name] !== undefined) {
-        return error(res, 400, 'forwarded_request', 'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only');
+        return fail(400, 'forwarded_request', 'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only');
       }
     }
     const host = checkHost(h.host, req.httpVersion);
-    if (host === 'missing') return error(res, 400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
-    if (host === 'not_loopback') return error(res, 421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
-    if (!PROBE_PATHS.has(t.path)) {
+    if (host === 'missing') return fail(400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
+    if (host === 'not_loopback') return fail(421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
+    if (vault) {
+      // as Vault answers a missing, unknown or revoked token: 403, nothing more (hvac raises Forbidden)
+      if (checkVaultToken(h.authorization, h['x-vault-token']) !== 'ok') return vaultError(res, 403, [PERMISSION_DENIED]);
+      return answerVault(req, res, t, counted);
+    }
+    if (surface !== 'probe') {
       const auth = checkBearer(h.authorization);
       if (auth === 'missing') {
         return error(res, 401, 'unauthorized', 'missing "Authorization: Bearer <token>" (the token is in VAULT_IRSA_TOKEN_FILE)', { 'www-authenticate': 'Bearer' });
@@ -131,9 +184,22 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
       if (s.length === 3) return readSecret(req, res, s[2] as string, t);
       return readKey(res, s[2] as string, s.slice(3).join('/'));
     }
+    // another own route under /v1/ goes here, with its first segment in OWN_V1_ROUTES (else it is the Vault view's)
     const probe = answerProbe(t.path, res, readiness, true);
     if (probe !== undefined) return probe;
     return error(res, 404, 'not_found', `no such endpoint: ${clip(t.path)}`);
+  }
+
+  /** The Vault view: its own method rules (deny by default per route), answered from memory. */
+  function answerVault(req: IncomingMessage, res: ServerResponse, t: Target, counted: { secretRead: boolean }): number {
+    const wrap = req.headers['x-vault-wrap-ttl'];
+    const answer: VaultAnswer = vaultView(
+      { method: String(req.method), segments: t.segments.slice(1), query: t.query, wrapTtl: Array.isArray(wrap) ? wrap.join(',') : wrap },
+      { entries: store.list(), now: now(), requestId: randomUUID(), token: opts.requestToken, startedAt, version },
+    );
+    counted.secretRead = answer.secretRead === true;
+    send(res, answer.status, answer.body, { 'content-type': JSON_TYPE, ...answer.headers });
+    return answer.status;
   }
 
   function list(res: ServerResponse): number {
@@ -214,6 +280,13 @@ function isSecretRead(t: Target): boolean {
 function sendStatus(res: ServerResponse, status: () => SidecarStatus): number {
   send(res, 200, JSON.stringify(status()), { 'content-type': JSON_TYPE });
   return 200;
+}
+
+/** An error in Vault's shape, {"errors": [...]}. */
+function vaultError(res: ServerResponse, status: number, errors: string[]): number {
+  const a = vaultErrors(status, errors);
+  send(res, status, a.body, { 'content-type': JSON_TYPE });
+  return status;
 }
 
 function error(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): number {

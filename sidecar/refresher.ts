@@ -16,6 +16,8 @@ export interface ReadResult {
   leaseId: string | undefined;
   leaseDuration: number;
   renewable: boolean;
+  /** KV v2 only: data.metadata as Vault sent it */
+  metadata?: Record<string, unknown>;
 }
 
 /** Vault's read envelope → the secret. KV v2 keeps the secret in data.data and its version in data.metadata. Pure. */
@@ -38,7 +40,8 @@ export function parseRead(kind: ReadTarget['kind'], body: unknown): ReadResult {
       throw new VaultBadResponseError('read', 'a KV v2 answer without a data.data object');
     }
     const version = typeof d.metadata?.version === 'number' ? d.metadata.version : 0;
-    return { data: d.data as Record<string, unknown>, version, leaseId: undefined, leaseDuration, renewable: false };
+    const metadata = d.metadata && typeof d.metadata === 'object' && !Array.isArray(d.metadata) ? (d.metadata as Record<string, unknown>) : undefined;
+    return { data: d.data as Record<string, unknown>, version, leaseId: undefined, leaseDuration, renewable: false, ...(metadata ? { metadata } : {}) };
   }
   if (!b.data || typeof b.data !== 'object' || Array.isArray(b.data)) throw new VaultBadResponseError('read', 'no data object in the answer');
   return { data: b.data as Record<string, unknown>, version: 0, leaseId, leaseDuration, renewable: b.renewable === true };
@@ -191,15 +194,20 @@ export class Refresher {
     const before = store.get(t.name);
     const wasStale = before?.stale ?? false;
     try {
-      const { result, token } = await this.readFromVault(t);
+      const { result, token, target } = await this.readFromVault(t);
       // Last line of defence: a path that echoes the caller's token (whatever config let through) must never
       // hand the sidecar's Vault token to the app.
-      if (containsAnyString(result.data, this.o.tokens.held())) {
+      if (containsAnyString([result.data, result.metadata], this.o.tokens.held())) {
         throw new SecretRefusedError(
           `Vault's answer for "${t.path}" contains a Vault token the sidecar holds: secret "${t.name}" is refused, neither stored nor served`,
         );
       }
-      const changed = store.update(t.name, { data: result.data, version: result.version, leaseDuration: result.leaseDuration });
+      const changed = store.update(t.name, {
+        data: result.data,
+        version: result.version,
+        leaseDuration: result.leaseDuration,
+        vault: { apiPath: target.apiPath, kind: target.kind, mount: t.mount, leaseId: result.leaseId, renewable: result.renewable, metadata: result.metadata },
+      });
       metrics?.secretRefreshes.inc({ outcome: 'success' });
       metrics?.lastRefresh.set({ secret: t.name }, Date.now() / 1000);
       metrics?.stale.set({ secret: t.name }, 0);
@@ -283,7 +291,7 @@ export class Refresher {
     }
   }
 
-  private async readFromVault(t: Tracked): Promise<{ result: ReadResult; token: string }> {
+  private async readFromVault(t: Tracked): Promise<{ result: ReadResult; token: string; target: ReadTarget }> {
     const { tokens } = this.o;
     for (let attempt = 0; ; attempt++) {
       const token = await tokens.token();
@@ -292,7 +300,7 @@ export class Refresher {
         t.mount ??= await this.lookupMount(t.path, token);
         const target = readTargetFor(t.path, t.mount);
         const res = await this.o.vault.request('read', 'GET', target.apiPath, { token });
-        return { result: parseRead(target.kind, res.body), token };
+        return { result: parseRead(target.kind, res.body), token, target };
       } catch (e) {
         // A 403 on a token that worked may mean the token died: let the token manager decide, then retry once.
         if (attempt === 0 && e instanceof VaultError && e.status === 403 && (await tokens.handleForbidden(token))) continue;

@@ -30,6 +30,22 @@ export interface SecretValue {
   /** KV v2 version, else a counter of changes seen by this process */
   version: number;
   leaseDuration: number;
+  /** where and how Vault answered the read, for the Vault-shaped view (sidecar/vault-view.ts) */
+  vault?: VaultFacts;
+}
+
+/** The facts about a secret's Vault side that a Vault client sees in an answer; never a token. */
+export interface VaultFacts {
+  /** the path Vault was read at, e.g. "secret/data/my-app", "kv1/app", "database/creds/app" */
+  apiPath: string;
+  kind: 'kv1' | 'kv2' | 'other';
+  /** the mount as sys/internal/ui/mounts named it; undefined when Vault did not say (a very old server) */
+  mount: { path: string; type: string; kvVersion?: 1 | 2 } | undefined;
+  /** the lease the sidecar holds (dynamic secrets) */
+  leaseId: string | undefined;
+  renewable: boolean;
+  /** KV v2 data.metadata of the version held (created_time, deletion_time, destroyed, custom_metadata) */
+  metadata: Record<string, unknown> | undefined;
 }
 
 export interface SecretEntry {
@@ -40,8 +56,14 @@ export interface SecretEntry {
   updatedAt: string | undefined;
   leaseDuration: number;
   stale: boolean;
+  /** ISO time of the first failed refresh of the value served as stale */
+  staleSince: string | undefined;
+  /** when leaseDuration was last set (ms since the epoch): what is left of a lease is counted from here */
+  leaseSetAt: number;
   etag: string | undefined;
   failure: SecretFailure | undefined;
+  /** set by each successful read; KV v2 metadata follows the data (it changes with the version) */
+  vault: VaultFacts | undefined;
 }
 
 /**
@@ -69,8 +91,11 @@ export class SecretStore {
         updatedAt: undefined,
         leaseDuration: 0,
         stale: false,
+        staleSince: undefined,
+        leaseSetAt: 0,
         etag: undefined,
         failure: undefined,
+        vault: undefined,
       });
     }
   }
@@ -91,7 +116,13 @@ export class SecretStore {
     const wasStale = e.stale;
     e.failure = undefined;
     e.stale = false;
+    e.staleSince = undefined;
     e.leaseDuration = value.leaseDuration;
+    e.leaseSetAt = this.now();
+    if (value.vault !== undefined) {
+      // the version's metadata goes with the data it describes: kept as long as the data is
+      e.vault = changed || e.vault === undefined ? value.vault : { ...value.vault, metadata: e.vault.metadata };
+    }
     if (changed) {
       e.data = value.data;
       e.version = value.version > 0 ? value.version : e.version + 1;
@@ -106,7 +137,9 @@ export class SecretStore {
   /** A lease renewal: same data, new duration. */
   setLeaseDuration(name: string, seconds: number): void {
     const e = this.entries.get(name);
-    if (e) e.leaseDuration = seconds;
+    if (!e) return;
+    e.leaseDuration = seconds;
+    e.leaseSetAt = this.now();
   }
 
   /** A failed read: a secret read before turns stale (served with stale: true); one never read keeps the reason. */
@@ -116,6 +149,7 @@ export class SecretStore {
     e.failure = failure;
     if (e.data !== undefined && !e.stale) {
       e.stale = true;
+      e.staleSince = new Date(this.now()).toISOString();
       this.onStaleChange?.(name, true);
     }
   }

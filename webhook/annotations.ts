@@ -30,6 +30,7 @@ export const A = {
   cpuLimit: `${PREFIX}cpu-limit`,
   memoryRequest: `${PREFIX}memory-request`,
   memoryLimit: `${PREFIX}memory-limit`,
+  vaultApi: `${PREFIX}vault-api`,
 } as const;
 export const SECRET_PREFIX = `${PREFIX}secret-`;
 export const STATUS_INJECTED = 'injected';
@@ -98,12 +99,14 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
 
   for (const [key] of ours) {
     if (!KNOWN.has(key) && !key.startsWith(SECRET_PREFIX)) {
-      bad(key, all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit)`);
+      bad(key, all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit, vault-api)`);
     }
   }
 
   const inject = str(A.inject);
   if (inject !== undefined && inject !== 'true') bad(A.inject, inject, 'must be "true" or "false"');
+  const vaultApi = str(A.vaultApi);
+  if (vaultApi !== undefined && vaultApi !== 'true' && vaultApi !== 'false') bad(A.vaultApi, vaultApi, 'must be "true" or "false"');
 
   const role = checked(A.role, checkVaultRole);
   const authMount = checked(A.authMount, checkAuthMount) ?? SIDECAR_DEFAULTS.authMount;
@@ -182,6 +185,7 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
     mode,
     refresh,
     secrets,
+    ...(vaultApi === 'true' ? { vaultApi: true as const } : {}),
     resources,
     image: defaults.sidecarImage,
     uid: defaults.sidecarUid,

@@ -16,6 +16,8 @@ export interface InjectionPlan {
   refresh: string;
   /** secret name → Vault path, sorted by name so the sidecar's env is stable */
   secrets: Record<string, string>;
+  /** vault-irsa.io/vault-api: "true": app containers get VAULT_ADDR pointing at the sidecar's Vault-shaped view */
+  vaultApi?: true;
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   image: string;
   /** the sidecar's runAsUser and runAsGroup */

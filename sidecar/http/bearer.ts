@@ -27,3 +27,27 @@ export function bearerChecker(requestToken: string): (header: string | undefined
     return crypto.timingSafeEqual(digest(m[1]), expected) ? 'ok' : 'wrong';
   };
 }
+
+/**
+ * The Vault-shaped surface takes the token the way every Vault client sends it, `X-Vault-Token: <token>`,
+ * and also `Authorization: Bearer <token>` (as Vault does). Both are compared in constant time. Every token
+ * presented must be the right one: a right token in one header and a wrong one in the other is `wrong`
+ * (which one would the caller mean?). An Authorization header of another scheme presents no token.
+ */
+export function vaultTokenChecker(requestToken: string): (authorization: string | undefined, xVaultToken: string | string[] | undefined) => BearerCheck {
+  const bearer = bearerChecker(requestToken);
+  const expected = digest(requestToken);
+  const raw = Buffer.from(requestToken, 'latin1');
+  const header = (v: string): BearerCheck => {
+    // node decodes header bytes as latin1, so a value's length in chars is its length in bytes
+    if (v.length === raw.length && crypto.timingSafeEqual(Buffer.from(v, 'latin1'), raw)) return 'ok';
+    return crypto.timingSafeEqual(digest(v), expected) ? 'ok' : 'wrong';
+  };
+  return (authorization, xVaultToken) => {
+    const a = bearer(authorization);
+    // sent twice: node joins the values (", "), which is never the token; an array is refused the same way
+    const x = xVaultToken === undefined ? 'missing' : Array.isArray(xVaultToken) ? 'wrong' : header(xVaultToken);
+    if (a === 'wrong' || x === 'wrong') return 'wrong';
+    return a === 'ok' || x === 'ok' ? 'ok' : 'missing';
+  };
+}

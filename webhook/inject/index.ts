@@ -37,8 +37,8 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
   const pod: Pod = { ...original, spec: { ...original.spec } };
   const warnings = [...identity.warnings];
   const sidecar = buildSidecarContainer(plan, identity);
-  const inits = (pod.spec.initContainers ?? []).map((c) => withAppWiring(c, plan));
-  const containers = pod.spec.containers.map((c) => withAppWiring(c, plan));
+  const inits = (pod.spec.initContainers ?? []).map((c) => withAppWiring(c, plan, warnings));
+  const containers = pod.spec.containers.map((c) => withAppWiring(c, plan, warnings));
 
   if (plan.mode === 'native') {
     // first, so ordinary init containers can already read secrets

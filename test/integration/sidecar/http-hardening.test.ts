@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { STACK_ACCOUNT, STACK_POLICY, STACK_SEED, startStack, type StackExt } from '../../support/stack.js';
 import { rawRequest, requestBytes } from '../../unit/sidecar/raw-http.js';
-import { forwarded, hostHeader, method, requestTarget, rightAuthorization, wrongAuthorization } from '../../unit/sidecar/target-arbitraries.js';
+import { forwarded, hostHeader, method, requestTarget, rightAuthorization, VAULT_HELPER_ROUTES, wrongAuthorization, wrongVaultToken } from '../../unit/sidecar/target-arbitraries.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;
@@ -40,11 +40,12 @@ describe('readiness', () => {
 });
 
 describe('raw TCP against the running sidecar', () => {
-  it('property: without the right token, no 2xx but the probes and no byte of a secret value, on the API listener', async () => {
+  it('property: without the right token in either header, no 2xx but the probes and no byte of a secret value, on the API listener', async () => {
     const s = sidecar as RunningSidecar;
+    const names = { secret: 'app', key: 'password', vaultRoutes: [['secret', 'data', 'my-app'], ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'], ...VAULT_HELPER_ROUTES] };
     await fc.assert(
-      fc.asyncProperty(method, requestTarget({ secret: 'app', key: 'password' }), hostHeader(apiPort), wrongAuthorization(s.requestToken), forwarded, async (m, target, host, authorization, fwd) => {
-        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ...fwd, ['Connection', 'close']]));
+      fc.asyncProperty(method, requestTarget(names), hostHeader(apiPort), wrongAuthorization(s.requestToken), wrongVaultToken(s.requestToken), forwarded, async (m, target, host, authorization, vaultToken, fwd) => {
+        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ['X-Vault-Token', vaultToken], ...fwd, ['Connection', 'close']]));
         expect(r.status).toBeDefined();
         expect(r.raw).not.toContain(STACK_SEED.password);
         expect(r.raw).not.toContain(STACK_SEED.username);
@@ -65,9 +66,12 @@ describe('raw TCP against the running sidecar', () => {
   it('property: the health listener never answers a secret value, the Vault path, the token, or an identity', async () => {
     const s = sidecar as RunningSidecar;
     const auth = fc.oneof(wrongAuthorization(s.requestToken), rightAuthorization(s.requestToken));
+    // the Vault view's paths with its header too: the health listener has no Vault view
+    const names = { secret: 'app', key: 'password', vaultRoutes: [['secret', 'data', 'my-app'], ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'], ...VAULT_HELPER_ROUTES] };
+    const vaultToken = fc.oneof(wrongVaultToken(s.requestToken), fc.constant(s.requestToken));
     await fc.assert(
-      fc.asyncProperty(method, requestTarget({ secret: 'app', key: 'password' }), hostHeader(healthPort), auth, forwarded, async (m, target, host, authorization, fwd) => {
-        const r = await rawRequest(healthPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ...fwd, ['Connection', 'close']]));
+      fc.asyncProperty(method, requestTarget(names), hostHeader(healthPort), auth, vaultToken, forwarded, async (m, target, host, authorization, xVaultToken, fwd) => {
+        const r = await rawRequest(healthPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ['X-Vault-Token', xVaultToken], ...fwd, ['Connection', 'close']]));
         expect(r.status).toBeDefined();
         for (const planted of [STACK_SEED.password, STACK_SEED.username, 'secret/my-app', s.requestToken, stack.roleArn, STACK_ACCOUNT, stack.webIdentityTokenFile]) {
           expect(r.raw).not.toContain(planted);

@@ -11,11 +11,15 @@ import { Metrics } from '../../../sidecar/metrics.js';
 import { loginNotReadyReason } from '../../../sidecar/readiness.js';
 import { SecretStore } from '../../../sidecar/secret-store.js';
 import { rawRequest, requestBytes } from './raw-http.js';
-import { forwarded, hostHeader, method, originPath, requestTarget, rightAuthorization, spelled, wrongAuthorization } from './target-arbitraries.js';
+import {
+  forwarded, hostHeader, method, originPath, requestTarget, rightAuthorization, spelled, VAULT_HELPER_ROUTES, wrongAuthorization, wrongVaultToken,
+} from './target-arbitraries.js';
 
 const TOKEN = 'Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OWFiY2RlZmdoaWo';
-const VALUES = ['PLANTED-pw-5b1e7c', 'PLANTED-user-93af', 'PLANTED-nested-0c2d'];
+const VALUES = ['PLANTED-pw-5b1e7c', 'PLANTED-user-93af', 'PLANTED-nested-0c2d', 'PLANTED-dyn-pw-41aa', 'PLANTED-lease-9f3e'];
 const VAULT_PATH = 'kv/planted-path-77';
+/** the Vault view's paths for what is declared here, and the routes it answers whatever is declared */
+const VAULT_ROUTES = [['kv', 'data', 'planted-path-77'], ['dyn', 'creds', 'planted'], ['sys', 'internal', 'ui', 'mounts', 'kv', 'planted-path-77'], ...VAULT_HELPER_ROUTES];
 /** what Vault and STS said, with the identities they name: loopback /readyz may show it, the pod IP never */
 const MESSAGES = ['PLANTED-vault-msg', 'arn:aws:iam::999988887777:role/planted', 'PLANTED-login-msg', 'assumed-role/planted-sess', '/var/run/planted/token'];
 const PROBE_BODIES = ['{"status":"ok"}', '{"status":"ready"}'];
@@ -31,8 +35,21 @@ beforeAll(async () => {
     { name: 'db', path: VAULT_PATH },
     { name: 'denied', path: 'kv/planted-denied-path' },
     { name: 'pending', path: 'kv/planted-pending-path' },
+    { name: 'dyn', path: 'dyn/creds/planted' },
   ]);
-  store.update('db', { data: { password: VALUES[0], username: VALUES[1], nested: { deep: VALUES[2] } }, version: 2, leaseDuration: 0 });
+  const kv = { path: 'kv/', type: 'kv', kvVersion: 2 as const };
+  store.update('db', {
+    data: { password: VALUES[0], username: VALUES[1], nested: { deep: VALUES[2] } },
+    version: 2,
+    leaseDuration: 0,
+    vault: { apiPath: 'kv/data/planted-path-77', kind: 'kv2', mount: kv, leaseId: undefined, renewable: false, metadata: undefined },
+  });
+  store.update('dyn', {
+    data: { password: VALUES[3] },
+    version: 0,
+    leaseDuration: 600,
+    vault: { apiPath: 'dyn/creds/planted', kind: 'other', mount: { path: 'dyn/', type: 'database' }, leaseId: `dyn/creds/planted/${VALUES[4]}`, renewable: true, metadata: undefined },
+  });
   store.fail('denied', { code: 'vault_permission_denied', status: 403, message: `PLANTED-vault-msg: ${MESSAGES[1]} may not read kv/planted-denied-path` });
   store.fail('pending', { code: 'vault_unavailable', status: 503, message: 'PLANTED-vault-msg: unreachable' });
   const login = { loggedIn: false, lastError: `PLANTED-login-msg: arn:aws:sts::999988887777:assumed-role/planted-sess (AWS_WEB_IDENTITY_TOKEN_FILE=/var/run/planted/token)`, lastErrorCode: 'vault_login_failed' };
@@ -52,7 +69,7 @@ afterAll(async () => {
   await Promise.all([api.close(), health.close()]);
 });
 
-const names = { secret: 'db', key: 'password' };
+const names = { secret: 'db', key: 'password', vaultRoutes: VAULT_ROUTES };
 
 function leaks(raw: string, planted: readonly string[]): string[] {
   return planted.filter((p) => raw.includes(p));
@@ -71,10 +88,13 @@ describe('the API listener over raw TCP', () => {
     }
   });
 
-  it('property: without the right token, no 2xx but the probes, and no byte of a secret value', async () => {
+  it('property: without the right token in either header, no 2xx but the probes, and no byte of a secret value', async () => {
     await fc.assert(
-      fc.asyncProperty(method, requestTarget(names), hostHeader(0), wrongAuthorization(TOKEN), forwarded, async (m, target, host, authorization, fwd) => {
-        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ...fwd, ['Connection', 'close']]));
+      fc.asyncProperty(method, requestTarget(names), hostHeader(0), wrongAuthorization(TOKEN), wrongVaultToken(TOKEN), forwarded, async (m, target, host, authorization, vaultToken, fwd) => {
+        const r = await rawRequest(
+          apiPort,
+          requestBytes(m, target, [['Host', host], ['Authorization', authorization], ['X-Vault-Token', vaultToken], ['X-Vault-Request', 'true'], ...fwd, ['Connection', 'close']]),
+        );
         expect(r.status).toBeDefined();
         expect(leaks(r.raw, VALUES)).toEqual([]);
         if ((r.status as number) < 300) {
@@ -85,6 +105,39 @@ describe('the API listener over raw TCP', () => {
         expect(r.headers['cache-control']).toBe('no-store');
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('property: on the Vault paths, the right token beside a wrong one (in the other header) is refused like no token', async () => {
+    const vaultPath = fc.constantFrom(...VAULT_ROUTES.map((r) => `/v1/${r.join('/')}`));
+    // headers that reach the check as sent: a Bearer credential of printable ASCII (another spelling presents
+    // no token at all), a value node's parser takes (no control characters)
+    const wrongBearer = wrongAuthorization(TOKEN).filter((a) => a !== undefined && /^Bearer[ \t]+[\x21-\x7e]+[ \t]*$/i.test(a));
+    const wrongHeader = wrongVaultToken(TOKEN).filter((x) => x !== undefined && ![...x].some((c) => (c < ' ' && c !== '\t') || c === '\x7f'));
+    const pair = fc.oneof(
+      fc.tuple(rightAuthorization(TOKEN), wrongHeader),
+      fc.tuple(wrongBearer, fc.constant(TOKEN)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('GET', 'HEAD', 'PUT', 'POST'), vaultPath, pair, async (m, target, [authorization, vaultToken]) => {
+        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', '127.0.0.1'], ['Authorization', authorization], ['X-Vault-Token', vaultToken], ['Connection', 'close']]));
+        expect(r.status).toBe(403);
+        expect(leaks(r.raw, [...VALUES, TOKEN])).toEqual([]);
+        if (m !== 'HEAD') expect(JSON.parse(r.body)).toEqual({ errors: ['permission denied'] });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: with the right X-Vault-Token, any spelling of a Vault read that decodes to it answers the value', async () => {
+    const path = fc.tuple(spelledNoCase('v1'), spelledNoCase('kv'), spelledNoCase('data'), spelledNoCase('planted-path-77')).map((s) => `/${s.join('/')}`);
+    await fc.assert(
+      fc.asyncProperty(path, fc.constantFrom('127.0.0.1', 'localhost', '[::1]'), async (target, host) => {
+        const r = await rawRequest(apiPort, requestBytes('GET', target, [['Host', host], ['X-Vault-Token', TOKEN], ['Connection', 'close']]));
+        expect(r.status).toBe(200);
+        expect(JSON.parse(r.body).data.data.password).toBe(VALUES[0]);
+      }),
+      { numRuns: 100 },
     );
   });
 
@@ -100,17 +153,23 @@ describe('the API listener over raw TCP', () => {
     );
   });
 
-  it('property: with the right token, 200 only for the paths the router maps', async () => {
+  it('property: with the right token (either header), 200 only for the paths the router maps', async () => {
+    const tokenHeader = fc.constantFrom<Array<[string, string]>>([['Authorization', `Bearer ${TOKEN}`]], [['X-Vault-Token', TOKEN]], [['Authorization', `Bearer ${TOKEN}`], ['X-Vault-Token', TOKEN]]);
     await fc.assert(
-      fc.asyncProperty(originPath(names), async (target) => {
-        const r = await rawRequest(apiPort, requestBytes('GET', target, [['Host', 'localhost'], ['Authorization', `Bearer ${TOKEN}`], ['Connection', 'close']]));
-        expect([200, 304, 400, 403, 404, 431, 503]).toContain(r.status);
+      fc.asyncProperty(fc.constantFrom('GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE'), originPath(names), tokenHeader, async (m, target, auth) => {
+        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', 'localhost'], ...auth, ['Connection', 'close']]));
+        expect([200, 304, 400, 401, 403, 404, 405, 431, 503]).toContain(r.status);
         if (r.status === 200) {
-          // only what the router maps: the list, the secret, one of its keys, a probe
-          expect(/^\/v1\/secrets(\/db(\/(password|username|nested))?)?$|^\/(healthz|readyz)$/.test(decodeURIComponent(target.split('?')[0] as string))).toBe(true);
+          // only what the router maps: the list, the secret, one of its keys, a probe; the Vault view's reads and helpers
+          const path = decodeURIComponent(target.split('?')[0] as string);
+          const own = /^\/v1\/secrets(\/db(\/(password|username|nested))?)?$|^\/(healthz|readyz)$/.test(path);
+          const vault = /^\/v1\/(kv\/data\/planted-path-77|dyn\/creds\/planted|sys\/health|auth\/token\/(lookup-self|renew-self)|sys\/internal\/ui\/mounts\/(kv|dyn)(\/.*)?)$/.test(path);
+          expect(own || vault).toBe(true);
+          // writes: renew-self only
+          if (m !== 'GET' && m !== 'HEAD') expect(path).toBe('/v1/auth/token/renew-self');
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
   });
 });

@@ -1,6 +1,6 @@
 /** The pure parts of the sidecar's HTTP layer: target parser, Host rule, token check, error mapping. */
 import fc from 'fast-check';
-import { bearerChecker } from '../../../sidecar/http/bearer.js';
+import { bearerChecker, vaultTokenChecker } from '../../../sidecar/http/bearer.js';
 import { checkHost } from '../../../sidecar/http/host.js';
 import { clientErrorAnswer } from '../../../sidecar/http/listener.js';
 import { parseQuery, parseTarget } from '../../../sidecar/http/target.js';
@@ -143,6 +143,33 @@ describe('bearerChecker', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 60 }), (s) => {
         if (s.trim() !== token) expect(check(`Bearer ${s}`)).not.toBe('ok');
+      }),
+    );
+  });
+});
+
+describe('vaultTokenChecker (the Vault view: X-Vault-Token or Authorization: Bearer)', () => {
+  const token = 'Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OWFiY2RlZmdoaWo';
+  const check = vaultTokenChecker(token);
+  it('either header presents the token', () => {
+    expect(check(undefined, token)).toBe('ok');
+    expect(check(`Bearer ${token}`, undefined)).toBe('ok');
+    expect(check(`Bearer ${token}`, token)).toBe('ok');
+    // another scheme presents no token: X-Vault-Token decides
+    expect(check(`Basic ${token}`, token)).toBe('ok');
+  });
+  it('every token presented must be the right one', () => {
+    expect(check(undefined, undefined)).toBe('missing');
+    expect(check(`Basic ${token}`, undefined)).toBe('missing');
+    expect(check(`Bearer ${token}`, 'other')).toBe('wrong');
+    expect(check('Bearer other', token)).toBe('wrong');
+    expect(check(undefined, [token, token])).toBe('wrong');
+    for (const x of ['', `${token}x`, token.slice(1), token.toLowerCase(), `Bearer ${token}`, `${token}, ${token}`]) expect(check(undefined, x)).toBe('wrong');
+  });
+  it('property: only the token itself is ok', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        if (s !== token) expect(check(undefined, s)).toBe('wrong');
       }),
     );
   });

@@ -72,4 +72,29 @@ describe('SecretStore', () => {
     s.close();
     expect(await pending).toBe(false);
   });
+
+  it('keeps what a Vault client sees: the Vault facts of each read, KV v2 metadata with the data it describes, when a lease was set, since when stale', () => {
+    let now = 1_000_000;
+    const store = new SecretStore([{ name: 'a', path: 'secret/a' }], () => now);
+    const facts = (version: number) => ({ apiPath: 'secret/data/a', kind: 'kv2' as const, mount: { path: 'secret/', type: 'kv', kvVersion: 2 as const }, leaseId: undefined, renewable: false, metadata: { version } });
+    store.update('a', { data: { x: 1 }, version: 1, leaseDuration: 0, vault: facts(1) });
+    expect(store.get('a')?.vault?.metadata).toEqual({ version: 1 });
+    // same data, a later version: the data served is still version 1's, so is its metadata
+    store.update('a', { data: { x: 1 }, version: 2, leaseDuration: 0, vault: facts(2) });
+    expect(store.get('a')?.version).toBe(1);
+    expect(store.get('a')?.vault?.metadata).toEqual({ version: 1 });
+    store.update('a', { data: { x: 2 }, version: 3, leaseDuration: 0, vault: facts(3) });
+    expect(store.get('a')?.vault?.metadata).toEqual({ version: 3 });
+    now += 5000;
+    store.setLeaseDuration('a', 30);
+    expect(store.get('a')?.leaseSetAt).toBe(now);
+    now += 1000;
+    store.fail('a', { code: 'vault_unavailable', status: 503, message: 'down' });
+    expect(store.get('a')?.staleSince).toBe(new Date(now).toISOString());
+    now += 1000;
+    store.fail('a', { code: 'vault_unavailable', status: 503, message: 'down' });
+    expect(store.get('a')?.staleSince).toBe(new Date(now - 1000).toISOString());
+    store.update('a', { data: { x: 2 }, version: 3, leaseDuration: 0, vault: facts(3) });
+    expect(store.get('a')?.staleSince).toBeUndefined();
+  });
 });

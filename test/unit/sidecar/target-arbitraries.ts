@@ -30,16 +30,30 @@ export function spelled(word: string): fc.Arbitrary<string> {
   return fc.oneof(fc.constant(word), mixed);
 }
 
+/**
+ * What a test names: a declared secret and one of its keys (the /v1/secrets API), and optionally the Vault
+ * view's paths (each route as its segments after /v1/, e.g. ['secret', 'data', 'my-app'], ['sys', 'health']).
+ */
+export interface Names {
+  secret: string;
+  key: string;
+  vaultRoutes?: ReadonlyArray<readonly string[]>;
+}
+
+/** The Vault view's routes the sidecar answers whatever is declared. */
+export const VAULT_HELPER_ROUTES: ReadonlyArray<readonly string[]> = [['sys', 'health'], ['auth', 'token', 'lookup-self'], ['auth', 'token', 'renew-self']];
+
 /** Path pieces that name protected routes, their neighbours and the tricks around them. */
-export function segment(names: { secret: string; key: string }): fc.Arbitrary<string> {
+export function segment(names: Names): fc.Arbitrary<string> {
+  const vaultWords = [...new Set((names.vaultRoutes ?? []).flat())];
   return fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('v1', 'secrets', names.secret, names.key, 'healthz', 'readyz', 'metrics').chain(spelled) },
+    { weight: 6, arbitrary: fc.constantFrom('v1', 'secrets', names.secret, names.key, 'healthz', 'readyz', 'metrics', ...vaultWords).chain(spelled) },
     { weight: 2, arbitrary: fc.constantFrom('.', '..', '%2e', '%2E', '%2e%2e', '.%2E', '%2f', '%2F', '%5c', '\\', '', '%00', '%', '%zz', '%E0%A4%A', ';', '..;', 'v1;x=1') },
     { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~%-]{0,12}$/) },
   );
 }
 
-export function originPath(names: { secret: string; key: string }): fc.Arbitrary<string> {
+export function originPath(names: Names): fc.Arbitrary<string> {
   const tail = fc.constantFrom('', '', '', '/', '?wait=1ms', '?wait=', '?x=%zz', '?wait=1ms&wait=2ms', '#frag', '?a=b#c', '?');
   const random = fc
     .tuple(fc.array(segment(names), { minLength: 0, maxLength: 6 }), fc.constantFrom('/', '/', '/', '//', '/./', '/../'), tail)
@@ -48,7 +62,15 @@ export function originPath(names: { secret: string; key: string }): fc.Arbitrary
   const trick = fc.constantFrom('', '', '', '', '/', '/.', '/%2e', '/x/..', '/x/%2e%2e', '/%2f', '/;');
   const routeShaped = fc
     .tuple(
-      fc.constantFrom(['v1', 'secrets'], ['v1', 'secrets', names.secret], ['v1', 'secrets', names.secret, names.key], ['healthz'], ['readyz'], ['metrics']),
+      fc.constantFrom<string[]>(
+        ['v1', 'secrets'],
+        ['v1', 'secrets', names.secret],
+        ['v1', 'secrets', names.secret, names.key],
+        ['healthz'],
+        ['readyz'],
+        ['metrics'],
+        ...(names.vaultRoutes ?? []).map((r) => ['v1', ...r]),
+      ),
       fc.nat(4),
       trick,
       fc.constantFrom('', '', '/'),
@@ -65,10 +87,11 @@ export function originPath(names: { secret: string; key: string }): fc.Arbitrary
 }
 
 /** Any request target: origin-form and every form the API must refuse. */
-export function requestTarget(names: { secret: string; key: string }): fc.Arbitrary<string> {
+export function requestTarget(names: Names): fc.Arbitrary<string> {
+  const vaultTargets = (names.vaultRoutes ?? []).flatMap((r) => [`/v1/${r.join('/')}`, `/v1/${r.join('/')}?version=1`, `/v1/${r.join('/')}?list=true`]);
   const origin = fc.oneof(
     originPath(names),
-    fc.constantFrom('/v1/secrets', `/v1/secrets/${names.secret}`, `/v1/secrets/${names.secret}/${names.key}`, `/v1/secrets/${names.secret}?wait=1ms`),
+    fc.constantFrom('/v1/secrets', `/v1/secrets/${names.secret}`, `/v1/secrets/${names.secret}/${names.key}`, `/v1/secrets/${names.secret}?wait=1ms`, ...vaultTargets),
   );
   const scheme = fc.constantFrom('http', 'https', 'ws', 'ftp', 'x-y').chain(spelled);
   const userinfo = fc.constantFrom('', 'user@', 'user:pass@', '%40@', 'a:b:c@');
@@ -109,6 +132,33 @@ export function wrongAuthorization(token: string): fc.Arbitrary<string | undefin
       `Bearer\u00a0${token}`,
     ),
     fc.string({ maxLength: 60 }).map((s) => `Bearer ${s.replace(/[\r\n]/g, '')}`),
+  );
+}
+
+/**
+ * An X-Vault-Token header that does NOT present `token`. Not in the list: the token with blanks around it,
+ * which HTTP strips before anyone reads the value (it is the token).
+ */
+export function wrongVaultToken(token: string): fc.Arbitrary<string | undefined> {
+  return fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom(
+      '',
+      'wrong',
+      `${token}x`,
+      `x${token}`,
+      token.slice(0, -1),
+      token.slice(1),
+      token.toUpperCase(),
+      `Bearer ${token}`,
+      `${token}, ${token}`,
+      `${token},${token}`,
+      `"${token}"`,
+      encodeURIComponent(`${token}\u0000`),
+      `${token.slice(0, -1)}${token.slice(-1) === 'a' ? 'b' : 'a'}`,
+      `${token}\u00a0`,
+    ),
+    fc.string({ maxLength: 60 }).map((s) => s.replace(/[\r\n]/g, '').trim()).filter((s) => s !== token),
   );
 }
 

@@ -91,3 +91,12 @@ test.each([
 test.each(['1h30m', '90s', '2m30s', '45'])('refresh %j is accepted, as the sidecar reads VAULT_IRSA_REFRESH', (value) => {
   expect(plan({ ...role, 'vault-irsa.io/refresh': value }).refresh).toBe(value);
 });
+
+test('vault-api: "true" asks for VAULT_ADDR in the app containers, "false" or absent does not, anything else denies', () => {
+  expect(plan({ ...role, 'vault-irsa.io/vault-api': 'true' }).vaultApi).toBe(true);
+  expect(plan({ ...role, 'vault-irsa.io/vault-api': 'false' }).vaultApi).toBeUndefined();
+  expect(plan(role).vaultApi).toBeUndefined();
+  for (const v of ['TRUE', 'yes', '1', '', ' true']) {
+    expect(problems({ ...role, 'vault-irsa.io/vault-api': v })).toEqual([`vault-irsa.io/vault-api: ${JSON.stringify(v)} must be "true" or "false"`]);
+  }
+});
