@@ -5,35 +5,18 @@
  */
 import type { WebhookConfig } from './config.js';
 import type { InjectionPlan } from './plan.js';
-import { SIDECAR_DEFAULTS } from '../sidecar/env-names.js';
+import {
+  ANNOTATION_PREFIX, ANNOTATIONS, SECRET_ANNOTATION_PREFIX, SIDECAR_DEFAULTS, STATUS_INJECTED,
+} from '../sidecar/contract/names.js';
 import {
   checkAuthMount, checkHeaderValue, checkPort, checkRefresh, checkRegion, checkRoleArn, checkVaultNamespace,
   checkVaultPath, checkVaultRole, isDnsLabel, normalizeVaultAddr, parseQuantity, quote,
 } from './validate.js';
 
-export const PREFIX = 'vault-irsa.io/';
-export const A = {
-  role: `${PREFIX}role`,
-  inject: `${PREFIX}inject`,
-  status: `${PREFIX}status`,
-  authMount: `${PREFIX}auth-mount`,
-  vaultAddr: `${PREFIX}vault-addr`,
-  vaultNamespace: `${PREFIX}vault-namespace`,
-  iamServerId: `${PREFIX}iam-server-id-header`,
-  stsRegion: `${PREFIX}sts-region`,
-  awsRoleArn: `${PREFIX}aws-role-arn`,
-  port: `${PREFIX}port`,
-  healthPort: `${PREFIX}health-port`,
-  mode: `${PREFIX}sidecar-mode`,
-  refresh: `${PREFIX}refresh`,
-  cpuRequest: `${PREFIX}cpu-request`,
-  cpuLimit: `${PREFIX}cpu-limit`,
-  memoryRequest: `${PREFIX}memory-request`,
-  memoryLimit: `${PREFIX}memory-limit`,
-  vaultApi: `${PREFIX}vault-api`,
-} as const;
-export const SECRET_PREFIX = `${PREFIX}secret-`;
-export const STATUS_INJECTED = 'injected';
+export const PREFIX = ANNOTATION_PREFIX;
+export const A = ANNOTATIONS;
+export const SECRET_PREFIX = SECRET_ANNOTATION_PREFIX;
+export { STATUS_INJECTED };
 
 const KNOWN = new Set<string>(Object.values(A));
 

@@ -2,6 +2,7 @@
  * The webhook's configuration from its environment (CONTRACT.md §5), validated once at start so a bad
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
+import { DEFAULT_STS_REGION, LOG_LEVELS } from '../sidecar/contract/names.js';
 import { SIDECAR_UID } from './inject/names.js';
 import { DEFAULT_SIDECAR_IMAGE } from './version.js';
 import {
@@ -153,7 +154,6 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
 
 export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Env → config. Throws ConfigError naming the first bad variable. An empty value counts as unset. */
 export function loadWebhookConfig(env: Record<string, string | undefined>): WebhookConfig {
@@ -182,7 +182,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
     const p = checkHeaderValue(iamServerId);
     if (p) throw new ConfigError(ENV.iamServerId, p);
   }
-  const stsRegion = get(ENV.stsRegion) ?? 'us-east-1';
+  const stsRegion = get(ENV.stsRegion) ?? DEFAULT_STS_REGION;
   const regionProblem = checkRegion(stsRegion);
   if (regionProblem) throw new ConfigError(ENV.stsRegion, `${regionProblem}: ${JSON.stringify(stsRegion)}`);
   const awsRegion = get(ENV.awsRegion);
@@ -233,7 +233,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   }
 
   const logLevel = get(ENV.logLevel) ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
 
   const maxBodyRaw = get(ENV.maxBodyBytes) ?? String(3 * 1024 * 1024);
   if (!/^[0-9]{1,10}$/.test(maxBodyRaw) || Number(maxBodyRaw) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${JSON.stringify(maxBodyRaw)}`);

@@ -7,7 +7,7 @@
  *  3. else nothing, with a warning: EKS Pod Identity may still be added by its own webhook later.
  * Pure: the ServiceAccount's annotations are looked up by the caller.
  */
-import { AWS_IDENTITY_ENV } from '../../sidecar/env-names.js';
+import { AWS_IDENTITY_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
 import {

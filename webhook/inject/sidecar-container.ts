@@ -11,7 +11,7 @@
  *    so the app starts after the sidecar is ready. A Job's pod never completes in this mode: the sidecar
  *    keeps running after the app exits.
  */
-import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/env-names.js';
+import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
 import {
   CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_VOLUME,
