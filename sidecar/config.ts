@@ -2,7 +2,7 @@ import {
   checkAuthMount, checkHeaderValue, checkRegion, checkRoleArn, checkVaultNamespace, checkVaultPathSyntax, checkVaultRole,
   isDnsLabel, isIamRoleArn, parseVaultAddr, REFRESH_MAX_MS, REFRESH_MIN_MS, RESERVED_VAULT_PREFIXES, reservedMount,
 } from './contract/grammars.js';
-import { LOG_LEVELS, SIDECAR_DEFAULTS, SIDECAR_ENV, type LogLevel } from './contract/names.js';
+import { AWS_IDENTITY_ENV, LOG_LEVELS, SIDECAR_DEFAULTS, SIDECAR_ENV, type LogLevel } from './contract/names.js';
 import { durationFromEnv } from './duration.js';
 import { ConfigError } from './errors.js';
 
@@ -183,39 +183,104 @@ function parseIdentity(env: Env): AwsIdentity {
   );
 }
 
-/** env → config; throws a ConfigError naming the first missing or malformed variable. Pure. */
-export function parseConfig(env: Env): SidecarConfig {
-  const E = SIDECAR_ENV;
-  const vaultAddr = parseVaultAddrEnv(read(env, E.vaultAddr));
-  const role = read(env, E.role);
-  if (role === undefined) throw new ConfigError(E.role, 'is required (the Vault role to log in as)');
-  const roleProblem = checkVaultRole(role);
-  if (roleProblem !== null) throw new ConfigError(E.role, `"${role}" ${roleProblem}`);
-  const authMount = parseMount(read(env, E.authMount));
+/**
+ * One row per variable: its name, default, what it means (docs/configuration.md lists the same rows; a test
+ * compares them) and its parser. A parser gets the trimmed value, or the default, or undefined when neither.
+ */
+export interface EnvSetting<T> {
+  readonly name: string;
+  readonly default?: string;
+  readonly description: string;
+  readonly parse: (text: string | undefined) => T;
+}
+const setting = <T>(s: EnvSetting<T>): EnvSetting<T> => s;
+const E = SIDECAR_ENV;
+const D = SIDECAR_DEFAULTS;
 
-  const iamServerId = read(env, E.iamServerId);
-  const headerProblem = iamServerId === undefined ? null : checkHeaderValue(iamServerId);
-  if (headerProblem !== null) throw new ConfigError(E.iamServerId, headerProblem);
-  const stsRegion = read(env, E.stsRegion) ?? SIDECAR_DEFAULTS.stsRegion;
-  if (checkRegion(stsRegion) !== null) throw new ConfigError(E.stsRegion, `"${stsRegion}" is not an AWS region (e.g. us-east-1)`);
+function optional(name: string, check: (v: string) => string | null, quoted = true): (t: string | undefined) => string | undefined {
+  return (t) => {
+    if (t === undefined) return undefined;
+    const problem = check(t);
+    if (problem !== null) throw new ConfigError(name, quoted ? `"${t}" ${problem}` : problem);
+    return t;
+  };
+}
 
-  const secrets = parseSecrets(read(env, E.secrets));
-  const listen = parseListen(E.listen, read(env, E.listen) ?? SIDECAR_DEFAULTS.listen);
-  const healthListen = parseListen(E.healthListen, read(env, E.healthListen) ?? SIDECAR_DEFAULTS.healthListen);
-  const tokenFile = read(env, E.tokenFile) ?? SIDECAR_DEFAULTS.tokenFile;
-  if (!tokenFile.startsWith('/')) throw new ConfigError(E.tokenFile, `"${tokenFile}" must be an absolute path`);
-  const refreshMs = durationFromEnv(E.refresh, read(env, E.refresh) ?? SIDECAR_DEFAULTS.refresh, REFRESH_MIN_MS, REFRESH_MAX_MS);
-  const vaultTimeoutMs = durationFromEnv(E.vaultTimeout, read(env, E.vaultTimeout) ?? SIDECAR_DEFAULTS.vaultTimeout, 1000, 10 * 60_000);
-  const logLevel = (read(env, E.logLevel) ?? SIDECAR_DEFAULTS.logLevel).toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(E.logLevel, `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const vaultNamespace = read(env, E.vaultNamespace);
-  const nsProblem = vaultNamespace === undefined ? null : checkVaultNamespace(vaultNamespace);
-  if (nsProblem !== null) throw new ConfigError(E.vaultNamespace, `"${vaultNamespace}" ${nsProblem}`);
-  const vaultCaCert = read(env, E.vaultCaCert);
-  const aws = parseIdentity(env);
+export const SIDECAR_SETTINGS = {
+  vaultAddr: setting({ name: E.vaultAddr, description: 'Vault address (`https://vault.example.com:8200`); required', parse: parseVaultAddrEnv }),
+  vaultCaCert: setting({ name: E.vaultCaCert, description: 'PEM file of the CA(s) that sign Vault\'s certificate', parse: (t) => t }),
+  vaultNamespace: setting({ name: E.vaultNamespace, description: 'Vault Enterprise / OpenBao namespace', parse: optional(E.vaultNamespace, checkVaultNamespace) }),
+  role: setting({
+    name: E.role,
+    description: 'the Vault role to log in as; required',
+    parse: (t) => {
+      if (t === undefined) throw new ConfigError(E.role, 'is required (the Vault role to log in as)');
+      return optional(E.role, checkVaultRole)(t) as string;
+    },
+  }),
+  authMount: setting({ name: E.authMount, default: D.authMount, description: 'mount path of Vault\'s AWS auth method', parse: parseMount }),
+  iamServerId: setting({ name: E.iamServerId, description: 'value of the `X-Vault-AWS-IAM-Server-ID` header signed into the login', parse: optional(E.iamServerId, checkHeaderValue, false) }),
+  stsRegion: setting({
+    name: E.stsRegion,
+    default: D.stsRegion,
+    description: 'region the login is signed for (`us-east-1`: STS\'s global endpoint)',
+    parse: (t) => {
+      const region = t ?? D.stsRegion;
+      if (checkRegion(region) !== null) throw new ConfigError(E.stsRegion, `"${region}" is not an AWS region (e.g. us-east-1)`);
+      return region;
+    },
+  }),
+  secrets: setting({ name: E.secrets, default: '{}', description: 'the declared secrets, `{"<name>": "<vault path>"}`', parse: parseSecrets }),
+  listen: setting({ name: E.listen, default: D.listen, description: 'address of the localhost API', parse: (t) => parseListen(E.listen, t ?? D.listen) }),
+  healthListen: setting({ name: E.healthListen, default: D.healthListen, description: 'address of /healthz, /readyz and /metrics', parse: (t) => parseListen(E.healthListen, t ?? D.healthListen) }),
+  tokenFile: setting({
+    name: E.tokenFile,
+    default: D.tokenFile,
+    description: 'where the sidecar writes the request token the app presents',
+    parse: (t) => {
+      const file = t ?? D.tokenFile;
+      if (!file.startsWith('/')) throw new ConfigError(E.tokenFile, `"${file}" must be an absolute path`);
+      return file;
+    },
+  }),
+  refreshMs: setting({ name: E.refresh, default: D.refresh, description: 'how often static secrets are read again (1s to 168h)', parse: (t) => durationFromEnv(E.refresh, t ?? D.refresh, REFRESH_MIN_MS, REFRESH_MAX_MS) }),
+  logLevel: setting({
+    name: E.logLevel,
+    default: D.logLevel,
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
+    parse: (t): LogLevel => {
+      const level = (t ?? D.logLevel).toLowerCase();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(E.logLevel, `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+      return level as LogLevel;
+    },
+  }),
+  vaultTimeoutMs: setting({ name: E.vaultTimeout, default: D.vaultTimeout, description: 'how long one call to Vault may take, a redirect included (1s to 10m)', parse: (t) => durationFromEnv(E.vaultTimeout, t ?? D.vaultTimeout, 1000, 10 * 60_000) }),
+} as const;
 
+/** The AWS SDK's own variables, read by the identity step (parseIdentity) and the STS client. */
+export const SIDECAR_AWS_SETTINGS: ReadonlyArray<{ name: (typeof AWS_IDENTITY_ENV)[number]; default?: string; description: string }> = [
+  { name: 'AWS_ROLE_ARN', description: 'IRSA: the IAM role to assume (`arn:<partition>:iam::<account>:role/<path/>name`)' },
+  { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', description: 'IRSA: the projected ServiceAccount token' },
+  { name: 'AWS_ROLE_SESSION_NAME', description: 'IRSA: the session name (2-64 of `[\\w+=,.@-]`)' },
+  { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', description: 'EKS Pod Identity: the agent\'s credentials URL' },
+  { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', description: 'EKS Pod Identity: the token presented to the agent' },
+  { name: 'AWS_REGION', default: `${E.stsRegion}`, description: 'region of the STS client that assumes the role' },
+  { name: 'AWS_DEFAULT_REGION', description: 'as AWS_REGION, when that is unset' },
+  { name: 'AWS_STS_REGIONAL_ENDPOINTS', description: 'read by the SDK (`regional`)' },
+  { name: 'AWS_ENDPOINT_URL_STS', description: 'the STS endpoint for AssumeRoleWithWebIdentity (tests, VPC endpoints)' },
+];
+
+type Parsed = { [K in keyof typeof SIDECAR_SETTINGS]: ReturnType<(typeof SIDECAR_SETTINGS)[K]['parse']> };
+
+/** Step: every row of the table. */
+function parseSettings(env: Env): Parsed {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SIDECAR_SETTINGS)) out[key] = (s.parse as (t: string | undefined) => unknown)(read(env, s.name));
+  return out as Parsed;
+}
+
+/** Step: the region of the STS client that runs AssumeRoleWithWebIdentity, and its endpoint override. */
+function parseAwsClient(env: Env, stsRegion: string): string {
   const awsRegion = read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION') ?? stsRegion;
   if (checkRegion(awsRegion) !== null) throw new ConfigError('AWS_REGION', `"${awsRegion}" is not an AWS region`);
   const stsUrl = read(env, 'AWS_ENDPOINT_URL_STS');
@@ -226,23 +291,30 @@ export function parseConfig(env: Env): SidecarConfig {
       throw new ConfigError('AWS_ENDPOINT_URL_STS', `"${stsUrl}" is not a URL`);
     }
   }
+  return awsRegion;
+}
 
+/** env → config; throws a ConfigError naming the first missing or malformed variable. Pure. */
+export function parseConfig(env: Env): SidecarConfig {
+  const p = parseSettings(env);
+  const aws = parseIdentity(env);
+  const awsRegion = parseAwsClient(env, p.stsRegion);
   return {
-    vaultAddr,
-    ...(vaultCaCert ? { vaultCaCert } : {}),
-    ...(vaultNamespace ? { vaultNamespace } : {}),
-    role,
-    authMount,
-    ...(iamServerId ? { iamServerId } : {}),
-    stsRegion,
-    secrets,
-    listen,
-    healthListen,
-    tokenFile,
-    refreshMs,
-    logLevel: logLevel as LogLevel,
+    vaultAddr: p.vaultAddr,
+    ...(p.vaultCaCert ? { vaultCaCert: p.vaultCaCert } : {}),
+    ...(p.vaultNamespace ? { vaultNamespace: p.vaultNamespace } : {}),
+    role: p.role,
+    authMount: p.authMount,
+    ...(p.iamServerId ? { iamServerId: p.iamServerId } : {}),
+    stsRegion: p.stsRegion,
+    secrets: p.secrets,
+    listen: p.listen,
+    healthListen: p.healthListen,
+    tokenFile: p.tokenFile,
+    refreshMs: p.refreshMs,
+    logLevel: p.logLevel,
     aws,
     awsRegion,
-    vaultTimeoutMs,
+    vaultTimeoutMs: p.vaultTimeoutMs,
   };
 }
