@@ -1,5 +1,5 @@
 /**
- * Pod annotations + the webhook's defaults → an injection plan, or every problem found (CONTRACT.md §1).
+ * Pod annotations + the webhook's defaults → an injection plan, or every problem found (docs/annotations.md).
  * Pure: no I/O, no clock. Each problem names the full annotation key and quotes the bad value, because
  * the pod author reads them in `kubectl` output and needs to know which line of YAML to fix.
  */

@@ -1,5 +1,5 @@
 /**
- * The webhook's configuration from its environment (CONTRACT.md §5), validated once at start so a bad
+ * The webhook's configuration from its environment (docs/configuration.md), validated once at start so a bad
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
 import { DEFAULT_STS_REGION, LOG_LEVELS } from '../sidecar/contract/names.js';

@@ -1,4 +1,4 @@
-/** Names and paths the injected pod uses; fixed by CONTRACT.md §2 or chosen to match the EKS pod identity webhook. */
+/** Names and paths the injected pod uses; documented in docs/pod.md or chosen to match the EKS pod identity webhook. */
 import { SIDECAR_DEFAULTS } from '../../sidecar/contract/names.js';
 
 export const SIDECAR_CONTAINER = 'vault-irsa';

@@ -1,6 +1,6 @@
 /**
- * The sidecar container (CONTRACT.md §2 and §4). Its env is exactly the sidecar's configuration, written
- * with the names in sidecar/env-names.ts so the two sides cannot drift.
+ * The sidecar container (docs/pod.md, docs/configuration.md). Its env is exactly the sidecar's configuration, written
+ * with the names in sidecar/contract/names.ts so the two sides cannot drift.
  *
  * Modes:
  *  - native: an init container with restartPolicy Always (Kubernetes 1.29+). The kubelet holds every later
