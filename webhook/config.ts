@@ -117,6 +117,25 @@ export const ENV = {
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** Read by the TLS mode `auto` step (loadAutoTls) only. */
+export const WEBHOOK_TLS_AUTO_SETTINGS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
+  { name: ENV.namespace, description: 'namespace of the Secret and the Service; unset: the webhook\'s own' },
+  { name: ENV.tlsSecret, default: 'vault-irsa-tls', description: 'Secret holding the CA and the serving certificate' },
+  { name: ENV.serviceName, default: 'vault-irsa', description: 'the webhook\'s Service (the certificate\'s DNS names)' },
+  { name: ENV.webhookConfiguration, default: 'vault-irsa', description: 'MutatingWebhookConfiguration whose caBundle the webhook sets' },
+  { name: ENV.tlsValidity, default: '8760h', description: 'certificate lifetime (at least 1h)' },
+  { name: ENV.tlsRenewBefore, default: '720h', description: 'renew this long before expiry (less than the validity)' },
+  { name: ENV.tlsOverlap, default: '10m', description: 'time both CAs are published during a rotation (less than half the renew-before)' },
+  { name: ENV.tlsAutoInterval, default: '30s', description: 'how often replicas re-read the Secret (at most a third of the overlap)' },
+];
+
+/** A TLS auto row's default, so the table and the step cannot disagree. */
+function tlsAutoDefault(name: string): string {
+  const d = WEBHOOK_TLS_AUTO_SETTINGS.find((s) => s.name === name)?.default;
+  if (d === undefined) throw new Error(`no default for ${name}`);
+  return d;
+}
+
 /** The TLS mode `auto` settings; separate so the rest of loadWebhookConfig stays about injection. */
 function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
   const name = (variable: string, fallback: string, max: number): string => {
@@ -134,10 +153,10 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
   if (namespace !== undefined && (!K8S_NAME.test(namespace) || namespace.length > 63)) {
     throw new ConfigError(ENV.namespace, `is not a namespace name: ${JSON.stringify(namespace)}`);
   }
-  const validityMs = duration(ENV.tlsValidity, '8760h', 3_600_000);
-  const renewBeforeMs = duration(ENV.tlsRenewBefore, '720h', 60_000);
-  const overlapMs = duration(ENV.tlsOverlap, '10m', 1000);
-  const intervalMs = duration(ENV.tlsAutoInterval, '30s', 100);
+  const validityMs = duration(ENV.tlsValidity, tlsAutoDefault(ENV.tlsValidity), 3_600_000);
+  const renewBeforeMs = duration(ENV.tlsRenewBefore, tlsAutoDefault(ENV.tlsRenewBefore), 60_000);
+  const overlapMs = duration(ENV.tlsOverlap, tlsAutoDefault(ENV.tlsOverlap), 1000);
+  const intervalMs = duration(ENV.tlsAutoInterval, tlsAutoDefault(ENV.tlsAutoInterval), 100);
   if (renewBeforeMs >= validityMs) throw new ConfigError(ENV.tlsRenewBefore, `must be shorter than ${ENV.tlsValidity}`);
   // a rotation spends one overlap publishing the new CA and must finish before the old certificate expires
   if (2 * overlapMs >= renewBeforeMs) throw new ConfigError(ENV.tlsOverlap, `must be less than half of ${ENV.tlsRenewBefore}`);
@@ -145,9 +164,9 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
   if (3 * intervalMs > overlapMs) throw new ConfigError(ENV.tlsAutoInterval, `must be at most a third of ${ENV.tlsOverlap}`);
   return {
     ...(namespace !== undefined ? { namespace } : {}),
-    secretName: name(ENV.tlsSecret, 'vault-irsa-tls', 253),
-    serviceName: name(ENV.serviceName, 'vault-irsa', 63),
-    webhookConfigurationName: name(ENV.webhookConfiguration, 'vault-irsa', 253),
+    secretName: name(ENV.tlsSecret, tlsAutoDefault(ENV.tlsSecret), 253),
+    serviceName: name(ENV.serviceName, tlsAutoDefault(ENV.serviceName), 63),
+    webhookConfigurationName: name(ENV.webhookConfiguration, tlsAutoDefault(ENV.webhookConfiguration), 253),
     validityMs, renewBeforeMs, overlapMs, intervalMs,
   };
 }
@@ -303,18 +322,6 @@ export const WEBHOOK_SETTINGS = {
   }),
   kubeTimeoutMs: setting({ name: ENV.kubeTimeout, default: '2s', description: 'timeout of the ServiceAccount read on a cache miss', parse: durationAtLeast(ENV.kubeTimeout, 10, 'is not a duration (e.g. 2s)') }),
 } as const;
-
-/** Read by the TLS mode `auto` step (loadAutoTls) only. */
-export const WEBHOOK_TLS_AUTO_SETTINGS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
-  { name: ENV.namespace, description: 'namespace of the Secret and the Service; unset: the webhook\'s own' },
-  { name: ENV.tlsSecret, default: 'vault-irsa-tls', description: 'Secret holding the CA and the serving certificate' },
-  { name: ENV.serviceName, default: 'vault-irsa', description: 'the webhook\'s Service (the certificate\'s DNS names)' },
-  { name: ENV.webhookConfiguration, default: 'vault-irsa', description: 'MutatingWebhookConfiguration whose caBundle the webhook sets' },
-  { name: ENV.tlsValidity, default: '8760h', description: 'certificate lifetime (at least 1h)' },
-  { name: ENV.tlsRenewBefore, default: '720h', description: 'renew this long before expiry (less than the validity)' },
-  { name: ENV.tlsOverlap, default: '10m', description: 'time both CAs are published during a rotation (less than half the renew-before)' },
-  { name: ENV.tlsAutoInterval, default: '30s', description: 'how often replicas re-read the Secret (at most a third of the overlap)' },
-];
 
 type Parsed = { [K in keyof typeof WEBHOOK_SETTINGS]: ReturnType<(typeof WEBHOOK_SETTINGS)[K]['parse']> };
 
