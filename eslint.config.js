@@ -12,4 +12,36 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The programs meet only in the contract (sidecar/contract: names, defaults, grammars; see docs/configuration.md).
+  {
+    files: ['webhook/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '(^|/)sidecar/(?!contract/)',
+          message: 'the webhook may import only the contract (sidecar/contract/**) from the sidecar',
+        }],
+      }],
+    },
+  },
+  {
+    files: ['sidecar/**/*.ts'],
+    ignores: ['sidecar/contract/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/webhook/**'], message: 'the sidecar must not import the webhook' }],
+      }],
+    },
+  },
+  {
+    files: ['sidecar/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: ['../**', '**/webhook/**', '**/sidecar/**', 'node:*', '@*/**'],
+          message: 'the contract is pure and depends on neither program: import only ./ modules of sidecar/contract',
+        }],
+      }],
+    },
+  },
 );

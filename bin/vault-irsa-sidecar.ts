@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * vault-irsa-sidecar            run the sidecar (configuration from env, CONTRACT §4)
+ * vault-irsa-sidecar            run the sidecar (configuration from env, docs/configuration.md)
  * vault-irsa-sidecar wait       classic-mode postStart hook: block until /readyz answers 200
  * vault-irsa-sidecar status     ask the running sidecar what it holds (table, or --json); never a value
  * vault-irsa-sidecar --version  print the version

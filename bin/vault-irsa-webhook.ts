@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** vault-irsa-webhook: the admission webhook server (CONTRACT.md §5). Configuration by env only. */
+/** vault-irsa-webhook: the admission webhook server (docs/configuration.md). Configuration by env only. */
 import { runMain } from '../webhook/main.js';
 
 await runMain();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SECRET_ANNOTATION_PREFIX } from './contract/names.js';
 import { parseDuration } from './duration.js';
 import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
 import { bearerChecker, vaultTokenChecker } from './http/bearer.js';
@@ -303,7 +304,7 @@ function servable(entry: SecretEntry): boolean {
 /** Why a secret cannot be served: not declared, refused by Vault, not at its path, or not read yet. */
 function refuseRead(res: ServerResponse, name: string, entry: SecretEntry | undefined): number {
   if (entry === undefined) {
-    return error(res, 404, 'secret_not_declared', `no secret "${clip(name)}" is declared for this pod (annotation vault-irsa.io/secret-${clip(name)})`);
+    return error(res, 404, 'secret_not_declared', `no secret "${clip(name)}" is declared for this pod (annotation ${SECRET_ANNOTATION_PREFIX}${clip(name)})`);
   }
   const f = entry.failure;
   if (f && f.code !== 'vault_unavailable') {

@@ -23,7 +23,7 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   return Math.max(0, at - now);
 }
 
-/** Which Vault answers are worth retrying (VAULT-WIRE §3): consistency, rate limit/standby, server errors. */
+/** Which Vault answers are worth retrying (docs/vault-and-aws.md, "The rest of Vault's API"): consistency, rate limit/standby, server errors. */
 export function isRetryableStatus(status: number): boolean {
   return status === 412 || status === 429 || status >= 500;
 }

@@ -1,7 +1,10 @@
-import { SIDECAR_DEFAULTS, SIDECAR_ENV } from './env-names.js';
+import {
+  checkAuthMount, checkHeaderValue, checkRegion, checkRoleArn, checkVaultNamespace, checkVaultPathSyntax, checkVaultRole,
+  isDnsLabel, isIamRoleArn, parseVaultAddr, REFRESH_MAX_MS, REFRESH_MIN_MS, RESERVED_VAULT_PREFIXES, reservedMount,
+} from './contract/grammars.js';
+import { AWS_IDENTITY_ENV, LOG_LEVELS, SIDECAR_DEFAULTS, SIDECAR_ENV, type LogLevel } from './contract/names.js';
 import { durationFromEnv } from './duration.js';
 import { ConfigError } from './errors.js';
-import { isValidRegion } from './sts-endpoint.js';
 
 export interface ListenAddress {
   host: string;
@@ -39,37 +42,22 @@ export interface SidecarConfig {
   vaultTimeoutMs: number;
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** RFC 1123 label, as Kubernetes names go: the secret name is also an annotation suffix. */
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/**
- * An IAM role ARN as IAM issues it: arn:<partition>:iam::<12 digits>:role/<path/>name, where the role's path
- * ("/" or "/a/b/", at most 512 characters) and name (at most 64) use IAM's characters [\w+=,.@-]. The same
- * partitions and characters as the webhook's check, so a role the webhook admits never stops the sidecar.
- */
-const ROLE_ARN = /^arn:(?:aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::\d{12}:role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
-const IAM_PATH_MAX = 512;
-
-export function isIamRoleArn(arn: string): boolean {
-  const m = ROLE_ARN.exec(arn);
-  // the ARN holds the path without its leading "/": "/" + "a/b/" is IAM's path
-  return m !== null && 1 + (m[1] ?? '').length <= IAM_PATH_MAX;
-}
+/** The IAM role ARN grammar is the contract's, so a role the webhook admits never stops the sidecar. */
+export { isIamRoleArn };
 
 /**
  * Mounts whose paths answer about Vault or the caller itself (auth/token/lookup-self returns the sidecar's own
  * token as data.id; cubbyhole is the token's private storage): never a secret for the app.
  */
-export const REFUSED_MOUNTS = ['auth', 'sys', 'identity', 'cubbyhole'] as const;
+export const REFUSED_MOUNTS = RESERVED_VAULT_PREFIXES;
 
 /** The refused mount a normalised path is under, compared without case (Vault's routing is not the guard). */
 export function refusedMount(path: string): string | undefined {
-  const first = path.split('/')[0]?.toLowerCase() ?? '';
-  return (REFUSED_MOUNTS as readonly string[]).includes(first) ? `${first}/` : undefined;
+  return reservedMount(path);
 }
 
 function read(env: Env, name: string): string | undefined {
@@ -91,14 +79,15 @@ export function parseListen(variable: string, text: string): ListenAddress {
   return { host, port };
 }
 
-/** `secret/my-app` as a user writes it; normalised without leading/trailing slashes. */
+/**
+ * `secret/my-app` as a user writes it, normalised without leading/trailing slashes, then held to the
+ * contract's Vault path grammar (the one the webhook applies to vault-irsa.io/secret-* annotations).
+ */
 export function validateSecretPath(path: string): string {
   const p = path.trim().replace(/^\/+|\/+$/g, '');
   if (p === '') throw new Error('empty path');
-  const segments = p.split('/');
-  if (segments.some((s) => s === '')) throw new Error(`"${path}" has an empty segment`);
-  if (segments.some((s) => s === '..' || s === '.')) throw new Error(`"${path}" contains "${'..'}" or "."`);
-  if (/[\s?#%\\]/.test(p)) throw new Error(`"${path}" contains whitespace or one of ? # % \\`);
+  const problem = checkVaultPathSyntax(p);
+  if (problem !== null) throw new Error(`"${path}" ${problem}`);
   return p;
 }
 
@@ -116,7 +105,7 @@ function parseSecrets(text: string | undefined): DeclaredSecret[] {
   }
   const out: DeclaredSecret[] = [];
   for (const [name, path] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!DNS_LABEL.test(name)) {
+    if (!isDnsLabel(name)) {
       throw new ConfigError(variable, `secret name "${name}" is not a DNS label (lowercase letters, digits, "-", at most 63)`);
     }
     if (typeof path !== 'string') throw new ConfigError(variable, `secret "${name}": path must be a string`);
@@ -139,32 +128,23 @@ function parseSecrets(text: string | undefined): DeclaredSecret[] {
   return out;
 }
 
-function parseVaultAddr(text: string | undefined): string {
+function parseVaultAddrEnv(text: string | undefined): string {
   const variable = SIDECAR_ENV.vaultAddr;
   if (text === undefined) throw new ConfigError(variable, 'is required (e.g. https://vault.example.com:8200)');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(variable, `"${text}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(variable, `"${text}" must be http:// or https://`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError(variable, 'must not carry credentials, a query or a fragment');
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  const r = parseVaultAddr(text);
+  if ('addr' in r) return r.addr;
+  if (r.problem === 'not-a-url') throw new ConfigError(variable, `"${text}" is not a URL`);
+  if (r.problem === 'not-http') throw new ConfigError(variable, `"${text}" must be http:// or https://`);
+  throw new ConfigError(variable, 'must not carry credentials, a query or a fragment');
 }
 
 function parseMount(text: string | undefined): string {
   const variable = SIDECAR_ENV.authMount;
   if (text === undefined) return SIDECAR_DEFAULTS.authMount;
-  try {
-    return validateSecretPath(text);
-  } catch (e) {
-    throw new ConfigError(variable, (e as Error).message);
-  }
+  const mount = text.replace(/^\/+|\/+$/g, '');
+  const problem = checkAuthMount(mount);
+  if (problem !== null) throw new ConfigError(variable, `"${text}" ${problem}`);
+  return mount;
 }
 
 function parseIdentity(env: Env): AwsIdentity {
@@ -173,7 +153,7 @@ function parseIdentity(env: Env): AwsIdentity {
   if (roleArn !== undefined || tokenFile !== undefined) {
     if (roleArn === undefined) throw new ConfigError('AWS_ROLE_ARN', 'is required with AWS_WEB_IDENTITY_TOKEN_FILE');
     if (tokenFile === undefined) throw new ConfigError('AWS_WEB_IDENTITY_TOKEN_FILE', 'is required with AWS_ROLE_ARN');
-    if (!isIamRoleArn(roleArn)) {
+    if (checkRoleArn(roleArn) !== null) {
       throw new ConfigError(
         'AWS_ROLE_ARN',
         `"${roleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<path/>name, path up to 512 characters, name up to 64)`,
@@ -203,39 +183,106 @@ function parseIdentity(env: Env): AwsIdentity {
   );
 }
 
-/** env → config; throws a ConfigError naming the first missing or malformed variable. Pure. */
-export function parseConfig(env: Env): SidecarConfig {
-  const E = SIDECAR_ENV;
-  const vaultAddr = parseVaultAddr(read(env, E.vaultAddr));
-  const role = read(env, E.role);
-  if (role === undefined) throw new ConfigError(E.role, 'is required (the Vault role to log in as)');
-  if (!/^[\w.@-]+$/.test(role)) throw new ConfigError(E.role, `"${role}" is not a Vault role name`);
-  const authMount = parseMount(read(env, E.authMount));
+/**
+ * One row per variable: its name, default, what it means (docs/configuration.md lists the same rows; a test
+ * compares them) and its parser. A parser gets the trimmed value, or the default, or undefined when neither.
+ */
+export interface EnvSetting<T> {
+  readonly name: string;
+  readonly default?: string;
+  readonly description: string;
+  readonly parse: (text: string | undefined) => T;
+}
+const setting = <T>(s: EnvSetting<T>): EnvSetting<T> => s;
+const E = SIDECAR_ENV;
+const D = SIDECAR_DEFAULTS;
 
-  const iamServerId = read(env, E.iamServerId);
-  if (iamServerId !== undefined && /[\r\n\0]/.test(iamServerId)) {
-    throw new ConfigError(E.iamServerId, 'must not contain line breaks');
-  }
-  const stsRegion = read(env, E.stsRegion) ?? SIDECAR_DEFAULTS.stsRegion;
-  if (!isValidRegion(stsRegion)) throw new ConfigError(E.stsRegion, `"${stsRegion}" is not an AWS region (e.g. us-east-1)`);
+function optional(name: string, check: (v: string) => string | null, quoted = true): (t: string | undefined) => string | undefined {
+  return (t) => {
+    if (t === undefined) return undefined;
+    const problem = check(t);
+    if (problem !== null) throw new ConfigError(name, quoted ? `"${t}" ${problem}` : problem);
+    return t;
+  };
+}
 
-  const secrets = parseSecrets(read(env, E.secrets));
-  const listen = parseListen(E.listen, read(env, E.listen) ?? SIDECAR_DEFAULTS.listen);
-  const healthListen = parseListen(E.healthListen, read(env, E.healthListen) ?? SIDECAR_DEFAULTS.healthListen);
-  const tokenFile = read(env, E.tokenFile) ?? SIDECAR_DEFAULTS.tokenFile;
-  if (!tokenFile.startsWith('/')) throw new ConfigError(E.tokenFile, `"${tokenFile}" must be an absolute path`);
-  const refreshMs = durationFromEnv(E.refresh, read(env, E.refresh) ?? SIDECAR_DEFAULTS.refresh, 1000, 7 * 86_400_000);
-  const vaultTimeoutMs = durationFromEnv(E.vaultTimeout, read(env, E.vaultTimeout) ?? SIDECAR_DEFAULTS.vaultTimeout, 1000, 10 * 60_000);
-  const logLevel = (read(env, E.logLevel) ?? SIDECAR_DEFAULTS.logLevel).toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(E.logLevel, `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const vaultNamespace = read(env, E.vaultNamespace);
-  const vaultCaCert = read(env, E.vaultCaCert);
-  const aws = parseIdentity(env);
+export const SIDECAR_SETTINGS = {
+  vaultAddr: setting({ name: E.vaultAddr, description: 'Vault address (`https://vault.example.com:8200`); required', parse: parseVaultAddrEnv }),
+  vaultCaCert: setting({ name: E.vaultCaCert, description: 'PEM file of the CA(s) that sign Vault\'s certificate', parse: (t) => t }),
+  vaultNamespace: setting({ name: E.vaultNamespace, description: 'Vault Enterprise / OpenBao namespace', parse: optional(E.vaultNamespace, checkVaultNamespace) }),
+  role: setting({
+    name: E.role,
+    description: 'the Vault role to log in as; required',
+    parse: (t) => {
+      if (t === undefined) throw new ConfigError(E.role, 'is required (the Vault role to log in as)');
+      return optional(E.role, checkVaultRole)(t) as string;
+    },
+  }),
+  authMount: setting({ name: E.authMount, default: D.authMount, description: 'mount path of Vault\'s AWS auth method', parse: parseMount }),
+  iamServerId: setting({ name: E.iamServerId, description: 'value of the `X-Vault-AWS-IAM-Server-ID` header signed into the login', parse: optional(E.iamServerId, checkHeaderValue, false) }),
+  stsRegion: setting({
+    name: E.stsRegion,
+    default: D.stsRegion,
+    description: 'region the login is signed for (`us-east-1`: STS\'s global endpoint)',
+    parse: (t) => {
+      const region = t ?? D.stsRegion;
+      if (checkRegion(region) !== null) throw new ConfigError(E.stsRegion, `"${region}" is not an AWS region (e.g. us-east-1)`);
+      return region;
+    },
+  }),
+  secrets: setting({ name: E.secrets, default: '{}', description: 'the declared secrets, `{"<name>": "<vault path>"}`', parse: parseSecrets }),
+  listen: setting({ name: E.listen, default: D.listen, description: 'address of the localhost API', parse: (t) => parseListen(E.listen, t ?? D.listen) }),
+  healthListen: setting({ name: E.healthListen, default: D.healthListen, description: 'address of /healthz, /readyz and /metrics', parse: (t) => parseListen(E.healthListen, t ?? D.healthListen) }),
+  tokenFile: setting({
+    name: E.tokenFile,
+    default: D.tokenFile,
+    description: 'where the sidecar writes the request token the app presents',
+    parse: (t) => {
+      const file = t ?? D.tokenFile;
+      if (!file.startsWith('/')) throw new ConfigError(E.tokenFile, `"${file}" must be an absolute path`);
+      return file;
+    },
+  }),
+  refreshMs: setting({ name: E.refresh, default: D.refresh, description: 'how often static secrets are read again (1s to 168h)', parse: (t) => durationFromEnv(E.refresh, t ?? D.refresh, REFRESH_MIN_MS, REFRESH_MAX_MS) }),
+  logLevel: setting({
+    name: E.logLevel,
+    default: D.logLevel,
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
+    parse: (t): LogLevel => {
+      const level = (t ?? D.logLevel).toLowerCase();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(E.logLevel, `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+      return level as LogLevel;
+    },
+  }),
+  vaultTimeoutMs: setting({ name: E.vaultTimeout, default: D.vaultTimeout, description: 'how long one call to Vault may take, a redirect included (1s to 10m)', parse: (t) => durationFromEnv(E.vaultTimeout, t ?? D.vaultTimeout, 1000, 10 * 60_000) }),
+} as const;
 
+/** The AWS SDK's own variables, read by the identity step (parseIdentity) and the STS client. */
+export const SIDECAR_AWS_SETTINGS: ReadonlyArray<{ name: (typeof AWS_IDENTITY_ENV)[number]; default?: string; description: string }> = [
+  { name: 'AWS_ROLE_ARN', description: 'IRSA: the IAM role to assume (`arn:<partition>:iam::<account>:role/<path/>name`)' },
+  { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', description: 'IRSA: the projected ServiceAccount token' },
+  { name: 'AWS_ROLE_SESSION_NAME', description: 'IRSA: the session name (2-64 of `[\\w+=,.@-]`)' },
+  { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', description: 'EKS Pod Identity: the agent\'s credentials URL' },
+  { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', description: 'EKS Pod Identity: the token presented to the agent' },
+  { name: 'AWS_REGION', default: `${E.stsRegion}`, description: 'region of the STS client that assumes the role' },
+  { name: 'AWS_DEFAULT_REGION', description: 'as AWS_REGION, when that is unset' },
+  { name: 'AWS_STS_REGIONAL_ENDPOINTS', description: 'read by the SDK (`regional`)' },
+  { name: 'AWS_ENDPOINT_URL_STS', description: 'the STS endpoint for AssumeRoleWithWebIdentity (tests, VPC endpoints)' },
+];
+
+type Parsed = { [K in keyof typeof SIDECAR_SETTINGS]: ReturnType<(typeof SIDECAR_SETTINGS)[K]['parse']> };
+
+/** Step: every row of the table. */
+function parseSettings(env: Env): Parsed {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SIDECAR_SETTINGS)) out[key] = (s.parse as (t: string | undefined) => unknown)(read(env, s.name));
+  return out as Parsed;
+}
+
+/** Step: the region of the STS client that runs AssumeRoleWithWebIdentity, and its endpoint override. */
+function parseAwsClient(env: Env, stsRegion: string): string {
   const awsRegion = read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION') ?? stsRegion;
-  if (!isValidRegion(awsRegion)) throw new ConfigError('AWS_REGION', `"${awsRegion}" is not an AWS region`);
+  if (checkRegion(awsRegion) !== null) throw new ConfigError('AWS_REGION', `"${awsRegion}" is not an AWS region`);
   const stsUrl = read(env, 'AWS_ENDPOINT_URL_STS');
   if (stsUrl !== undefined) {
     try {
@@ -244,23 +291,30 @@ export function parseConfig(env: Env): SidecarConfig {
       throw new ConfigError('AWS_ENDPOINT_URL_STS', `"${stsUrl}" is not a URL`);
     }
   }
+  return awsRegion;
+}
 
+/** env → config; throws a ConfigError naming the first missing or malformed variable. Pure. */
+export function parseConfig(env: Env): SidecarConfig {
+  const p = parseSettings(env);
+  const aws = parseIdentity(env);
+  const awsRegion = parseAwsClient(env, p.stsRegion);
   return {
-    vaultAddr,
-    ...(vaultCaCert ? { vaultCaCert } : {}),
-    ...(vaultNamespace ? { vaultNamespace } : {}),
-    role,
-    authMount,
-    ...(iamServerId ? { iamServerId } : {}),
-    stsRegion,
-    secrets,
-    listen,
-    healthListen,
-    tokenFile,
-    refreshMs,
-    logLevel: logLevel as LogLevel,
+    vaultAddr: p.vaultAddr,
+    ...(p.vaultCaCert ? { vaultCaCert: p.vaultCaCert } : {}),
+    ...(p.vaultNamespace ? { vaultNamespace: p.vaultNamespace } : {}),
+    role: p.role,
+    authMount: p.authMount,
+    ...(p.iamServerId ? { iamServerId: p.iamServerId } : {}),
+    stsRegion: p.stsRegion,
+    secrets: p.secrets,
+    listen: p.listen,
+    healthListen: p.healthListen,
+    tokenFile: p.tokenFile,
+    refreshMs: p.refreshMs,
+    logLevel: p.logLevel,
     aws,
     awsRegion,
-    vaultTimeoutMs,
+    vaultTimeoutMs: p.vaultTimeoutMs,
   };
 }

@@ -18,7 +18,7 @@ export interface IamLoginInput {
   now: Date;
 }
 
-/** The JSON body of POST auth/<mount>/login for auth_type=iam (VAULT-WIRE §1). */
+/** The JSON body of POST auth/<mount>/login for auth_type=iam (docs/vault-and-aws.md, "The login"). */
 export interface IamLoginBody {
   role: string;
   iam_http_request_method: 'POST';
@@ -62,7 +62,7 @@ export async function buildIamLoginBody(input: IamLoginInput): Promise<IamLoginB
     region: input.region,
     credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
     sha256: Hash.bind(null, 'sha256'),
-    // Without this the signer adds X-Amz-Content-Sha256; keep the header set to exactly what VAULT-WIRE lists.
+    // Without this the signer adds X-Amz-Content-Sha256; keep the header set to exactly what docs/vault-and-aws.md lists.
     applyChecksum: false,
   });
   const signed = await signer.sign(

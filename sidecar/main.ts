@@ -88,7 +88,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   const store = new SecretStore(config.secrets, Date.now);
   const refresher = new Refresher({ vault, tokens, store, refreshMs: config.refreshMs, log, metrics });
 
-  // Ready once every declared secret was read once, and from then on (CONTRACT §3): a later outage is
+  // Ready once every declared secret was read once, and from then on (docs/localhost-api.md): a later outage is
   // served stale and shows in metrics, it does not take the pod out of service.
   let readyOnce = false;
   const readiness = {

@@ -1,30 +1,23 @@
 /**
  * Region → the STS endpoint the GetCallerIdentity login is signed for. `us-east-1` is the global endpoint,
- * because that is what Vault forwards to by default (VAULT-WIRE §1); every other region its regional one,
- * in the DNS suffix of its partition.
+ * because that is where Vault's AWS auth forwards by default (docs/vault-and-aws.md); every other region its
+ * regional one, in the DNS suffix of its partition (the AWS SDK's partition data, sidecar/contract).
  */
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+import { partitionOf } from './contract/grammars.js';
+import { DEFAULT_STS_REGION } from './contract/names.js';
 
 export function isValidRegion(region: string): boolean {
-  return REGION.test(region);
+  return partitionOf(region) !== undefined;
 }
 
-/** DNS suffix by partition, longest prefix first. */
-const PARTITION_SUFFIX: ReadonlyArray<[prefix: string, suffix: string]> = [
-  ['us-isob-', 'sc2s.sgov.gov'],
-  ['us-isof-', 'csp.hci.ic.gov'],
-  ['us-iso-', 'c2s.ic.gov'],
-  ['eu-isoe-', 'cloud.adc-e.uk'],
-  ['cn-', 'amazonaws.com.cn'],
-];
-
 export function dnsSuffix(region: string): string {
-  for (const [prefix, suffix] of PARTITION_SUFFIX) if (region.startsWith(prefix)) return suffix;
-  return 'amazonaws.com';
+  const p = partitionOf(region);
+  if (p === undefined) throw new Error(`not an AWS region: ${region}`);
+  return p.dnsSuffix;
 }
 
 export function stsEndpointFor(region: string): string {
   if (!isValidRegion(region)) throw new Error(`not an AWS region: ${region}`);
-  if (region === 'us-east-1') return 'https://sts.amazonaws.com/';
+  if (region === DEFAULT_STS_REGION) return 'https://sts.amazonaws.com/';
   return `https://sts.${region}.${dnsSuffix(region)}/`;
 }

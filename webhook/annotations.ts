@@ -1,39 +1,22 @@
 /**
- * Pod annotations + the webhook's defaults → an injection plan, or every problem found (CONTRACT.md §1).
+ * Pod annotations + the webhook's defaults → an injection plan, or every problem found (docs/annotations.md).
  * Pure: no I/O, no clock. Each problem names the full annotation key and quotes the bad value, because
  * the pod author reads them in `kubectl` output and needs to know which line of YAML to fix.
  */
 import type { WebhookConfig } from './config.js';
 import type { InjectionPlan } from './plan.js';
-import { SIDECAR_DEFAULTS } from '../sidecar/env-names.js';
+import {
+  ANNOTATION_PREFIX, ANNOTATIONS, SECRET_ANNOTATION_PREFIX, SIDECAR_DEFAULTS, STATUS_INJECTED,
+} from '../sidecar/contract/names.js';
 import {
   checkAuthMount, checkHeaderValue, checkPort, checkRefresh, checkRegion, checkRoleArn, checkVaultNamespace,
   checkVaultPath, checkVaultRole, isDnsLabel, normalizeVaultAddr, parseQuantity, quote,
 } from './validate.js';
 
-export const PREFIX = 'vault-irsa.io/';
-export const A = {
-  role: `${PREFIX}role`,
-  inject: `${PREFIX}inject`,
-  status: `${PREFIX}status`,
-  authMount: `${PREFIX}auth-mount`,
-  vaultAddr: `${PREFIX}vault-addr`,
-  vaultNamespace: `${PREFIX}vault-namespace`,
-  iamServerId: `${PREFIX}iam-server-id-header`,
-  stsRegion: `${PREFIX}sts-region`,
-  awsRoleArn: `${PREFIX}aws-role-arn`,
-  port: `${PREFIX}port`,
-  healthPort: `${PREFIX}health-port`,
-  mode: `${PREFIX}sidecar-mode`,
-  refresh: `${PREFIX}refresh`,
-  cpuRequest: `${PREFIX}cpu-request`,
-  cpuLimit: `${PREFIX}cpu-limit`,
-  memoryRequest: `${PREFIX}memory-request`,
-  memoryLimit: `${PREFIX}memory-limit`,
-  vaultApi: `${PREFIX}vault-api`,
-} as const;
-export const SECRET_PREFIX = `${PREFIX}secret-`;
-export const STATUS_INJECTED = 'injected';
+export const PREFIX = ANNOTATION_PREFIX;
+export const A = ANNOTATIONS;
+export const SECRET_PREFIX = SECRET_ANNOTATION_PREFIX;
+export { STATUS_INJECTED };
 
 const KNOWN = new Set<string>(Object.values(A));
 
@@ -54,29 +37,22 @@ export type PlanResult =
   | { action: 'deny'; problems: string[] }
   | { action: 'inject'; plan: InjectionPlan };
 
-/** Decide whether a pod is injected, and if so with what. `annotations` is untrusted input. */
-export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults, declaredPorts: DeclaredPort[] = []): PlanResult {
-  if (annotations !== undefined && annotations !== null && (typeof annotations !== 'object' || Array.isArray(annotations))) {
-    return { action: 'deny', problems: ['metadata.annotations is not a map of strings'] };
-  }
-  const all = (annotations ?? {}) as Record<string, unknown>;
-  const ours = Object.entries(all).filter(([k]) => k.startsWith(PREFIX));
+/** What every step reads the annotations through: a problem list, and readers that report into it. */
+interface Reader {
+  all: Record<string, unknown>;
+  problems: string[];
+  bad: (key: string, value: unknown, what: string) => void;
+  /** the annotation's string value; a non-string is reported (only reachable with hand-made reviews) */
+  str: (key: string) => string | undefined;
+  /** str, then a contract grammar; a problem is reported and gives undefined */
+  checked: (key: string, check: (v: string) => string | null) => string | undefined;
+}
 
-  if (all[A.status] === STATUS_INJECTED) return { action: 'skip', reason: `already injected (${A.status}: ${STATUS_INJECTED})`, warnings: [] };
-  if (all[A.inject] === 'false') return { action: 'skip', reason: `opted out (${A.inject}: "false")`, warnings: [] };
-  if (!(A.role in all)) {
-    const stray = ours.filter(([k]) => k !== A.status && k !== A.inject).map(([k]) => k);
-    const warnings = stray.length > 0
-      ? [`vault-irsa: pod has ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', …' : ''} but no ${A.role}; no sidecar injected`]
-      : [];
-    return { action: 'skip', reason: `no ${A.role} annotation`, warnings };
-  }
-
+function reader(all: Record<string, unknown>): Reader {
   const problems: string[] = [];
   const bad = (key: string, value: unknown, what: string): void => {
     problems.push(`${key}: ${quote(value)} ${what}`);
   };
-  /** The annotation's string value; a non-string is reported (only reachable with hand-made reviews). */
   const str = (key: string): string | undefined => {
     const v = all[key];
     if (v === undefined) return undefined;
@@ -96,96 +72,157 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
     }
     return v;
   };
+  return { all, problems, bad, str, checked };
+}
 
+/** Step: pods the webhook leaves alone (already injected, opted out, no role). */
+function skipReason(all: Record<string, unknown>, ours: Array<[string, unknown]>): PlanResult | undefined {
+  if (all[A.status] === STATUS_INJECTED) return { action: 'skip', reason: `already injected (${A.status}: ${STATUS_INJECTED})`, warnings: [] };
+  if (all[A.inject] === 'false') return { action: 'skip', reason: `opted out (${A.inject}: "false")`, warnings: [] };
+  if (!(A.role in all)) {
+    const stray = ours.filter(([k]) => k !== A.status && k !== A.inject).map(([k]) => k);
+    const warnings = stray.length > 0
+      ? [`vault-irsa: pod has ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', …' : ''} but no ${A.role}; no sidecar injected`]
+      : [];
+    return { action: 'skip', reason: `no ${A.role} annotation`, warnings };
+  }
+  return undefined;
+}
+
+/** Step: a misspelt annotation is an error, not silently ignored. */
+function unknownKeys(r: Reader, ours: Array<[string, unknown]>): void {
   for (const [key] of ours) {
     if (!KNOWN.has(key) && !key.startsWith(SECRET_PREFIX)) {
-      bad(key, all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit, vault-api)`);
+      r.bad(key, r.all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit, vault-api)`);
     }
   }
+}
 
-  const inject = str(A.inject);
-  if (inject !== undefined && inject !== 'true') bad(A.inject, inject, 'must be "true" or "false"');
-  const vaultApi = str(A.vaultApi);
-  if (vaultApi !== undefined && vaultApi !== 'true' && vaultApi !== 'false') bad(A.vaultApi, vaultApi, 'must be "true" or "false"');
+/** Step: the true/false switches. */
+function switches(r: Reader): { vaultApi: boolean } {
+  const inject = r.str(A.inject);
+  if (inject !== undefined && inject !== 'true') r.bad(A.inject, inject, 'must be "true" or "false"');
+  const vaultApi = r.str(A.vaultApi);
+  if (vaultApi !== undefined && vaultApi !== 'true' && vaultApi !== 'false') r.bad(A.vaultApi, vaultApi, 'must be "true" or "false"');
+  return { vaultApi: vaultApi === 'true' };
+}
 
-  const role = checked(A.role, checkVaultRole);
-  const authMount = checked(A.authMount, checkAuthMount) ?? SIDECAR_DEFAULTS.authMount;
-
+/** Step: where and as whom the sidecar logs in to Vault. */
+function vaultLogin(r: Reader, defaults: PlanDefaults) {
+  const role = r.checked(A.role, checkVaultRole);
+  const authMount = r.checked(A.authMount, checkAuthMount) ?? SIDECAR_DEFAULTS.authMount;
   let vaultAddr = defaults.vaultAddr;
-  const addrRaw = str(A.vaultAddr);
+  const addrRaw = r.str(A.vaultAddr);
   if (addrRaw !== undefined) {
     const n = normalizeVaultAddr(addrRaw.trim());
-    if (n === null) bad(A.vaultAddr, addrRaw, 'is not an http(s) URL');
-    else if (!defaults.allowedVaultAddrs.includes(n)) bad(A.vaultAddr, addrRaw, `is not in the webhook's allow-list (${defaults.allowedVaultAddrs.join(', ')})`);
+    if (n === null) r.bad(A.vaultAddr, addrRaw, 'is not an http(s) URL');
+    else if (!defaults.allowedVaultAddrs.includes(n)) r.bad(A.vaultAddr, addrRaw, `is not in the webhook's allow-list (${defaults.allowedVaultAddrs.join(', ')})`);
     else vaultAddr = n;
   }
+  const vaultNamespace = r.checked(A.vaultNamespace, checkVaultNamespace);
+  const iamServerId = r.checked(A.iamServerId, checkHeaderValue) ?? defaults.iamServerId;
+  return { role, authMount, vaultAddr, vaultNamespace, iamServerId };
+}
 
-  const vaultNamespace = checked(A.vaultNamespace, checkVaultNamespace);
-  const iamServerId = checked(A.iamServerId, checkHeaderValue) ?? defaults.iamServerId;
-  const stsRegion = checked(A.stsRegion, checkRegion) ?? defaults.stsRegion;
-  const awsRoleArn = checked(A.awsRoleArn, checkRoleArn);
-  const refresh = checked(A.refresh, checkRefresh) ?? SIDECAR_DEFAULTS.refresh;
+/** Step: the AWS side of the login (the STS region signed for, an explicit role). */
+function awsLogin(r: Reader, defaults: PlanDefaults) {
+  const stsRegion = r.checked(A.stsRegion, checkRegion) ?? defaults.stsRegion;
+  const awsRoleArn = r.checked(A.awsRoleArn, checkRoleArn);
+  return { stsRegion, awsRoleArn };
+}
 
+/** Step: how the sidecar runs (mode, refresh interval). */
+function sidecarRun(r: Reader, defaults: PlanDefaults) {
+  const refresh = r.checked(A.refresh, checkRefresh) ?? SIDECAR_DEFAULTS.refresh;
   let mode = defaults.sidecarMode;
-  const modeRaw = str(A.mode);
+  const modeRaw = r.str(A.mode);
   if (modeRaw !== undefined) {
     if (modeRaw === 'native' || modeRaw === 'classic') mode = modeRaw;
-    else bad(A.mode, modeRaw, 'is not a sidecar mode (native or classic)');
+    else r.bad(A.mode, modeRaw, 'is not a sidecar mode (native or classic)');
   }
+  return { refresh, mode };
+}
 
-  const portRaw = checked(A.port, checkPort);
-  const healthRaw = checked(A.healthPort, checkPort);
+/** Step: the two ports, distinct from each other and from every port a container declares. */
+function ports(r: Reader, declaredPorts: DeclaredPort[]): { port: number; healthPort: number } {
+  const portRaw = r.checked(A.port, checkPort);
+  const healthRaw = r.checked(A.healthPort, checkPort);
   const port = portRaw !== undefined ? Number(portRaw) : SIDECAR_DEFAULTS.port;
   const healthPort = healthRaw !== undefined ? Number(healthRaw) : SIDECAR_DEFAULTS.healthPort;
-  const portValid = !problems.some((p) => p.startsWith(`${A.port}:`));
-  const healthValid = !problems.some((p) => p.startsWith(`${A.healthPort}:`));
+  const portValid = !r.problems.some((p) => p.startsWith(`${A.port}:`));
+  const healthValid = !r.problems.some((p) => p.startsWith(`${A.healthPort}:`));
   if (portValid && healthValid && port === healthPort) {
     const key = portRaw !== undefined ? A.port : A.healthPort;
-    bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
+    r.bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
   } else {
     for (const [key, value, valid, given] of [[A.port, port, portValid, portRaw !== undefined], [A.healthPort, healthPort, healthValid, healthRaw !== undefined]] as const) {
       const clash = valid ? declaredPorts.find((d) => d.port === value) : undefined;
       if (clash) {
-        bad(key, String(value), `${given ? '' : '(the default) '}clashes with port ${value} declared by container ${quote(clash.container)}; set ${key} to a free port`);
+        r.bad(key, String(value), `${given ? '' : '(the default) '}clashes with port ${value} declared by container ${quote(clash.container)}; set ${key} to a free port`);
       }
     }
   }
+  return { port, healthPort };
+}
 
+/** Step: `secret-<name>` annotations → name → path, sorted by name so the sidecar's env is stable. */
+function secretsOf(r: Reader, ours: Array<[string, unknown]>): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const [key] of ours.filter(([k]) => k.startsWith(SECRET_PREFIX)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = key.slice(SECRET_PREFIX.length);
-    const path = str(key);
+    const path = r.str(key);
     if (!isDnsLabel(name)) {
-      bad(key, path ?? '', `has a secret name ${quote(name)} that is not a DNS label (lowercase letters, digits and -, at most 63)`);
+      r.bad(key, path ?? '', `has a secret name ${quote(name)} that is not a DNS label (lowercase letters, digits and -, at most 63)`);
       continue;
     }
     if (path === undefined) continue;
     const p = checkVaultPath(path);
-    if (p) bad(key, path, p);
+    if (p) r.bad(key, path, p);
     else secrets[name] = path;
   }
+  return secrets;
+}
 
-  const resources = resolveResources(all, defaults, bad, str);
+/** Decide whether a pod is injected, and if so with what. `annotations` is untrusted input. */
+export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults, declaredPorts: DeclaredPort[] = []): PlanResult {
+  if (annotations !== undefined && annotations !== null && (typeof annotations !== 'object' || Array.isArray(annotations))) {
+    return { action: 'deny', problems: ['metadata.annotations is not a map of strings'] };
+  }
+  const all = (annotations ?? {}) as Record<string, unknown>;
+  const ours = Object.entries(all).filter(([k]) => k.startsWith(PREFIX));
+  const skip = skipReason(all, ours);
+  if (skip !== undefined) return skip;
 
-  if (problems.length > 0 || role === undefined) {
-    if (role === undefined && !problems.some((p) => p.startsWith(`${A.role}:`))) bad(A.role, all[A.role], 'is missing');
-    return { action: 'deny', problems };
+  const r = reader(all);
+  unknownKeys(r, ours);
+  const { vaultApi } = switches(r);
+  const vault = vaultLogin(r, defaults);
+  const aws = awsLogin(r, defaults);
+  const run = sidecarRun(r, defaults);
+  const { port, healthPort } = ports(r, declaredPorts);
+  const secrets = secretsOf(r, ours);
+  const resources = resolveResources(all, defaults, r.bad, r.str);
+
+  const role = vault.role;
+  if (r.problems.length > 0 || role === undefined) {
+    if (role === undefined && !r.problems.some((p) => p.startsWith(`${A.role}:`))) r.bad(A.role, all[A.role], 'is missing');
+    return { action: 'deny', problems: r.problems };
   }
 
   const plan: InjectionPlan = {
     role,
-    authMount,
-    vaultAddr,
-    ...(vaultNamespace !== undefined ? { vaultNamespace } : {}),
-    ...(iamServerId !== undefined ? { iamServerId } : {}),
-    stsRegion,
-    ...(awsRoleArn !== undefined ? { awsRoleArn } : {}),
+    authMount: vault.authMount,
+    vaultAddr: vault.vaultAddr,
+    ...(vault.vaultNamespace !== undefined ? { vaultNamespace: vault.vaultNamespace } : {}),
+    ...(vault.iamServerId !== undefined ? { iamServerId: vault.iamServerId } : {}),
+    stsRegion: aws.stsRegion,
+    ...(aws.awsRoleArn !== undefined ? { awsRoleArn: aws.awsRoleArn } : {}),
     port,
     healthPort,
-    mode,
-    refresh,
+    mode: run.mode,
+    refresh: run.refresh,
     secrets,
-    ...(vaultApi === 'true' ? { vaultApi: true as const } : {}),
+    ...(vaultApi ? { vaultApi: true as const } : {}),
     resources,
     image: defaults.sidecarImage,
     uid: defaults.sidecarUid,

@@ -28,7 +28,7 @@ export interface InjectionPlan {
   stsEndpointUrl?: string;
 }
 
-/** The pod's AWS identity as the sidecar will get it (CONTRACT.md §2, "The sidecar's AWS identity"). */
+/** The pod's AWS identity as the sidecar will get it (docs/pod.md, "The sidecar's AWS identity"). */
 export interface AwsIdentity {
   source: 'copied-irsa' | 'copied-pod-identity' | 'minted-irsa' | 'none';
   env: EnvVar[];

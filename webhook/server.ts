@@ -1,4 +1,4 @@
-/** The HTTPS surface (CONTRACT.md §5). Thin: parsing and decisions live in admission.ts. */
+/** The HTTPS surface (docs/configuration.md). Thin: parsing and decisions live in admission.ts. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-/** What an injected pod must carry (CONTRACT §2), checked on the object a real API server returned. */
+/** What an injected pod must carry (docs/pod.md), checked on the object a real API server returned. */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 
 export const sidecarOf = (pod: V1Pod): V1Container | undefined => pod.spec?.initContainers?.find((c) => c.name === 'vault-irsa');

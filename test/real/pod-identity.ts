@@ -36,7 +36,7 @@ export interface SidecarEnvInput {
   refresh?: string;
 }
 
-/** The env the webhook would write for the IRSA case (CONTRACT §4), with loopback listeners. */
+/** The env the webhook would write for the IRSA case (docs/configuration.md), with loopback listeners. */
 export function sidecarEnvFor(i: SidecarEnvInput): Record<string, string> {
   return {
     VAULT_ADDR: i.vaultAddr,

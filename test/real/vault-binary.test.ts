@@ -67,7 +67,7 @@ suite(`the sidecar against a real Vault (${found.ok ? found.version : 'absent'})
     expect(running().proc.output()).toContain('"event":"login"');
     const calls = callerIdentityCalls();
     expect(calls.length).toBeGreaterThanOrEqual(1);
-    // The shape VAULT-WIRE §2.8 describes and the fake Vault copies: if a real Vault differs, the stand-in drifted.
+    // The shape docs/vault-and-aws.md describes ("How Vault checks a login") and the fake Vault copies: if a real Vault differs, the stand-in drifted.
     for (const c of calls) {
       expect(c).toMatchObject({ ok: true, method: 'POST', path: '//', host: 'sts.amazonaws.com' });
       expect(c.headerNames).toContain('x-vault-aws-iam-server-id');

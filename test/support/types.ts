@@ -1,7 +1,7 @@
 /**
  * The local stand-ins' public surface: what tests, the demo and the benchmarks program against.
  * Each stand-in is a real HTTP server on 127.0.0.1 (port 0 = any free port unless given), started in-process,
- * faithful to ../shared/VAULT-WIRE.md. Implementations live beside this file (oidc-issuer.ts, sts.ts,
+ * faithful to docs/vault-and-aws.md. Implementations live beside this file (oidc-issuer.ts, sts.ts,
  * vault.ts, stack.ts).
  */
 
@@ -79,7 +79,7 @@ export interface VaultRequestRecord {
   at: number;
 }
 
-/** HashiCorp Vault, the parts vault-irsa uses, following VAULT-WIRE.md §2–3 (order of checks and messages). */
+/** HashiCorp Vault, the parts vault-irsa uses, following docs/vault-and-aws.md (order of checks and messages). */
 export interface FakeVault {
   /** http://127.0.0.1:<port> */
   readonly addr: string;

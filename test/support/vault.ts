@@ -1,5 +1,5 @@
 /**
- * HashiCorp Vault stand-in: AWS auth (iam) login validated exactly as VAULT-WIRE.md §2, tokens, ACL policies,
+ * HashiCorp Vault stand-in: AWS auth (iam) login validated exactly as docs/vault-and-aws.md describes, tokens, ACL policies,
  * KV v1/v2, a dynamic-secret engine with leases, and the configuration API real Vault offers (so the same client
  * code configures a real `vault server -dev`). Faults: stop/start, seal, expiry, injected statuses.
  */

@@ -3,13 +3,13 @@
  * (VAULT_IRSA_TOKEN_FILE), and the read-only memory volume that holds it. With vault-irsa.io/vault-api,
  * also VAULT_ADDR, so a Vault client in the app reads through the sidecar.
  */
-import { SIDECAR_DEFAULTS } from '../../sidecar/env-names.js';
+import { APP_ENV, SIDECAR_DEFAULTS } from '../../sidecar/contract/names.js';
 import type { Container, EnvVar, InjectionPlan } from '../plan.js';
 import { A } from '../annotations.js';
 import { quote } from '../validate.js';
 import { SIDECAR_MOUNT_PATH, SIDECAR_VOLUME } from './names.js';
 
-export const APP_ENV = { addr: 'VAULT_IRSA_ADDR', tokenFile: 'VAULT_IRSA_TOKEN_FILE', vaultAddr: 'VAULT_ADDR' } as const;
+export { APP_ENV };
 
 /** Sets the variable in place if the container already has it (ours wins: a stale value would point nowhere). */
 function setEnv(env: EnvVar[], name: string, value: string): EnvVar[] {

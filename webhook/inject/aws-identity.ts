@@ -1,5 +1,5 @@
 /**
- * The sidecar's AWS identity (CONTRACT.md §2), in this order:
+ * The sidecar's AWS identity (docs/pod.md), in this order:
  *  1. copy IRSA or EKS Pod Identity env and mounts the app containers already carry (another webhook,
  *     or the user, put them there): same role, same token, no second token volume;
  *  2. else mint IRSA from vault-irsa.io/aws-role-arn or the ServiceAccount's eks.amazonaws.com/role-arn,
@@ -7,7 +7,7 @@
  *  3. else nothing, with a warning: EKS Pod Identity may still be added by its own webhook later.
  * Pure: the ServiceAccount's annotations are looked up by the caller.
  */
-import { AWS_IDENTITY_ENV } from '../../sidecar/env-names.js';
+import { AWS_IDENTITY_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
 import {

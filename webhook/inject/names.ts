@@ -1,5 +1,5 @@
-/** Names and paths the injected pod uses; fixed by CONTRACT.md §2 or chosen to match the EKS pod identity webhook. */
-import { SIDECAR_DEFAULTS } from '../../sidecar/env-names.js';
+/** Names and paths the injected pod uses; documented in docs/pod.md or chosen to match the EKS pod identity webhook. */
+import { SIDECAR_DEFAULTS } from '../../sidecar/contract/names.js';
 
 export const SIDECAR_CONTAINER = 'vault-irsa';
 export const SIDECAR_VOLUME = 'vault-irsa';

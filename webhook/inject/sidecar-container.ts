@@ -1,6 +1,6 @@
 /**
- * The sidecar container (CONTRACT.md §2 and §4). Its env is exactly the sidecar's configuration, written
- * with the names in sidecar/env-names.ts so the two sides cannot drift.
+ * The sidecar container (docs/pod.md, docs/configuration.md). Its env is exactly the sidecar's configuration, written
+ * with the names in sidecar/contract/names.ts so the two sides cannot drift.
  *
  * Modes:
  *  - native: an init container with restartPolicy Always (Kubernetes 1.29+). The kubelet holds every later
@@ -11,7 +11,7 @@
  *    so the app starts after the sidecar is ready. A Job's pod never completes in this mode: the sidecar
  *    keeps running after the app exits.
  */
-import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/env-names.js';
+import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
 import {
   CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_VOLUME,

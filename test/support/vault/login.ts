@@ -1,5 +1,5 @@
 /**
- * Vault's AWS auth `iam` login, step by step as builtin/credential/aws/path_login.go does it (VAULT-WIRE.md §2):
+ * Vault's AWS auth `iam` login, step by step as builtin/credential/aws/path_login.go does it (docs/vault-and-aws.md, "How Vault checks a login"):
  * same order, same messages. Each step is a small function; vault.ts strings them together.
  */
 import { request as httpRequest } from 'node:http';

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { isIamRoleArn, parseConfig } from '../../../sidecar/config.js';
 import { ConfigError } from '../../../sidecar/errors.js';
-import { checkRoleArn } from '../../../webhook/validate.js';
+import { checkRoleArn, PARTITIONS } from '../../../sidecar/contract/grammars.js';
 
 const base = {
   VAULT_ADDR: 'https://vault.example.com:8200',
@@ -102,7 +102,7 @@ describe('IAM role ARN', () => {
     const seg = fc.string({ unit: ch, minLength: 1, maxLength: 120 });
     const arn = fc
       .tuple(
-        fc.constantFrom('aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-eusc'),
+        fc.constantFrom(...PARTITIONS.map((p) => p.id)),
         fc.stringMatching(/^\d{12}$/),
         fc.array(seg, { maxLength: 6 }),
         fc.string({ unit: ch, minLength: 1, maxLength: 64 }),

@@ -20,7 +20,7 @@ function errorFor(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('parseConfig', () => {
-  it('applies the CONTRACT §4 defaults', () => {
+  it('applies the documented defaults (docs/configuration.md)', () => {
     const c = parseConfig(base);
     expect(c).toMatchObject({
       vaultAddr: 'https://vault.example.com:8200',

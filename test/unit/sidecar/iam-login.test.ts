@@ -33,7 +33,7 @@ describe('stsEndpointFor', () => {
   });
 });
 
-describe('buildIamLoginBody (VAULT-WIRE §1)', () => {
+describe('buildIamLoginBody (docs/vault-and-aws.md, the login)', () => {
   it('has the fields Vault wants, base64 padded', async () => {
     const { body, url } = await decoded();
     expect(body.role).toBe('app');

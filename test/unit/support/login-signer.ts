@@ -1,5 +1,5 @@
 /**
- * Test-only: builds a Vault IAM login payload the way VAULT-WIRE.md §1 describes, with @smithy/signature-v4.
+ * Test-only: builds a Vault IAM login payload the way docs/vault-and-aws.md describes, with @smithy/signature-v4.
  * Deliberately independent of the sidecar's code so the stand-ins are checked against the spec, not the client.
  */
 import { SignatureV4 } from '@smithy/signature-v4';

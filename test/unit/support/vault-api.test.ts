@@ -3,7 +3,7 @@ import { loginPayload, signGetCallerIdentity, vaultCall, type Json } from './log
 
 const DENIED = ['1 error occurred:\n\t* permission denied\n\n'];
 
-describe('fake Vault API (VAULT-WIRE §3)', () => {
+describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
   let s: StackExt;
   let addr: string;
   const call = (method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) => vaultCall(addr, method, path, o);

@@ -10,7 +10,7 @@ const ROLE_ARN = 'arn:aws:iam::111122223333:role/app-vault';
 const PATH_ROLE_ARN = 'arn:aws:iam::111122223333:role/team/x/pathy';
 const SERVER_ID = 'vault.example.com';
 
-describe('fake Vault IAM login (VAULT-WIRE §2, in order)', () => {
+describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => {
   let issuer: OidcIssuerExt;
   let sts: FakeStsExt;
   let vault: FakeVaultExt;

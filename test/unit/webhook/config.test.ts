@@ -14,7 +14,7 @@ function errorOf(env: Record<string, string>): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
-test('defaults follow CONTRACT §5', () => {
+test('defaults follow docs/configuration.md', () => {
   const c = loadWebhookConfig(base);
   expect(c.port).toBe(8443);
   expect(c.tlsCertFile).toBe('/etc/vault-irsa/tls/tls.crt');
