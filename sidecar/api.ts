@@ -19,7 +19,7 @@ import { PERMISSION_DENIED, vaultErrors, vaultView, type VaultAnswer } from './v
  *   400 bad_request            a request target that is not a plain path (absolute-form, `*`, CONNECT,
  *                              undecodable or ambiguous: `%2F`, dot segments, `//`), a malformed query
  *                              (e.g. `wait` is not a duration), an HTTP/1.1 request without Host, a
- *                              request node cannot parse
+ *                              request node cannot parse, a repeated Host, Authorization or X-Vault-Token
  *   400 forwarded_request      the request carries X-Forwarded-For, Forwarded or X-Real-IP (we serve the pod itself only)
  *   400 invalid_secret_path    the declared path names no secret (e.g. a KV v2 mount itself); not retried
  *   400 vault_bad_request      Vault answered the read 400/405 or another final 4xx
@@ -86,6 +86,8 @@ export const API_LIMITS: ListenerLimits = {
 const GONE = 0;
 
 const FORWARDED_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+/** headers that decide access: each at most once */
+const SINGLE_HEADERS = ['host', 'authorization', 'x-vault-token'] as const;
 
 /**
  * The first segments after /v1/ that are this API's own; any other /v1/ path is the Vault view. A Vault
@@ -157,6 +159,10 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
         return fail(400, 'forwarded_request', 'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only');
       }
     }
+    // node keeps the first of a repeated Host or Authorization and drops the rest: which one counts must
+    // not depend on that, so a request that repeats one is refused
+    const repeated = SINGLE_HEADERS.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
+    if (repeated !== undefined) return fail(400, 'bad_request', `the ${repeated} header is given more than once`);
     const host = checkHost(h.host, req.httpVersion);
     if (host === 'missing') return fail(400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
     if (host === 'not_loopback') return fail(421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');

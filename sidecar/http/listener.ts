@@ -61,7 +61,7 @@ export class HttpListener {
     this.server.on('clientError', answerClientError);
     // without a listener node drops a CONNECT without a word; it is an authority-form target: 400
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      socket.end(rawErrorResponse(400, 'bad_request', 'CONNECT (authority-form) is not accepted; the request target must be a path such as /v1/secrets'));
+      answerAndClose(socket, rawErrorResponse(400, 'bad_request', 'CONNECT (authority-form) is not accepted; the request target must be a path such as /v1/secrets'));
     });
   }
 
@@ -144,5 +144,23 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const a = clientErrorAnswer(err.code);
-  socket.end(rawErrorResponse(a.status, a.code, a.message));
+  answerAndClose(socket, rawErrorResponse(a.status, a.code, a.message));
+}
+
+/** How long an answered, refused connection may take to flush its few bytes before it is cut. */
+const FLUSH_GRACE_MS = 1_000;
+
+/**
+ * Writes the last answer and closes the connection for good. `end()` alone only half-closes: the socket
+ * stays open, and counted against maxConnections, until the client sends its own FIN, which a hostile
+ * client never does (32 such sockets held the health listener's every slot). So the socket is destroyed
+ * once the answer is flushed, or after a short grace if the client does not read it.
+ */
+export function answerAndClose(socket: Duplex, bytes: string | Buffer): void {
+  const cut = setTimeout(() => socket.destroy(), FLUSH_GRACE_MS);
+  cut.unref();
+  socket.end(bytes, () => {
+    clearTimeout(cut);
+    socket.destroy();
+  });
 }

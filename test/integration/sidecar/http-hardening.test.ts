@@ -158,6 +158,46 @@ describe('more connections than a listener holds', () => {
   });
 });
 
+/**
+ * Opens `n` connections that each send `bytes` and then neither read nor close: what a hostile client on the
+ * cluster network does to hold a listener's places after it was answered (408 for a request that never ends,
+ * 400 for CONNECT). The sockets are paused so nothing is read, and no FIN is ever sent.
+ */
+function hold(port: number, n: number, bytes: string): Socket[] {
+  return Array.from({ length: n }, () => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.once('connect', () => {
+      s.write(bytes);
+      s.pause();
+    });
+    return s;
+  });
+}
+
+describe('answered connections that the client never closes', () => {
+  it.each([
+    ['a request that never ends (408)', 'GET /healthz HTTP/1.1\r\n'],
+    ['CONNECT (400)', 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n'],
+  ])('%s: the health listener closes them itself, so probes get through again', async (_what, bytes) => {
+    const s = sidecar as RunningSidecar;
+    const held = hold(healthPort, 40, bytes);
+    try {
+      // the health listener's header timeout is 5 s: its 408s (and the 400s to CONNECT) must free every place,
+      // though none of these clients reads its answer or sends a FIN
+      await new Promise((r) => setTimeout(r, 7_000));
+      let answered = 0;
+      for (let i = 0; i < 5; i++) {
+        const ok = await fetch(`${s.health}/healthz`, { signal: AbortSignal.timeout(3_000) }).then((r) => r.status === 200).catch(() => false);
+        if (ok) answered++;
+      }
+      expect(answered).toBe(5);
+    } finally {
+      for (const x of held) x.destroy();
+    }
+  }, 30_000);
+});
+
 describe('SIGTERM', () => {
   it('every waiting long poll is answered (304 with its ETag, Connection: close), none reset; exit 0', async () => {
     const s = sidecar as RunningSidecar;

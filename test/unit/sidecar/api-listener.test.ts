@@ -63,6 +63,27 @@ describe('before any route', () => {
     }
   });
 
+  it('400 for a repeated Host, Authorization or X-Vault-Token, whichever copy is right', async () => {
+    const h: [string, string] = ['Host', '127.0.0.1'];
+    const wrong: [string, string] = ['Authorization', 'Bearer wrong'];
+    const cases: Array<Array<[string, string]>> = [
+      [h, AUTH, wrong],
+      [h, wrong, AUTH],
+      [h, AUTH, AUTH],
+      [h, ['Host', 'rebind.example'], AUTH],
+      [['Host', 'rebind.example'], h, AUTH],
+      [h, AUTH, ['X-Vault-Token', TOKEN], ['X-Vault-Token', 'wrong']],
+    ];
+    for (const headers of cases) {
+      for (const target of ['/v1/secrets/db/password', '/v1/secret/data/db']) {
+        const r = await get(target, headers);
+        expect(r.status).toBe(400);
+        expect(r.raw).not.toContain('p1-planted');
+      }
+    }
+    expect(json((await get('/v1/secrets/db', [h, AUTH, wrong])).body).error.message).toContain('authorization header is given more than once');
+  });
+
   it('HTTP/1.0 without Host is served; HTTP/1.1 without Host is 400', async () => {
     const r10 = await rawRequest(port, `GET /v1/secrets/db/password HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
     expect(r10.status).toBe(200);
