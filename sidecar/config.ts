@@ -1,7 +1,8 @@
 import {
-  checkAuthMount, checkHeaderValue, checkRegion, checkRoleArn, checkVaultNamespace, checkVaultPathSyntax, checkVaultRole,
+  checkAuthMount, checkHeaderValue, checkRegion, checkVaultNamespace, checkVaultPathSyntax, checkVaultRole,
   isDnsLabel, isIamRoleArn, parseVaultAddr, REFRESH_MAX_MS, REFRESH_MIN_MS, RESERVED_VAULT_PREFIXES, reservedMount,
 } from './contract/grammars.js';
+import { checkAwsEnv } from './contract/aws-env.js';
 import { AWS_IDENTITY_ENV, LOG_LEVELS, SIDECAR_DEFAULTS, SIDECAR_ENV, type LogLevel } from './contract/names.js';
 import { durationFromEnv } from './duration.js';
 import { ConfigError } from './errors.js';
@@ -153,25 +154,11 @@ function parseIdentity(env: Env): AwsIdentity {
   if (roleArn !== undefined || tokenFile !== undefined) {
     if (roleArn === undefined) throw new ConfigError('AWS_ROLE_ARN', 'is required with AWS_WEB_IDENTITY_TOKEN_FILE');
     if (tokenFile === undefined) throw new ConfigError('AWS_WEB_IDENTITY_TOKEN_FILE', 'is required with AWS_ROLE_ARN');
-    if (checkRoleArn(roleArn) !== null) {
-      throw new ConfigError(
-        'AWS_ROLE_ARN',
-        `"${roleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<path/>name, path up to 512 characters, name up to 64)`,
-      );
-    }
     const sessionName = read(env, 'AWS_ROLE_SESSION_NAME');
-    if (sessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      throw new ConfigError('AWS_ROLE_SESSION_NAME', `"${sessionName}" is not a valid session name`);
-    }
     return { kind: 'web-identity', roleArn, tokenFile, ...(sessionName ? { sessionName } : {}) };
   }
   const fullUri = read(env, 'AWS_CONTAINER_CREDENTIALS_FULL_URI');
   if (fullUri !== undefined) {
-    try {
-      new URL(fullUri);
-    } catch {
-      throw new ConfigError('AWS_CONTAINER_CREDENTIALS_FULL_URI', `"${fullUri}" is not a URL`);
-    }
     const authorizationTokenFile = read(env, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE');
     return { kind: 'pod-identity', fullUri, ...(authorizationTokenFile ? { authorizationTokenFile } : {}) };
   }
@@ -279,19 +266,14 @@ function parseSettings(env: Env): Parsed {
   return out as Parsed;
 }
 
-/** Step: the region of the STS client that runs AssumeRoleWithWebIdentity, and its endpoint override. */
+/**
+ * Step: the AWS SDK's variables, by the contract's check (the webhook runs the same one on what it copies from
+ * an app container), then the region of the STS client that runs AssumeRoleWithWebIdentity.
+ */
 function parseAwsClient(env: Env, stsRegion: string): string {
-  const awsRegion = read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION') ?? stsRegion;
-  if (checkRegion(awsRegion) !== null) throw new ConfigError('AWS_REGION', `"${awsRegion}" is not an AWS region`);
-  const stsUrl = read(env, 'AWS_ENDPOINT_URL_STS');
-  if (stsUrl !== undefined) {
-    try {
-      new URL(stsUrl);
-    } catch {
-      throw new ConfigError('AWS_ENDPOINT_URL_STS', `"${stsUrl}" is not a URL`);
-    }
-  }
-  return awsRegion;
+  const problem = checkAwsEnv((name) => read(env, name), stsRegion);
+  if (problem !== null) throw new ConfigError(problem.name, `"${read(env, problem.name) ?? stsRegion}" ${problem.problem}`);
+  return read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION') ?? stsRegion;
 }
 
 /** env → config; throws a ConfigError naming the first missing or malformed variable. Pure. */

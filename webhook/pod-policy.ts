@@ -29,6 +29,16 @@ function runAsUser(c: Container, pod: Pod): number | undefined {
   return typeof podLevel === 'number' ? podLevel : undefined;
 }
 
+/** How a container could trace another UID's process: privileged, or CAP_SYS_PTRACE (or ALL) added. */
+function ptracePower(c: Container): string | undefined {
+  const sc = isObject(c.securityContext) ? c.securityContext : undefined;
+  if (sc === undefined) return undefined;
+  if (sc.privileged === true) return 'privileged';
+  const add = isObject(sc.capabilities) && Array.isArray(sc.capabilities.add) ? sc.capabilities.add : [];
+  const cap = add.find((a) => typeof a === 'string' && ['SYS_PTRACE', 'CAP_SYS_PTRACE', 'ALL'].includes(a.toUpperCase()));
+  return typeof cap === 'string' ? `given capability ${cap}` : undefined;
+}
+
 export function podPolicy(pod: Pod, apps: Container[], sidecarUid: number): PolicyFindings {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -53,6 +63,14 @@ export function podPolicy(pod: Pod, apps: Container[], sidecarUid: number): Poli
       + 'memory (its Vault token and the secrets) through /proc');
   }
   for (const c of apps) {
+    const power = sharedPids ? ptracePower(c) : undefined;
+    if (power !== undefined) {
+      // ptrace across UIDs needs CAP_SYS_PTRACE, which privileged containers have too: with shared PIDs such a
+      // container reads the sidecar's memory whatever UID either runs as
+      problems.push(`container ${quote(c.name)} is ${power} and spec.shareProcessNamespace is true: it could read the sidecar's `
+        + 'memory (its Vault token and the secrets) through /proc; drop that or do not share the process namespace');
+      continue;
+    }
     if (runAsUser(c, pod) !== sidecarUid) continue;
     if (sharedPids) {
       // the combination is exactly the exposure: deny rather than warn, the author must change one of the two

@@ -7,6 +7,7 @@
  *  3. else nothing, with a warning: EKS Pod Identity may still be added by its own webhook later.
  * Pure: the ServiceAccount's annotations are looked up by the caller.
  */
+import { checkAwsEnv } from '../../sidecar/contract/aws-env.js';
 import { AWS_IDENTITY_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
@@ -33,6 +34,14 @@ export class IdentityError extends Error {
 }
 
 const COPIED = new Set<string>(AWS_IDENTITY_ENV);
+/**
+ * The other mechanism's variables are left behind: a Pod Identity container that also sets AWS_ROLE_ARN (for
+ * its own role chaining, say) would otherwise hand the sidecar half an IRSA setup, which it refuses at start.
+ */
+const NOT_COPIED: Record<'irsa' | 'pod-identity', ReadonlySet<string>> = {
+  irsa: new Set(['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE']),
+  'pod-identity': new Set(['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_SESSION_NAME']),
+};
 
 function envValue(c: Container, name: string): EnvVar | undefined {
   return (c.env ?? []).find((e) => e?.name === name);
@@ -52,7 +61,7 @@ function mountFor(c: Container, file: string | undefined): VolumeMount | undefin
 
 function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
   // a JSON copy: an env entry is plain JSON, and structuredClone costs several times as much per call
-  const env = (c.env ?? []).filter((e) => COPIED.has(e?.name)).map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
+  const env = (c.env ?? []).filter((e) => COPIED.has(e?.name) && !NOT_COPIED[kind].has(e.name)).map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
   const fileVar = kind === 'irsa' ? 'AWS_WEB_IDENTITY_TOKEN_FILE' : 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
   // a hand-made review can put any JSON in value; only a string names a file
   const rawFile = envValue(c, fileVar)?.value;
@@ -68,21 +77,45 @@ function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
   return { source: kind === 'irsa' ? 'copied-irsa' : 'copied-pod-identity', env, mounts, volumes: [], warnings };
 }
 
-/** Step 1: an app or init container that already carries web identity or Pod Identity credentials. */
-export function findCopiableIdentity(containers: Container[]): AwsIdentity | undefined {
+/** The app or init container whose web identity or Pod Identity credentials the sidecar would share. */
+function copiableSource(containers: Container[]): { container: Container; kind: 'irsa' | 'pod-identity' } | undefined {
   for (const c of containers) {
-    if (envValue(c, 'AWS_ROLE_ARN') && envValue(c, 'AWS_WEB_IDENTITY_TOKEN_FILE')) return copyFrom(c, 'irsa');
+    if (envValue(c, 'AWS_ROLE_ARN') && envValue(c, 'AWS_WEB_IDENTITY_TOKEN_FILE')) return { container: c, kind: 'irsa' };
   }
   for (const c of containers) {
-    if (envValue(c, 'AWS_CONTAINER_CREDENTIALS_FULL_URI') && envValue(c, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')) return copyFrom(c, 'pod-identity');
+    if (envValue(c, 'AWS_CONTAINER_CREDENTIALS_FULL_URI') && envValue(c, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')) return { container: c, kind: 'pod-identity' };
   }
   return undefined;
+}
+
+/** Step 1: an app or init container that already carries web identity or Pod Identity credentials. */
+export function findCopiableIdentity(containers: Container[]): AwsIdentity | undefined {
+  const source = copiableSource(containers);
+  return source && copyFrom(source.container, source.kind);
+}
+
+/**
+ * The copy must be one the sidecar starts with: the sidecar's config parser applies this same contract check,
+ * and a pod admitted with env it refuses would crash-loop. Only literal values can be checked (valueFrom is
+ * resolved by the kubelet).
+ */
+function checkCopied(containers: Container[], identity: AwsIdentity): void {
+  const literal = new Map<string, string>();
+  for (const e of identity.env) if (typeof e.value === 'string' && e.valueFrom === undefined) literal.set(e.name, e.value);
+  const problem = checkAwsEnv((name) => literal.get(name));
+  if (problem === null) return;
+  const from = copiableSource(containers)?.container.name;
+  throw new IdentityError(
+    `container ${quote(from)} env ${problem.name}: ${quote(literal.get(problem.name))} ${problem.problem}; ` +
+      'the sidecar shares this container\'s AWS identity and could not start with it',
+  );
 }
 
 /** Steps 1–3. Throws IdentityError when the ServiceAccount's role ARN is malformed. */
 export function resolveAwsIdentity(pod: Pod, appContainers: Container[], plan: InjectionPlan, ctx: IdentityContext): AwsIdentity {
   const copied = findCopiableIdentity(appContainers);
   if (copied) {
+    checkCopied(appContainers, copied);
     const roleValue = copied.env.find((e) => e.name === 'AWS_ROLE_ARN')?.value;
     const copiedRole = typeof roleValue === 'string' ? roleValue : undefined;
     if (plan.awsRoleArn !== undefined && copiedRole !== plan.awsRoleArn) {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { planFromAnnotations } from '../../../webhook/annotations.js';
 import { loadWebhookConfig } from '../../../webhook/config.js';
-import { resolveAwsIdentity } from '../../../webhook/inject/aws-identity.js';
+import { IdentityError, resolveAwsIdentity } from '../../../webhook/inject/aws-identity.js';
 import { sidecarEnv } from '../../../webhook/inject/sidecar-container.js';
 import type { Pod } from '../../../webhook/plan.js';
 import { parseConfig } from '../../../sidecar/config.js';
@@ -126,4 +126,50 @@ test('every sidecar env the webhook writes is one the sidecar accepts', () => {
   );
   // the property is empty if nothing is ever injected
   expect(injected).toBeGreaterThan(200);
+});
+
+const appAwsEnv = fc.record(
+  {
+    AWS_ROLE_ARN: roleArn,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ROLE_SESSION_NAME: mostly(fc.stringMatching(/^[\w+=,.@-]{2,64}$/), fc.oneof(hostile, fc.constantFrom('a', 'x'.repeat(65), 'a b'))),
+    AWS_ENDPOINT_URL_STS: mostly(fc.constantFrom('https://sts.us-east-1.amazonaws.com', 'http://127.0.0.1:4566'), fc.oneof(hostile, fc.constant('sts.local'))),
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: mostly(fc.constant('http://169.254.170.23/v1/credentials'), fc.oneof(hostile, fc.constant('not a url'))),
+  },
+  { requiredKeys: ['AWS_ROLE_ARN', 'AWS_CONTAINER_CREDENTIALS_FULL_URI'] },
+);
+
+test('an identity copied from an app container is denied, or one the sidecar starts with', () => {
+  const defaults = loadWebhookConfig({ VAULT_IRSA_WEBHOOK_VAULT_ADDR: VAULT_ADDRS[0], VAULT_IRSA_WEBHOOK_KUBERNETES: 'off' });
+  let copied = 0;
+  let denied = 0;
+  fc.assert(
+    fc.property(appAwsEnv, fc.boolean(), (aws, podIdentity) => {
+      const env = Object.entries(aws).map(([name, value]) => ({ name, value }));
+      env.push(podIdentity
+        ? { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', value: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token' }
+        : { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' });
+      const pod: Pod = { metadata: { namespace: 'demo' }, spec: { containers: [{ name: 'app', env }] } };
+      const result = planFromAnnotations({ [A.role]: 'app', [`${SECRET_ANNOTATION_PREFIX}db`]: 'secret/db' }, defaults);
+      if (result.action !== 'inject') throw new Error('the plan must inject');
+      let identity;
+      try {
+        identity = resolveAwsIdentity(pod, pod.spec.containers, result.plan, { namespace: 'demo', serviceAccountName: 'app', serviceAccount: { status: 'found', annotations: {} } });
+      } catch (e) {
+        if (!(e instanceof IdentityError)) throw e;
+        denied++;
+        return;
+      }
+      // without a copy the sidecar waits for Pod Identity to be added later (admitted with a warning)
+      if (!identity.source.startsWith('copied')) return;
+      copied++;
+      const sidecar: Record<string, string> = {};
+      for (const e of sidecarEnv(result.plan, identity)) if (typeof e.value === 'string') sidecar[e.name] = e.value;
+      expect(() => parseConfig(sidecar)).not.toThrow();
+    }),
+    { numRuns: 1000 },
+  );
+  expect(copied).toBeGreaterThan(100);
+  expect(denied).toBeGreaterThan(10);
 });
