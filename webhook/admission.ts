@@ -12,15 +12,16 @@
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
 import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
 import { appContainers, injectPod } from './inject/index.js';
-import { capList, MAX_JSON_DEPTH, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, nestedDeeperThan, safeText } from './limits.js';
-import { encodePatch, podPatch } from './patch.js';
-import type { Pod } from './plan.js';
+import {
+  ADMISSION_API_VERSION, allowed, denied, errored, invalidRequest, patched, type RequestRef, type ReviewResult,
+} from './admission-response.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, safeText } from './limits.js';
+import { podPatch } from './patch.js';
+import type { Container, Pod } from './plan.js';
 import { quote } from './validate.js';
 import { podPolicy } from './pod-policy.js';
 
-export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
-
-export type Outcome = 'injected' | 'skipped' | 'denied' | 'invalid' | 'error';
+export { invalidRequest, type Outcome, type ReviewResult } from './admission-response.js';
 
 export type ServiceAccountLookup = (namespace: string, name: string) => Promise<ServiceAccountView>;
 
@@ -30,25 +31,8 @@ export interface ReviewDeps {
   lookupServiceAccount?: ServiceAccountLookup;
 }
 
-export interface ReviewResult {
-  httpStatus: 200 | 400;
-  body: Record<string, unknown>;
-  outcome: Outcome;
-  /** for the log line: never a secret (the webhook sees none), only identifiers and reasons */
-  log: { uid?: string; namespace?: string; pod?: string; operation?: string; reason?: string; ops?: number };
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** The Kubernetes Status shape, so kubectl and the apiserver log print the message as is. */
-function statusBody(code: number, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: code === 400 ? 'BadRequest' : 'InternalError', message };
-}
-
-export function invalidRequest(message: string): ReviewResult {
-  return { httpStatus: 400, body: statusBody(400, message), outcome: 'invalid', log: { reason: message } };
 }
 
 /** Checks the pod's structure enough that the builders can trust it; Kubernetes validates the rest. */
@@ -111,17 +95,8 @@ function declaredPorts(pod: Pod): DeclaredPort[] {
   return out;
 }
 
-/** A deny message within MAX_MESSAGE_CHARS however many problems there are: the first ones, then a count. */
-export function denyMessage(problems: string[]): string {
-  const prefix = 'vault-irsa: pod cannot be injected: ';
-  return prefix + capList(problems, MAX_MESSAGE_CHARS - prefix.length, '; ', (n) => `and ${n} more problem${n === 1 ? '' : 's'}`).join('; ');
-}
-
-function cappedWarnings(warnings: string[]): string[] {
-  return capList(warnings, MAX_WARNING_CHARS, '', (n) => `vault-irsa: and ${n} more warning${n === 1 ? '' : 's'}`);
-}
-
-export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResult> {
+/** Step 1: the envelope. A body that is not an AdmissionReview we answer is a 400, before any recursive walk. */
+function envelopeRequest(raw: unknown): { uid: string; req: Record<string, unknown> } | ReviewResult {
   if (!isObject(raw)) return invalidRequest('body is not an AdmissionReview: expected a JSON object');
   // before anything walks the body recursively (value checks, the diff, JSON copies): no stack overflow
   if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) return invalidRequest(`AdmissionReview is nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -132,97 +107,79 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
   const req = raw.request;
   if (!isObject(req)) return invalidRequest('AdmissionReview has no request');
   if (typeof req.uid !== 'string' || req.uid === '') return invalidRequest('AdmissionReview request has no uid');
-  const uid = req.uid;
+  return { uid: req.uid, req };
+}
+
+export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResult> {
+  const envelope = envelopeRequest(raw);
+  if ('httpStatus' in envelope) return envelope;
   try {
-    return await reviewRequest(uid, req, deps);
+    return await reviewRequest(envelope.uid, envelope.req, deps);
   } catch (err) {
-    // a bug, not the pod's fault; still a well-formed answer the API server can act on, never a 500
-    const reason = `internal error: ${safeText(err instanceof Error ? err.message : err)}`;
-    return {
-      httpStatus: 200,
-      body: {
-        apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview',
-        response: { uid, allowed: false, status: { code: 500, reason: 'InternalError', status: 'Failure', message: 'vault-irsa: internal error while reviewing this pod (see the webhook\'s log)' } },
-      },
-      outcome: 'error',
-      log: { uid: safeText(uid, 100), reason },
-    };
+    return errored({ uid: envelope.uid }, err);
+  }
+}
+
+/** Step 2: requests that are not a Pod CREATE pass unchanged; a CREATE without an object is denied. */
+function outOfScope(ref: RequestRef, req: Record<string, unknown>): ReviewResult | undefined {
+  const kind = isObject(req.kind) ? req.kind : undefined;
+  if (!kind || kind.kind !== 'Pod' || (kind.group ?? '') !== '') {
+    return allowed(ref, `not a Pod (${kind ? `${safeText(kind.group ?? '', 100)}/${safeText(kind.kind, 100)}` : 'no kind'})`);
+  }
+  if (typeof req.subResource === 'string' && req.subResource !== '') return allowed(ref, `subresource ${safeText(req.subResource, 100)}`);
+  if (ref.operation !== 'CREATE') return allowed(ref, `operation ${safeText(ref.operation ?? 'missing', 20)}: only CREATE is injected`);
+  if (req.object === undefined || req.object === null) return denied(ref, ['request.object is missing']);
+  return undefined;
+}
+
+/** Step 3: who the pod is, for the log and the lookups. Strings only: a hand-made review may put anything here. */
+function podIdentity(req: Record<string, unknown>, pod: Pod): { namespace: string; pod: string } {
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const name = safeText(str(pod.metadata?.name) ?? (str(pod.metadata?.generateName) ? `${pod.metadata?.generateName}*` : ''), 253);
+  return { namespace: str(req.namespace) ?? str(pod.metadata?.namespace) ?? 'default', pod: name };
+}
+
+/**
+ * Step 4: the pod's ServiceAccount, only when the containers carry no whole identity to copy (the same test the
+ * copy makes: a token file alone, without AWS_ROLE_ARN, is not one; the role then comes from the ServiceAccount).
+ */
+async function serviceAccountFor(pod: Pod, apps: Container[], namespace: string, deps: ReviewDeps): Promise<{ name: string; view: ServiceAccountView }> {
+  const name = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
+  if (findCopiableIdentity(apps) !== undefined || !deps.lookupServiceAccount) return { name, view: { status: 'not_found' } };
+  try {
+    return { name, view: await deps.lookupServiceAccount(namespace, name) };
+  } catch (err) {
+    return { name, view: { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) } };
   }
 }
 
 async function reviewRequest(uid: string, req: Record<string, unknown>, deps: ReviewDeps): Promise<ReviewResult> {
-  const operation = typeof req.operation === 'string' ? req.operation : undefined;
-  const namespaceFromReq = typeof req.namespace === 'string' && req.namespace !== '' ? req.namespace : undefined;
-
-  const respond = (outcome: Outcome, response: Record<string, unknown>, log: ReviewResult['log']): ReviewResult => ({
-    httpStatus: 200,
-    body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } },
-    outcome,
-    log: { uid: safeText(uid, 100), ...(operation !== undefined ? { operation: safeText(operation, 20) } : {}), ...log },
-  });
-  const allow = (reason: string, extra: ReviewResult['log'] = {}, warnings: string[] = []): ReviewResult =>
-    respond('skipped', { allowed: true, ...(warnings.length > 0 ? { warnings: cappedWarnings(warnings) } : {}) }, { reason, ...extra });
-  const deny = (problems: string[], extra: ReviewResult['log']): ReviewResult => {
-    const message = denyMessage(problems);
-    return respond('denied', { allowed: false, status: { code: 400, reason: 'BadRequest', status: 'Failure', message } }, { reason: message, ...extra });
-  };
-
-  const kind = isObject(req.kind) ? req.kind : undefined;
-  if (!kind || kind.kind !== 'Pod' || (kind.group ?? '') !== '') {
-    return allow(`not a Pod (${kind ? `${safeText(kind.group ?? '', 100)}/${safeText(kind.kind, 100)}` : 'no kind'})`);
-  }
-  if (typeof req.subResource === 'string' && req.subResource !== '') return allow(`subresource ${safeText(req.subResource, 100)}`);
-  if (operation !== 'CREATE') return allow(`operation ${safeText(operation ?? 'missing', 20)}: only CREATE is injected`);
-  if (req.object === undefined || req.object === null) return deny(['request.object is missing'], {});
-
+  const ref: RequestRef = { uid, ...(typeof req.operation === 'string' ? { operation: req.operation } : {}) };
+  const skip = outOfScope(ref, req);
+  if (skip) return skip;
   const shape = podShapeProblems(req.object);
-  if (shape.length > 0) return deny(shape, {});
+  if (shape.length > 0) return denied(ref, shape);
   const pod = req.object as unknown as Pod;
-  // strings only: these reach messages and template literals, and a hand-made review may put anything here
-  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const podName = safeText(str(pod.metadata?.name) ?? (str(pod.metadata?.generateName) ? `${pod.metadata?.generateName}*` : ''), 253);
-  const namespace = namespaceFromReq ?? str(pod.metadata?.namespace) ?? 'default';
-  const logBase = { namespace, pod: podName };
+  const who = podIdentity(req, pod);
 
   const plan = planFromAnnotations(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));
-  if (plan.action === 'skip') return allow(plan.reason, logBase, plan.warnings);
-  if (plan.action === 'deny') return deny(plan.problems, logBase);
+  if (plan.action === 'skip') return allowed(ref, plan.reason, who, plan.warnings);
+  if (plan.action === 'deny') return denied(ref, plan.problems, who);
 
-  const serviceAccountName = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
   const apps = appContainers(pod);
   const policy = podPolicy(pod, apps, plan.plan.uid);
-  if (policy.problems.length > 0) return deny(policy.problems, logBase);
-  let serviceAccount: ServiceAccountView = { status: 'not_found' };
-  // the lookup is needed only when the containers carry a whole identity to copy; the same test the copy makes
-  // (a token file alone, without AWS_ROLE_ARN, is not one: the role then comes from the ServiceAccount)
-  const needsLookup = findCopiableIdentity(apps) === undefined;
-  if (needsLookup && deps.lookupServiceAccount) {
-    try {
-      serviceAccount = await deps.lookupServiceAccount(namespace, serviceAccountName);
-    } catch (err) {
-      serviceAccount = { status: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
-    }
-  }
-
+  if (policy.problems.length > 0) return denied(ref, policy.problems, who);
+  const sa = await serviceAccountFor(pod, apps, who.namespace, deps);
   let identity;
   try {
-    identity = resolveAwsIdentity(pod, apps, plan.plan, { namespace, serviceAccountName, serviceAccount });
+    identity = resolveAwsIdentity(pod, apps, plan.plan, { namespace: who.namespace, serviceAccountName: sa.name, serviceAccount: sa.view });
   } catch (err) {
-    if (err instanceof IdentityError) return deny([err.message], logBase);
+    if (err instanceof IdentityError) return denied(ref, [err.message], who);
     throw err;
   }
 
   const injected = injectPod(pod, plan.plan, identity);
-  if (!injected.ok) return deny(injected.problems, logBase);
+  if (!injected.ok) return denied(ref, injected.problems, who);
   const ops = podPatch(req.object, injected.pod);
-  const warnings = [...policy.warnings, ...injected.warnings];
-  return respond(
-    'injected',
-    {
-      allowed: true,
-      ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}),
-      ...(warnings.length > 0 ? { warnings: cappedWarnings(warnings) } : {}),
-    },
-    { ...logBase, reason: `injected (${plan.plan.mode}, identity ${identity.source})`, ops: ops.length },
-  );
+  return patched(ref, ops, [...policy.warnings, ...injected.warnings], { ...who, reason: `injected (${plan.plan.mode}, identity ${identity.source})` });
 }
