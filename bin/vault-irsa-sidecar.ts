@@ -19,6 +19,9 @@ if (command === '--version' || command === 'version' || command === '-v') {
 } else if (command === '--help' || command === '-h' || command === 'help') {
   process.stdout.write('usage: vault-irsa-sidecar [wait [--timeout=120s] | status [--json] | --version]\nconfiguration: environment variables, see README\n');
 } else if (command === undefined) {
+  // before the program's modules are compiled (sidecar/v8-flags.ts says why and what was measured)
+  const { applySidecarV8Flags } = await import('../sidecar/v8-flags.js');
+  applySidecarV8Flags();
   const { main } = await import('../sidecar/main.js');
   try {
     await main();

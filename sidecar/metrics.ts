@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * How often prom-client's event-loop-lag sampler wakes the process. Its default, 10 ms, is a timer firing 100
+ * times a second in a process that otherwise sleeps for minutes between refreshes: most of an idle sidecar's
+ * CPU (measured 3-7 ms of CPU per second idle with it, under 1 with this). A blocked loop still shows: each
+ * one-second sample records how late it fired. The metric names and types are unchanged.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export const SECRET_ERROR_CODES = ['vault_permission_denied', 'secret_not_found', 'vault_unavailable'] as const;
 
 /**
@@ -81,7 +89,7 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Every outcome exported from the start at 0: increase() and rate() then count the first failure too,
     // and an alert or dashboard panel sees a series before anything went wrong.
     for (const outcome of ['success', 'failure']) {

@@ -11,9 +11,12 @@ export interface WebhookMetrics {
   tlsNotAfter: Gauge;
 }
 
+/** prom-client's event-loop-lag sampler once a second rather than every 10 ms: an idle webhook sleeps */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_' });
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics: WebhookMetrics = {
     registry,
     admissions: new Counter({

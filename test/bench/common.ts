@@ -469,3 +469,14 @@ export async function runBench(
     else rmSync(o.scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * The node flags the program's image runs with: the `ENV NODE_OPTIONS="..."` line of Dockerfile.<program>, the
+ * one place they are written (it reaches both the ENTRYPOINT and the `vault-irsa-sidecar` launcher the webhook
+ * names as the command). The benchmarks run the bundle with the same flags, so they measure what the image runs.
+ */
+export function imageNodeArgs(program: 'sidecar' | 'webhook'): string[] {
+  const text = readFileSync(join(ROOT, `Dockerfile.${program}`), 'utf8');
+  const m = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(text);
+  return m?.[1] ? m[1].split(/\s+/).filter(Boolean) : [];
+}
