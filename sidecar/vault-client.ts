@@ -227,9 +227,20 @@ export class VaultClient {
         await this.opts.sleep(delay, this.opts.signal);
       }
       const started = this.opts.now();
-      const timeout = AbortSignal.timeout(req.timeoutMs ?? this.opts.timeoutMs);
       const shutdown = req.ignoreShutdown ? undefined : this.opts.signal;
-      const signal = shutdown ? AbortSignal.any([timeout, shutdown]) : timeout;
+      // One controller per attempt, its timer cleared and its shutdown listener removed when the attempt ends:
+      // AbortSignal.timeout keeps its timer for the whole timeout (60 s by default) and AbortSignal.any leaves an
+      // entry on the long-lived shutdown signal per call, which a sidecar renewing every few seconds accumulates.
+      const attemptAbort = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        attemptAbort.abort();
+      }, req.timeoutMs ?? this.opts.timeoutMs);
+      const onShutdown = (): void => attemptAbort.abort();
+      if (shutdown?.aborted) attemptAbort.abort();
+      else shutdown?.addEventListener('abort', onShutdown, { once: true });
+      const signal = attemptAbort.signal;
       let res: FetchResponseLike;
       let text: string;
       try {
@@ -255,9 +266,12 @@ export class VaultClient {
         }
         this.observe(operation, 'network', started);
         if (shutdown?.aborted) throw new VaultUnreachableError(operation, 'shutting down', { cause: e });
-        const reason = timeout.aborted ? 'timed out' : describeNetworkError(e);
+        const reason = timedOut ? 'timed out' : describeNetworkError(e);
         lastError = new VaultUnreachableError(operation, reason);
         continue;
+      } finally {
+        clearTimeout(timer);
+        shutdown?.removeEventListener('abort', onShutdown);
       }
       this.observe(operation, String(res.status), started);
       let body: unknown = null;

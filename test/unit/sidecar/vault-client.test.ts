@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { redirectTarget, VaultClient, VaultError, VaultRedirectError, VaultUnreachableError, type FetchLike } from '../../../sidecar/vault-client.js';
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
@@ -37,6 +38,17 @@ function client(answers: Answer[], extra: Partial<ConstructorParameters<typeof V
 }
 
 describe('VaultClient', () => {
+  it('leaves nothing behind per call: no listener on the shutdown signal, no pending timeout timer', async () => {
+    const shutdown = new AbortController();
+    const answers: Answer[] = Array.from({ length: 50 }, (_, i) => (i % 5 === 4 ? new Error('reset') : { status: 200, body: {} }));
+    const { c } = client(answers, { signal: shutdown.signal, timeoutMs: 600_000, retry: { attempts: 2, baseMs: 1, capMs: 1 } });
+    const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    for (let i = 0; i < 40; i++) await c.request('read', 'GET', 'secret/data/x', { token: 't' });
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    // each call's 10-minute timeout was cleared when the call ended (AbortSignal.timeout kept one per call)
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
+  });
+
   it('sends Vault headers, the token, the namespace and a timeout signal', async () => {
     const { c, calls } = client([{ status: 200, body: { data: { a: 1 } } }], { namespace: 'team-a' });
     const res = await c.request('read', 'GET', 'secret/data/x', { token: 'hvs.TOKEN' });
