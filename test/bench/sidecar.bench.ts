@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePorts } from '../support/ports.js';
-import { startStack, type StackExt } from '../support/stack.js';
+import { freePorts } from '../../stand-ins/ports.js';
+import { startStack, type StackExt } from '../../stand-ins/stack.js';
 import {
   FLOOR_JS,
   ROOT,
