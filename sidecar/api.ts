@@ -10,7 +10,7 @@ import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
 import { STATUS_PATH, type SidecarStatus } from './status.js';
-import { packageVersion } from './version.js';
+import { VERSION } from './version.js';
 import { PERMISSION_DENIED, vaultErrors, vaultView, type VaultAnswer } from './vault-view.js';
 
 /**
@@ -119,7 +119,7 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   const checkVaultToken = vaultTokenChecker(opts.requestToken);
   const now = opts.now ?? Date.now;
   const startedAt = now();
-  const version = packageVersion();
+  const version = VERSION;
   const served200 = metrics?.readsServed.labels({ status: '200' });
   /** long polls in flight, each with what releases it */
   const waiting = new Map<ServerResponse, AbortController>();

@@ -17,7 +17,7 @@ import { SecretStore } from './secret-store.js';
 import { statusSource } from './status.js';
 import { TokenManager } from './token-manager.js';
 import { VaultClient } from './vault-client.js';
-import { packageVersion } from './version.js';
+import { VERSION } from './version.js';
 
 export interface RunningSidecar {
   apiAddress: string;
@@ -113,7 +113,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
   tokens.start();
   refresher.start();
-  const status = statusSource({ store, tokens, config, version: packageVersion(), hostname: env.HOSTNAME });
+  const status = statusSource({ store, tokens, config, version: VERSION, hostname: env.HOSTNAME });
   const api = buildApiApp({ store, requestToken, readiness, metrics, status });
   const health = buildHealthApp({ readiness, metrics });
   const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen);
@@ -121,7 +121,7 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   log.info(
     {
       event: 'started',
-      version: packageVersion(),
+      version: VERSION,
       api: apiAddress,
       health: healthAddress,
       vaultAddr: config.vaultAddr,

@@ -3,7 +3,7 @@
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
 import { SIDECAR_UID } from './inject/names.js';
-import { DEFAULT_SIDECAR_IMAGE } from './version.js';
+import { DEFAULT_SIDECAR_IMAGE } from '../sidecar/version.js';
 import {
   checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
 } from './validate.js';

@@ -14,7 +14,7 @@ import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js'
 import { kubeRequester } from './kube-rest.js';
 import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
 import { AutoTls } from './tls-auto.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../sidecar/version.js';
 
 export interface RunningWebhook {
   config: WebhookConfig;

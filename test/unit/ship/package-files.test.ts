@@ -59,3 +59,13 @@ describe('product code stays apart from the demo, stand-ins and tests', () => {
     expect([...build.include].sort()).toEqual([...PRODUCT_DIRS].sort());
   });
 });
+
+describe('one version source', () => {
+  test('no product source spells the package version; only sidecar/version.ts reads it from package.json', () => {
+    const version = (JSON.parse(read('package.json')) as { version: string }).version;
+    const sources = PRODUCT_DIRS.flatMap((d) => walk(d)).filter((f) => f.endsWith('.ts'));
+    const literal = new RegExp(`['"\`:]${version.replace(/\./g, '\\.')}['"\`]`);
+    expect(sources.filter((f) => literal.test(readFileSync(join(ROOT, f), 'utf8')))).toEqual([]);
+    expect(sources.filter((f) => readFileSync(join(ROOT, f), 'utf8').includes('package.json') && /readFileSync/.test(readFileSync(join(ROOT, f), 'utf8')))).toEqual(['sidecar/version.ts']);
+  });
+});
