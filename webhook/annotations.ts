@@ -73,7 +73,10 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
   }
 
   const problems: string[] = [];
+  /** the annotations already reported, so later checks ask by key, not by reading the problem text */
+  const reported = new Set<string>();
   const bad = (key: string, value: unknown, what: string): void => {
+    reported.add(key);
     problems.push(`${key}: ${quote(value)} ${what}`);
   };
   /** The annotation's string value; a non-string is reported (only reachable with hand-made reviews). */
@@ -137,8 +140,8 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
   const healthRaw = checked(A.healthPort, checkPort);
   const port = portRaw !== undefined ? Number(portRaw) : SIDECAR_DEFAULTS.port;
   const healthPort = healthRaw !== undefined ? Number(healthRaw) : SIDECAR_DEFAULTS.healthPort;
-  const portValid = !problems.some((p) => p.startsWith(`${A.port}:`));
-  const healthValid = !problems.some((p) => p.startsWith(`${A.healthPort}:`));
+  const portValid = !reported.has(A.port);
+  const healthValid = !reported.has(A.healthPort);
   if (portValid && healthValid && port === healthPort) {
     const key = portRaw !== undefined ? A.port : A.healthPort;
     bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
@@ -168,7 +171,7 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
   const resources = resolveResources(all, defaults, bad, str);
 
   if (problems.length > 0 || role === undefined) {
-    if (role === undefined && !problems.some((p) => p.startsWith(`${A.role}:`))) bad(A.role, all[A.role], 'is missing');
+    if (role === undefined && !reported.has(A.role)) bad(A.role, all[A.role], 'is missing');
     return { action: 'deny', problems };
   }
 

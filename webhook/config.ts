@@ -3,6 +3,7 @@
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
 import { SIDECAR_UID } from './inject/names.js';
+import { VaultIrsaError } from '../sidecar/errors.js';
 import { DEFAULT_SIDECAR_IMAGE } from '../sidecar/version.js';
 import {
   checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
@@ -69,11 +70,9 @@ export interface WebhookConfig {
   kubeTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
+export class ConfigError extends VaultIrsaError {
   constructor(readonly variable: string, message: string) {
-    super(`${variable} ${message}`);
-    this.name = 'ConfigError';
+    super('invalid_config', `${variable} ${message}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type Informer, type ObjectCache, type V1ServiceAccount } from '@kubernetes/client-node';
+import { VaultIrsaError } from '../sidecar/errors.js';
 import type { ServiceAccountView } from './inject/aws-identity.js';
 
 export type LookupResultLabel = 'cache' | 'api' | 'not_found' | 'error';
@@ -20,8 +21,10 @@ export interface ServiceAccountCacheOptions {
   restartDelayMs?: number;
 }
 
-export class KubeTimeoutError extends Error {
-  readonly code = 'kube_timeout';
+export class KubeTimeoutError extends VaultIrsaError {
+  constructor(message: string) {
+    super('kube_timeout', message);
+  }
 }
 
 /** Whether `auto` finds a cluster: KUBECONFIG, ~/.kube/config, or the in-cluster ServiceAccount token. */

@@ -7,6 +7,7 @@
  *  3. else nothing, with a warning: EKS Pod Identity may still be added by its own webhook later.
  * Pure: the ServiceAccount's annotations are looked up by the caller.
  */
+import { VaultIrsaError } from '../../sidecar/errors.js';
 import { AWS_IDENTITY_ENV } from '../../sidecar/env-names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
@@ -28,8 +29,10 @@ export interface IdentityContext {
 }
 
 /** A problem with the identity that makes injection impossible (a malformed role ARN on the ServiceAccount). */
-export class IdentityError extends Error {
-  readonly code = 'invalid_identity';
+export class IdentityError extends VaultIrsaError {
+  constructor(message: string) {
+    super('invalid_identity', message);
+  }
 }
 
 const COPIED = new Set<string>(AWS_IDENTITY_ENV);
