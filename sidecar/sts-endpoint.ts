@@ -18,7 +18,7 @@ const PARTITION_SUFFIX: ReadonlyArray<[prefix: string, suffix: string]> = [
   ['cn-', 'amazonaws.com.cn'],
 ];
 
-export function dnsSuffix(region: string): string {
+function dnsSuffix(region: string): string {
   for (const [prefix, suffix] of PARTITION_SUFFIX) if (region.startsWith(prefix)) return suffix;
   return 'amazonaws.com';
 }

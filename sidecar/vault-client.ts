@@ -86,7 +86,7 @@ export interface VaultResponse<T = unknown> {
 }
 
 const MAX_RETRY_AFTER_MS = 30_000;
-export const DEFAULT_VAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_VAULT_TIMEOUT_MS = 60_000;
 
 /** Vault's standby answers 307 (and a proxy may answer 308): both keep the method and the body. */
 const FOLLOWED_REDIRECTS = new Set([307, 308]);
@@ -201,10 +201,6 @@ export class VaultClient {
       now: Date.now,
       ...options,
     };
-  }
-
-  get addr(): string {
-    return this.opts.addr;
   }
 
   async request<T = unknown>(operation: string, method: string, path: string, req: VaultRequest = {}): Promise<VaultResponse<T>> {

@@ -18,7 +18,7 @@ import type { Pod } from './plan.js';
 import { quote } from './validate.js';
 import { podPolicy } from './pod-policy.js';
 
-export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
 export type Outcome = 'injected' | 'skipped' | 'denied' | 'invalid' | 'error';
 
@@ -52,7 +52,7 @@ export function invalidRequest(message: string): ReviewResult {
 }
 
 /** Checks the pod's structure enough that the builders can trust it; Kubernetes validates the rest. */
-export function podShapeProblems(obj: unknown): string[] {
+function podShapeProblems(obj: unknown): string[] {
   if (!isObject(obj)) return ['request.object is not an object'];
   const problems: string[] = [];
   if (obj.metadata !== undefined && !isObject(obj.metadata)) problems.push('metadata is not an object');
@@ -112,7 +112,7 @@ function declaredPorts(pod: Pod): DeclaredPort[] {
 }
 
 /** A deny message within MAX_MESSAGE_CHARS however many problems there are: the first ones, then a count. */
-export function denyMessage(problems: string[]): string {
+function denyMessage(problems: string[]): string {
   const prefix = 'vault-irsa: pod cannot be injected: ';
   return prefix + capList(problems, MAX_MESSAGE_CHARS - prefix.length, '; ', (n) => `and ${n} more problem${n === 1 ? '' : 's'}`).join('; ');
 }

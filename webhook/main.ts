@@ -26,7 +26,7 @@ export interface RunningWebhook {
 }
 
 /** Paths pino must never print, should anything credential-like reach a log object. */
-export const REDACT = [
+const REDACT = [
   'req.headers.authorization', 'req.headers.cookie', '*.token', '*.key', '*.password', '*.secret',
   '*.client_token', 'headers.authorization',
 ];

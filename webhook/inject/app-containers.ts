@@ -9,7 +9,7 @@ import { A } from '../annotations.js';
 import { quote } from '../validate.js';
 import { SIDECAR_MOUNT_PATH, SIDECAR_VOLUME } from './names.js';
 
-export const APP_ENV = { addr: 'VAULT_IRSA_ADDR', tokenFile: 'VAULT_IRSA_TOKEN_FILE', vaultAddr: 'VAULT_ADDR' } as const;
+const APP_ENV = { addr: 'VAULT_IRSA_ADDR', tokenFile: 'VAULT_IRSA_TOKEN_FILE', vaultAddr: 'VAULT_ADDR' } as const;
 
 /** Sets the variable in place if the container already has it (ours wins: a stale value would point nowhere). */
 function setEnv(env: EnvVar[], name: string, value: string): EnvVar[] {

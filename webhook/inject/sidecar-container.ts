@@ -17,7 +17,7 @@ import {
   CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_VOLUME,
 } from './names.js';
 
-export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
+function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
   const env: EnvVar[] = [{ name: SIDECAR_ENV.vaultAddr, value: plan.vaultAddr }];
   if (plan.vaultCaConfigMap) env.push({ name: SIDECAR_ENV.vaultCaCert, value: CA_FILE });
   if (plan.vaultNamespace !== undefined) env.push({ name: SIDECAR_ENV.vaultNamespace, value: plan.vaultNamespace });
