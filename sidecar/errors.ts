@@ -46,3 +46,18 @@ export class SecretRefusedError extends VaultIrsaError {
     super('secret_refused', message);
   }
 }
+
+/**
+ * The sidecar cannot start (bad configuration, an unwritable token file, a port in use). `code` is the event of
+ * the one fatal log line, `variable` the setting to fix, `exitCode` what the process exits with (2: configuration,
+ * 1: the environment). startSidecar throws it; only the entry point prints and exits.
+ */
+export class StartupError extends VaultIrsaError {
+  readonly variable: string;
+  readonly exitCode: number;
+  constructor(code: 'config_invalid' | 'token_file_failed' | 'listen_failed', variable: string, message: string, exitCode: 1 | 2) {
+    super(code, message);
+    this.variable = variable;
+    this.exitCode = exitCode;
+  }
+}
