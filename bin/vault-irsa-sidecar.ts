@@ -8,8 +8,8 @@
 const [command, ...rest] = process.argv.slice(2);
 
 if (command === '--version' || command === 'version' || command === '-v') {
-  const { packageVersion } = await import('../sidecar/version.js');
-  process.stdout.write(`vault-irsa-sidecar ${packageVersion()}\n`);
+  const { VERSION } = await import('../sidecar/version.js');
+  process.stdout.write(`vault-irsa-sidecar ${VERSION}\n`);
 } else if (command === 'wait') {
   const { runWait } = await import('../sidecar/wait.js');
   process.exitCode = await runWait(rest);

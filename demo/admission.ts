@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:https';
 import { applyPatch, type Operation } from 'rfc6902';
-import type { PodSpecView } from '../test/support/local-pod.js';
+import type { PodSpecView } from '../stand-ins/local-pod.js';
 
 export interface SamplePod extends PodSpecView {
   apiVersion: 'v1';

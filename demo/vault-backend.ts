@@ -1,15 +1,15 @@
 /**
  * The demo's identity and Vault side: the OIDC issuer and STS stand-ins, and Vault: a real `vault server -dev`
- * when a binary is found (VAULT_BIN or `vault` on PATH), else the stand-in from test/support.
+ * when a binary is found (VAULT_BIN or `vault` on PATH), else the stand-in from stand-ins/.
  * `VAULT_IRSA_DEMO_VAULT=stand-in` keeps the stand-in either way. Everything the demo does to Vault goes
  * through this interface.
  */
-import { startOidcIssuer } from '../test/support/oidc-issuer.js';
-import { STACK_ACCOUNT, STACK_SEED, startStack } from '../test/support/stack.js';
-import { startFakeSts } from '../test/support/sts.js';
-import type { FakeSts } from '../test/support/types.js';
-import { detectVaultBinary, startVaultDevServer } from '../test/support/vault-dev-server.js';
-import { configureAwsAuthAndKv, KV2_SEED } from '../test/real/vault-setup.js';
+import { startOidcIssuer } from '../stand-ins/oidc-issuer.js';
+import { STACK_ACCOUNT, STACK_SEED, startStack } from '../stand-ins/stack.js';
+import { startFakeSts } from '../stand-ins/sts.js';
+import type { FakeSts } from '../stand-ins/types.js';
+import { detectVaultBinary, startVaultDevServer } from '../stand-ins/vault-dev-server.js';
+import { configureAwsAuthAndKv, KV2_SEED } from '../stand-ins/vault-setup.js';
 
 export interface DemoVault {
   /** what is answering as Vault, for the narration */

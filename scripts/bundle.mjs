@@ -6,7 +6,7 @@
  *   dist/bundle/vault-irsa-webhook.mjs   (bin/vault-irsa-webhook.ts)
  *
  * A bundle sits at the depth of dist/sidecar/*.js, so `new URL('../../package.json', import.meta.url)`
- * (sidecar/version.ts) finds package.json in both layouts.
+ * (sidecar/version.ts, the one version source of both programs) finds package.json in both layouts.
  *
  * Why: a Node program's start-up time and resident memory grow with the number and size of the modules it
  * loads. Resolving, reading and compiling a few hundred files of node_modules (fastify, pino, prom-client,

@@ -11,7 +11,7 @@ import { parseTarget, type Target } from './http/target.js';
 import type { Metrics } from './metrics.js';
 import type { SecretEntry, SecretStore } from './secret-store.js';
 import { STATUS_PATH, type SidecarStatus } from './status.js';
-import { packageVersion } from './version.js';
+import { VERSION } from './version.js';
 import { PERMISSION_DENIED, vaultErrors, vaultView, type VaultAnswer } from './vault-view.js';
 
 /**
@@ -70,10 +70,10 @@ export interface ApiOptions {
 }
 
 /** Each waiting long poll holds a connection, a request and a timer (~17 KB): 128 is ~2 MB. */
-export const MAX_WAITERS = 128;
+const MAX_WAITERS = 128;
 
 /** Loopback only: the apps of one pod. Idle keep-alive connections are cheap but not free (~15 KB each). */
-export const API_LIMITS: ListenerLimits = {
+const API_LIMITS: ListenerLimits = {
   maxConnections: 256,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -93,12 +93,12 @@ const SINGLE_HEADERS = ['host', 'authorization', 'x-vault-token'] as const;
  * The first segments after /v1/ that are this API's own; any other /v1/ path is the Vault view. A Vault
  * mount named like one of these cannot be read through the view (its paths are this API's).
  */
-export const OWN_V1_ROUTES: ReadonlySet<string> = new Set(['secrets', 'status']);
+const OWN_V1_ROUTES: ReadonlySet<string> = new Set(['secrets', 'status']);
 
 export type Surface = 'probe' | 'own' | 'vault';
 
 /** Which surface a routed path belongs to: it decides the token rule, the methods and the error shape. Pure. */
-export function surfaceOf(t: Target): Surface {
+function surfaceOf(t: Target): Surface {
   if (PROBE_PATHS.has(t.path)) return 'probe';
   const s = t.segments;
   return s.length >= 2 && s[0] === 'v1' && !OWN_V1_ROUTES.has(s[1] as string) ? 'vault' : 'own';
@@ -122,7 +122,7 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   const checkVaultToken = vaultTokenChecker(opts.requestToken);
   const now = opts.now ?? Date.now;
   const startedAt = now();
-  const version = packageVersion();
+  const version = VERSION;
   const served200 = metrics?.readsServed.labels({ status: '200' });
   /** long polls in flight, each with what releases it */
   const waiting = new Map<ServerResponse, AbortController>();

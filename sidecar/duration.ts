@@ -15,7 +15,7 @@ export function durationFromEnv(variable: string, text: string, min: number, max
   return ms;
 }
 
-export function formatMs(ms: number): string {
+function formatMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;

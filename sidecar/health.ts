@@ -10,7 +10,7 @@ import type { Metrics } from './metrics.js';
  * (kubelet probes, a Prometheus scrape, `vault-irsa-sidecar wait`), each allowed a few seconds to send its
  * request and to stay idle. Thousands of idle connections used to push the sidecar past its memory limit.
  */
-export const HEALTH_LIMITS: ListenerLimits = {
+const HEALTH_LIMITS: ListenerLimits = {
   maxConnections: 32,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 5_000,

@@ -29,7 +29,7 @@ export interface IamLoginBody {
 
 export const STS_BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
 const CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
-export const SERVER_ID_HEADER = 'X-Vault-AWS-IAM-Server-ID';
+const SERVER_ID_HEADER = 'X-Vault-AWS-IAM-Server-ID';
 
 /** Canonical casing for the headers we send, so Vault's canonicalisation leaves them as they are. */
 const CANONICAL: Record<string, string> = {

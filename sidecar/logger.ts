@@ -31,7 +31,7 @@ const SENSITIVE = [
   'iam_request_headers',
 ];
 
-export const REDACT_PATHS = [...SENSITIVE, ...SENSITIVE.map((k) => `*.${k}`), 'headers.*', 'req.headers.*'];
+const REDACT_PATHS = [...SENSITIVE, ...SENSITIVE.map((k) => `*.${k}`), 'headers.*', 'req.headers.*'];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

@@ -1,4 +1,4 @@
-import { CredentialsError, SidecarError } from './errors.js';
+import { CredentialsError, VaultIrsaError } from './errors.js';
 
 /**
  * Why a Vault login failed, as a code for the pod-IP /readyz, which shows no message: Vault's and STS's
@@ -9,7 +9,7 @@ export type LoginErrorCode = 'aws_credentials_failed' | 'vault_unreachable' | 'v
 
 export function loginErrorCode(e: unknown): LoginErrorCode {
   if (e instanceof CredentialsError) return 'aws_credentials_failed';
-  if (e instanceof SidecarError) {
+  if (e instanceof VaultIrsaError) {
     if (e.code === 'vault_unreachable') return 'vault_unreachable';
     if (e.code === 'vault_http') return 'vault_login_failed';
   }

@@ -5,7 +5,7 @@ import { buildApiApp } from './api.js';
 import { createCredentialProvider } from './aws-credentials.js';
 import { parseConfig, type ListenAddress, type SidecarConfig } from './config.js';
 import { SIDECAR_ENV } from './env-names.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, StartupError } from './errors.js';
 import { buildHealthApp } from './health.js';
 import type { HttpListener } from './http/listener.js';
 import { createLogger, type Logger } from './logger.js';
@@ -17,7 +17,7 @@ import { SecretStore } from './secret-store.js';
 import { statusSource } from './status.js';
 import { TokenManager } from './token-manager.js';
 import { VaultClient } from './vault-client.js';
-import { packageVersion } from './version.js';
+import { VERSION } from './version.js';
 
 export interface RunningSidecar {
   apiAddress: string;
@@ -30,21 +30,16 @@ const SHUTDOWN_DEADLINE_MS = 5_000;
 /** setTimeout's largest delay; a wait for a first read that long simply starts again */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Fail closed on configuration: one fatal JSON line on stderr naming the variable, then exit. */
-function fatalExit(event: string, message: string, extra: Record<string, unknown>, code: number): never {
-  createLogger('info', pino.destination({ dest: 2, sync: true })).fatal({ event, ...extra }, message);
-  process.exit(code);
-}
-
-/** Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. */
+/**
+ * Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. Fails
+ * closed with a StartupError (never exits the process itself: main() does, after the one fatal line).
+ */
 export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
   let config: SidecarConfig;
   try {
     config = parseConfig(env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      fatalExit('config_invalid', `invalid configuration: ${e.message}`, { variable: e.variable }, 2);
-    }
+    if (e instanceof ConfigError) throw new StartupError('config_invalid', e.variable, `invalid configuration: ${e.message}`, 2);
     throw e;
   }
   // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
@@ -58,10 +53,10 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     try {
       caPem = await readFile(config.vaultCaCert, 'utf8');
     } catch (e) {
-      fatalExit('config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+      throw new StartupError('config_invalid', SIDECAR_ENV.vaultCaCert, `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 2);
     }
     if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      fatalExit('config_invalid', `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, { variable: SIDECAR_ENV.vaultCaCert }, 2);
+      throw new StartupError('config_invalid', SIDECAR_ENV.vaultCaCert, `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, 2);
     }
   }
 
@@ -107,21 +102,32 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   try {
     await writeTokenFileAtomic(config.tokenFile, requestToken);
   } catch (e) {
-    fatalExit('token_file_failed', `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable: SIDECAR_ENV.tokenFile }, 1);
+    throw new StartupError('token_file_failed', SIDECAR_ENV.tokenFile, `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 1);
   }
 
   // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
   tokens.start();
   refresher.start();
-  const status = statusSource({ store, tokens, config, version: packageVersion(), hostname: env.HOSTNAME });
+  const status = statusSource({ store, tokens, config, version: VERSION, hostname: env.HOSTNAME });
   const api = buildApiApp({ store, requestToken, readiness, metrics, status });
   const health = buildHealthApp({ readiness, metrics });
-  const apiAddress = await listenOrExit(api, config.listen, SIDECAR_ENV.listen);
-  const healthAddress = await listenOrExit(health, config.healthListen, SIDECAR_ENV.healthListen);
+  let apiAddress: string;
+  let healthAddress: string;
+  try {
+    apiAddress = await listenOn(api, config.listen, SIDECAR_ENV.listen);
+    healthAddress = await listenOn(health, config.healthListen, SIDECAR_ENV.healthListen);
+  } catch (e) {
+    // an in-process caller keeps running: stop the login and reads already under way and close what listens
+    refresher.stop();
+    store.close();
+    shutdown.abort();
+    void Promise.allSettled([api.close(), health.close(), tokens.stop()]);
+    throw e;
+  }
   log.info(
     {
       event: 'started',
-      version: packageVersion(),
+      version: VERSION,
       api: apiAddress,
       health: healthAddress,
       vaultAddr: config.vaultAddr,
@@ -163,18 +169,28 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   return { apiAddress, healthAddress, log, stop };
 }
 
-async function listenOrExit(app: HttpListener, addr: ListenAddress, variable: string): Promise<string> {
+async function listenOn(app: HttpListener, addr: ListenAddress, variable: string): Promise<string> {
   try {
     await app.listen({ host: addr.host, port: addr.port });
   } catch (e) {
-    fatalExit('listen_failed', `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { variable }, 1);
+    throw new StartupError('listen_failed', variable, `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 1);
   }
   return app.address() ?? `${addr.host}:${addr.port}`;
 }
 
-/** The process: start, then on SIGTERM/SIGINT stop serving, revoke the token (bounded) and exit 0. */
+/**
+ * The process: start, then on SIGTERM/SIGINT stop serving, revoke the token (bounded) and exit 0. A start that
+ * fails closed prints one fatal JSON line on stderr naming the variable, and exits with the error's code.
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const running = await startSidecar(env);
+  let running: RunningSidecar;
+  try {
+    running = await startSidecar(env);
+  } catch (e) {
+    if (!(e instanceof StartupError)) throw e;
+    createLogger('info', pino.destination({ dest: 2, sync: true })).fatal({ event: e.code, variable: e.variable }, e.message);
+    process.exit(e.exitCode);
+  }
   const { log } = running;
   process.on('unhandledRejection', (reason) => {
     log.error({ event: 'unhandled_rejection', err: (reason as Error)?.message ?? String(reason) }, 'unhandled rejection');

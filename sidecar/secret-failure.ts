@@ -35,7 +35,7 @@ export function classifyFailure(e: unknown): SecretFailure {
  * KV v2 answers a deleted or destroyed latest version with 404 and the version's metadata: say which version
  * and what happened to it. Undefined for any other 404. Pure.
  */
-export function deletedVersion(body: unknown): string | undefined {
+function deletedVersion(body: unknown): string | undefined {
   const d = (body as { data?: { data?: unknown; metadata?: unknown } | null } | null)?.data;
   const meta = d?.metadata as { version?: unknown; deletion_time?: unknown; destroyed?: unknown } | null | undefined;
   if (!meta || typeof meta !== 'object') return undefined;

@@ -80,7 +80,6 @@ export class SecretStore {
   constructor(
     secrets: ReadonlyArray<{ name: string; path: string }>,
     private readonly now: () => number = Date.now,
-    private readonly onStaleChange?: (name: string, stale: boolean) => void,
   ) {
     for (const s of secrets) {
       this.entries.set(s.name, {
@@ -113,7 +112,6 @@ export class SecretStore {
     const e = this.entries.get(name);
     if (!e) return false;
     const changed = e.data === undefined || !isDeepStrictEqual(e.data, value.data);
-    const wasStale = e.stale;
     e.failure = undefined;
     e.stale = false;
     e.staleSince = undefined;
@@ -130,7 +128,6 @@ export class SecretStore {
       e.etag = `"${this.boot}-${++this.revision}"`;
       this.wake(name);
     }
-    if (wasStale) this.onStaleChange?.(name, false);
     return changed;
   }
 
@@ -150,13 +147,7 @@ export class SecretStore {
     if (e.data !== undefined && !e.stale) {
       e.stale = true;
       e.staleSince = new Date(this.now()).toISOString();
-      this.onStaleChange?.(name, true);
     }
-  }
-
-  isReady(): boolean {
-    for (const e of this.entries.values()) if (e.data === undefined) return false;
-    return true;
   }
 
   /** Names and, with `detail`, Vault's reasons (which can name a path); never a value. */

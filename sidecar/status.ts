@@ -191,7 +191,7 @@ export function renderStatusTable(s: SidecarStatus): string {
 }
 
 /** What the CLI checks before rendering: an answer that is not a status is an error, not a half-printed table. */
-export function isSidecarStatus(v: unknown): v is SidecarStatus {
+function isSidecarStatus(v: unknown): v is SidecarStatus {
   const o = v as Partial<SidecarStatus> | null;
   return (
     typeof o === 'object' && o !== null && typeof o.version === 'string' && typeof o.ready === 'boolean' &&

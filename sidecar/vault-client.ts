@@ -1,8 +1,8 @@
-import { SidecarError } from './errors.js';
+import { VaultIrsaError } from './errors.js';
 import { fullJitter, isRetryableStatus, parseRetryAfter, type BackoffPolicy } from './backoff.js';
 
 /** Vault answered with a non-success status. `errors` are Vault's own messages (never carry our secrets). */
-export class VaultError extends SidecarError {
+export class VaultError extends VaultIrsaError {
   readonly status: number;
   readonly errors: string[];
   readonly body: unknown;
@@ -17,7 +17,7 @@ export class VaultError extends SidecarError {
 }
 
 /** No answer: connection refused or reset, DNS, TLS, or the per-call timeout. */
-export class VaultUnreachableError extends SidecarError {
+export class VaultUnreachableError extends VaultIrsaError {
   constructor(operation: string, reason: string, options?: { cause?: unknown }) {
     super('vault_unreachable', `Vault ${operation}: unreachable (${reason})`, options);
   }
@@ -27,7 +27,7 @@ export class VaultUnreachableError extends SidecarError {
  * Vault answered 2xx with something that is not the answer this call expects (no JSON, no data where data
  * must be). The same path answers the same way next time, so callers do not retry it quickly.
  */
-export class VaultBadResponseError extends SidecarError {
+export class VaultBadResponseError extends VaultIrsaError {
   constructor(operation: string, what: string) {
     super('vault_bad_response', `Vault ${operation}: unexpected answer (${what})`);
   }
@@ -37,7 +37,7 @@ export class VaultBadResponseError extends SidecarError {
  * A redirect the client does not follow: to another origin than VAULT_ADDR (the token would go there), a
  * second one in a row, or one without a usable Location. Names where it pointed, never the token.
  */
-export class VaultRedirectError extends SidecarError {
+export class VaultRedirectError extends VaultIrsaError {
   readonly status: number;
   constructor(operation: string, status: number, reason: string) {
     super('vault_redirect', `Vault ${operation}: ${status} redirect not followed: ${reason}`);
@@ -86,7 +86,7 @@ export interface VaultResponse<T = unknown> {
 }
 
 const MAX_RETRY_AFTER_MS = 30_000;
-export const DEFAULT_VAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_VAULT_TIMEOUT_MS = 60_000;
 
 /** Vault's standby answers 307 (and a proxy may answer 308): both keep the method and the body. */
 const FOLLOWED_REDIRECTS = new Set([307, 308]);
@@ -201,10 +201,6 @@ export class VaultClient {
       now: Date.now,
       ...options,
     };
-  }
-
-  get addr(): string {
-    return this.opts.addr;
   }
 
   async request<T = unknown>(operation: string, method: string, path: string, req: VaultRequest = {}): Promise<VaultResponse<T>> {

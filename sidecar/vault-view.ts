@@ -178,7 +178,7 @@ export function candidateApiPaths(userPath: string): string[] {
 }
 
 /** The declared secret a Vault API path names, if any. */
-export function entryForApiPath(entries: readonly SecretEntry[], apiPath: string): SecretEntry | undefined {
+function entryForApiPath(entries: readonly SecretEntry[], apiPath: string): SecretEntry | undefined {
   for (const e of entries) if (e.vault?.apiPath === apiPath) return e;
   // not read yet: the path it will be read at is not known, but it is one of these
   for (const e of entries) if (e.vault === undefined && candidateApiPaths(e.path).includes(apiPath)) return e;

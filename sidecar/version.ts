@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, from package.json beside dist/ (or the source tree when run from source). */
-export function packageVersion(): string {
+/**
+ * The one version source for both programs: package.json's `version`, read once at load. The images copy
+ * package.json beside dist/ for this; `npm version` is then the only place a release changes it.
+ */
+function readPackageVersion(): string {
+  // dist/sidecar/version.js and dist/bundle/*.mjs sit two levels below the root; the source (jest) one level
   for (const rel of ['../../package.json', '../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
@@ -12,3 +16,8 @@ export function packageVersion(): string {
   }
   return 'unknown';
 }
+
+export const VERSION: string = readPackageVersion();
+
+/** The webhook's default sidecar image: the sidecar of the same release. */
+export const DEFAULT_SIDECAR_IMAGE = `ghcr.io/vault-irsa/sidecar:${VERSION}`;

@@ -4,7 +4,7 @@ import { durationFromEnv } from './duration.js';
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 
-export const WAIT_TIMEOUT_ENV = 'VAULT_IRSA_WAIT_TIMEOUT';
+const WAIT_TIMEOUT_ENV = 'VAULT_IRSA_WAIT_TIMEOUT';
 const DEFAULT_TIMEOUT = '120s';
 
 /** Where to probe: the health listener, but always over loopback (0.0.0.0 / :: are bind-all, not addresses). */

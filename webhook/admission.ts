@@ -36,7 +36,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Checks the pod's structure enough that the builders can trust it; Kubernetes validates the rest. */
-export function podShapeProblems(obj: unknown): string[] {
+function podShapeProblems(obj: unknown): string[] {
   if (!isObject(obj)) return ['request.object is not an object'];
   const problems: string[] = [];
   if (obj.metadata !== undefined && !isObject(obj.metadata)) problems.push('metadata is not an object');

@@ -41,6 +41,8 @@ export type PlanResult =
 interface Reader {
   all: Record<string, unknown>;
   problems: string[];
+  /** the annotations already reported, so later checks ask by key, not by reading the problem text */
+  reported: ReadonlySet<string>;
   bad: (key: string, value: unknown, what: string) => void;
   /** the annotation's string value; a non-string is reported (only reachable with hand-made reviews) */
   str: (key: string) => string | undefined;
@@ -50,7 +52,9 @@ interface Reader {
 
 function reader(all: Record<string, unknown>): Reader {
   const problems: string[] = [];
+  const reported = new Set<string>();
   const bad = (key: string, value: unknown, what: string): void => {
+    reported.add(key);
     problems.push(`${key}: ${quote(value)} ${what}`);
   };
   const str = (key: string): string | undefined => {
@@ -72,7 +76,7 @@ function reader(all: Record<string, unknown>): Reader {
     }
     return v;
   };
-  return { all, problems, bad, str, checked };
+  return { all, problems, reported, bad, str, checked };
 }
 
 /** Step: pods the webhook leaves alone (already injected, opted out, no role). */
@@ -149,8 +153,8 @@ function ports(r: Reader, declaredPorts: DeclaredPort[]): { port: number; health
   const healthRaw = r.checked(A.healthPort, checkPort);
   const port = portRaw !== undefined ? Number(portRaw) : SIDECAR_DEFAULTS.port;
   const healthPort = healthRaw !== undefined ? Number(healthRaw) : SIDECAR_DEFAULTS.healthPort;
-  const portValid = !r.problems.some((p) => p.startsWith(`${A.port}:`));
-  const healthValid = !r.problems.some((p) => p.startsWith(`${A.healthPort}:`));
+  const portValid = !r.reported.has(A.port);
+  const healthValid = !r.reported.has(A.healthPort);
   if (portValid && healthValid && port === healthPort) {
     const key = portRaw !== undefined ? A.port : A.healthPort;
     r.bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
@@ -205,7 +209,7 @@ export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults
 
   const role = vault.role;
   if (r.problems.length > 0 || role === undefined) {
-    if (role === undefined && !r.problems.some((p) => p.startsWith(`${A.role}:`))) r.bad(A.role, all[A.role], 'is missing');
+    if (role === undefined && !r.reported.has(A.role)) r.bad(A.role, all[A.role], 'is missing');
     return { action: 'deny', problems: r.problems };
   }
 

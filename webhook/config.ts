@@ -4,7 +4,8 @@
  */
 import { DEFAULT_STS_REGION, LOG_LEVELS } from '../sidecar/contract/names.js';
 import { SIDECAR_UID } from './inject/names.js';
-import { DEFAULT_SIDECAR_IMAGE } from './version.js';
+import { VaultIrsaError } from '../sidecar/contract/errors.js';
+import { DEFAULT_SIDECAR_IMAGE } from '../sidecar/version.js';
 import {
   checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
 } from './validate.js';
@@ -70,11 +71,9 @@ export interface WebhookConfig {
   kubeTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'invalid_config';
+export class ConfigError extends VaultIrsaError {
   constructor(readonly variable: string, message: string) {
-    super(`${variable} ${message}`);
-    this.name = 'ConfigError';
+    super('invalid_config', `${variable} ${message}`);
   }
 }
 

@@ -14,7 +14,7 @@ import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js'
 import { kubeRequester } from './kube-rest.js';
 import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
 import { AutoTls } from './tls-auto.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../sidecar/version.js';
 
 export interface RunningWebhook {
   config: WebhookConfig;
@@ -26,7 +26,7 @@ export interface RunningWebhook {
 }
 
 /** Paths pino must never print, should anything credential-like reach a log object. */
-export const REDACT = [
+const REDACT = [
   'req.headers.authorization', 'req.headers.cookie', '*.token', '*.key', '*.password', '*.secret',
   '*.client_token', 'headers.authorization',
 ];

@@ -56,7 +56,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
   return metrics;
 }
 
-export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'invalid', 'error'] as const;
+const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'invalid', 'error'] as const;
 
 /** The first certificate of a PEM chain (the leaf, the one clients check) → its notAfter in seconds. Pure. */
 export function certificateNotAfterSeconds(pem: Buffer | string): number | undefined {

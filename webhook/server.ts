@@ -105,16 +105,15 @@ export function buildServer(deps: ServerDeps): WebhookServer {
       result = send400('empty body: expected an AdmissionReview (admission.k8s.io/v1) as JSON');
     } else {
       let raw: unknown;
-      let parsed = true;
+      let notJson: string | undefined;
       try {
         raw = JSON.parse(body.toString('utf8'));
       } catch (err) {
-        parsed = false;
-        result = send400(`body is not JSON: ${(err as Error).message}`);
+        notJson = `body is not JSON: ${(err as Error).message}`;
       }
-      if (parsed) result = await deps.review(raw);
+      // one assignment per branch, so the compiler sees `result` set on every path (no fallback needed)
+      result = notJson === undefined ? await deps.review(raw) : send400(notJson);
     }
-    result ??= send400('unreadable body');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.metrics.admissions.inc({ outcome: result.outcome });
     deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, makeInformer, type Informer, type ObjectCache, type V1ServiceAccount } from '@kubernetes/client-node';
+import { VaultIrsaError } from '../sidecar/contract/errors.js';
 import type { ServiceAccountView } from './inject/aws-identity.js';
 
 export type LookupResultLabel = 'cache' | 'api' | 'not_found' | 'error';
@@ -20,8 +21,10 @@ export interface ServiceAccountCacheOptions {
   restartDelayMs?: number;
 }
 
-export class KubeTimeoutError extends Error {
-  readonly code = 'kube_timeout';
+export class KubeTimeoutError extends VaultIrsaError {
+  constructor(message: string) {
+    super('kube_timeout', message);
+  }
 }
 
 /** Whether `auto` finds a cluster: KUBECONFIG, ~/.kube/config, or the in-cluster ServiceAccount token. */
@@ -48,16 +51,12 @@ export class ServiceAccountCache {
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
-  private synced = false;
-  private failedSinceStart = false;
 
   constructor(private readonly opts: ServiceAccountCacheOptions) {
     this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.informer = makeInformer(opts.kubeConfig, '/api/v1/serviceaccounts', () => this.api.listServiceAccountForAllNamespaces());
     this.restartDelay = opts.restartDelayMs ?? 1000;
     this.informer.on('error', (err) => {
-      this.synced = false;
-      this.failedSinceStart = true;
       opts.onInformerError?.(errorMessage(err));
       this.scheduleRestart();
     });
@@ -66,17 +65,11 @@ export class ServiceAccountCache {
     });
   }
 
-  get isSynced(): boolean {
-    return this.synced;
-  }
-
   /** Starts the list/watch in the background; resolves once the first list is in (or failed). */
   async start(): Promise<void> {
-    this.failedSinceStart = false;
     try {
+      // a failed list comes through the error callback (which schedules the restart), not as a rejection
       await this.informer.start();
-      // the informer reports a failed list through its error callback, not by rejecting
-      if (!this.stopped && !this.failedSinceStart) this.synced = true;
     } catch (err) {
       this.opts.onInformerError?.(errorMessage(err));
       this.scheduleRestart();

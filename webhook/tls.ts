@@ -8,9 +8,12 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { VaultIrsaError } from '../sidecar/contract/errors.js';
 
-export class TlsError extends Error {
-  readonly code = 'tls_load_failed';
+export class TlsError extends VaultIrsaError {
+  constructor(message: string) {
+    super('tls_load_failed', message);
+  }
 }
 
 export interface TlsPair {

@@ -16,7 +16,7 @@ export function send(res: ServerResponse, status: number, body: Buffer | string 
   res.end(body);
 }
 
-export function errorBody(code: string, message: string): string {
+function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 

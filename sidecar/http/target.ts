@@ -32,7 +32,7 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
 
-export const MALFORMED_URL = 'malformed request URL';
+const MALFORMED_URL = 'malformed request URL';
 
 export function parseTarget(raw: string | undefined): TargetResult {
   if (raw === undefined || raw === '') return fail('empty request target');

@@ -16,8 +16,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePorts } from '../support/ports.js';
-import { startStack, type StackExt } from '../support/stack.js';
+import { freePorts } from '../../stand-ins/ports.js';
+import { startStack, type StackExt } from '../../stand-ins/stack.js';
 import {
   FLOOR_JS,
   RESULTS_DIR,

@@ -18,8 +18,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
-import { freePorts } from '../support/ports.js';
-import { startStack, type StackExt } from '../support/stack.js';
+import { freePorts } from '../../stand-ins/ports.js';
+import { startStack, type StackExt } from '../../stand-ins/stack.js';
 import { arg, benchOptions, idleRssBreakdown, imageNodeArgs, machine, rssBreakdownMb, round, runBench, sleep, startNode, waitForStatus, writeResults, type Child } from './common.js';
 
 const { script } = benchOptions('vault-irsa-sidecar');

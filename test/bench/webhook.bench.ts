@@ -15,8 +15,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../support/ports.js';
-import { makeTestCert, writeTestCert } from '../support/tls.js';
+import { freePorts } from '../../stand-ins/ports.js';
+import { makeTestCert, writeTestCert } from '../../stand-ins/tls.js';
 import { admissionReview, realisticPod } from './webhook-review.js';
 import { FLOOR_JS, ROOT, arg, benchOptions, rotate, runBench, fetchOnce, floorSpec, idleRss, idleRssBreakdown, imageNodeArgs, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
 

@@ -1,7 +1,7 @@
 /** `npm run demo` = build, then dist/demo/demo.js; npm test has built already, so this runs the second half. */
 import { readFileSync } from 'node:fs';
-import { startProcess } from '../support/child.js';
-import { detectHvac } from '../support/vault-clients.js';
+import { startProcess } from '../../stand-ins/child.js';
+import { detectHvac } from '../../stand-ins/vault-clients.js';
 
 test('package.json: the demo script builds, then runs the built demo', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };

@@ -7,7 +7,7 @@ import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer 
 import { LocalstackContainer, type StartedLocalStackContainer } from '@testcontainers/localstack';
 import { K3sContainer, type StartedK3sContainer } from '@testcontainers/k3s';
 import { IMAGES } from './images.js';
-import { VaultAdmin } from '../support/vault-admin.js';
+import { VaultAdmin } from '../../stand-ins/vault-admin.js';
 
 export const PULL_AND_START_MS = 10 * 60_000;
 const VAULT_PORT = 8200;

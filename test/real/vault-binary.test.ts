@@ -6,13 +6,13 @@
  * after a 403, revoke on SIGTERM. Runs where `vault` is on PATH (or VAULT_BIN names one).
  */
 import { existsSync } from 'node:fs';
-import { startProcess } from '../support/child.js';
-import { startOidcIssuer, type OidcIssuerExt } from '../support/oidc-issuer.js';
-import { startFakeSts, type FakeStsExt } from '../support/sts.js';
+import { startProcess } from '../../stand-ins/child.js';
+import { startOidcIssuer, type OidcIssuerExt } from '../../stand-ins/oidc-issuer.js';
+import { startFakeSts, type FakeStsExt } from '../../stand-ins/sts.js';
 import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../integration/sidecar/helpers.js';
-import { metric, NAMESPACE, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from './pod-identity.js';
-import { detectVaultBinary, startVaultDevServer, type VaultDevServer } from '../support/vault-dev-server.js';
-import { configureAwsAuthAndKv, KV1_SEED, KV2_SEED, POLICY } from './vault-setup.js';
+import { metric, NAMESPACE, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from '../../stand-ins/pod-identity.js';
+import { detectVaultBinary, startVaultDevServer, type VaultDevServer } from '../../stand-ins/vault-dev-server.js';
+import { configureAwsAuthAndKv, KV1_SEED, KV2_SEED, POLICY } from '../../stand-ins/vault-setup.js';
 
 const found = detectVaultBinary();
 if (!found.ok) console.log(`skipped: real Vault binary: ${found.reason}`);

@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanup, SIDECAR_BIN, startSidecar, waitReady, type RunningSidecar } from '../integration/sidecar/helpers.js';
-import { startStack, STACK_SEED, type StackExt } from '../support/stack.js';
-import { detectVaultBinary } from '../support/vault-dev-server.js';
+import { startStack, STACK_SEED, type StackExt } from '../../stand-ins/stack.js';
+import { detectVaultBinary } from '../../stand-ins/vault-dev-server.js';
 
 const found = detectVaultBinary();
 if (!found.ok) console.log(`skipped: vault CLI through the sidecar: ${found.reason}`);

@@ -1,8 +1,8 @@
 /** The EKS Pod Identity agent (169.254.170.23) stand-in: container credentials for the pod's association. */
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { FakePodIdentityAgent, FakeSts } from './types.js';
-import { closeServer, listen } from './server-util.js';
+import type { FakePodIdentityAgent, FakeSts } from '../../stand-ins/types.js';
+import { closeServer, listen } from '../../stand-ins/server-util.js';
 
 export interface FakePodIdentityAgentExt extends FakePodIdentityAgent {
   readonly calls: ReadonlyArray<{ status: number }>;

@@ -8,6 +8,7 @@
  * Pure: the ServiceAccount's annotations are looked up by the caller.
  */
 import { checkAwsEnv } from '../../sidecar/contract/aws-env.js';
+import { VaultIrsaError } from '../../sidecar/contract/errors.js';
 import { AWS_IDENTITY_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
@@ -29,8 +30,10 @@ export interface IdentityContext {
 }
 
 /** A problem with the identity that makes injection impossible (a malformed role ARN on the ServiceAccount). */
-export class IdentityError extends Error {
-  readonly code = 'invalid_identity';
+export class IdentityError extends VaultIrsaError {
+  constructor(message: string) {
+    super('invalid_identity', message);
+  }
 }
 
 const COPIED = new Set<string>(AWS_IDENTITY_ENV);

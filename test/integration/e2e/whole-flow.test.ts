@@ -7,12 +7,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProcess, waitFor, type TestProcess } from '../../support/child.js';
+import { startProcess, waitFor, type TestProcess } from '../../../stand-ins/child.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../../support/fake-kube-api.js';
-import { findContainer, layOutVolumes, localEnv, type PodSpecView } from '../../support/local-pod.js';
-import { freePorts } from '../../support/ports.js';
-import { STACK_SEED, startStack, type StackExt } from '../../support/stack.js';
-import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { findContainer, layOutVolumes, localEnv, type PodSpecView } from '../../../stand-ins/local-pod.js';
+import { freePorts } from '../../../stand-ins/ports.js';
+import { STACK_SEED, startStack, type StackExt } from '../../../stand-ins/stack.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { admissionReview, applyOps } from '../../unit/webhook/helpers.js';
 import { SIDECAR_BIN } from '../sidecar/helpers.js';
 import { postReview, startWebhookProcess, waitFor as waitForCondition, type WebhookProcess } from '../webhook/webhook-process.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startProcess } from '../../support/child.js';
+import { startProcess } from '../../../stand-ins/child.js';
 import { SIDECAR_BIN } from './helpers.js';
 
 const ok = {

@@ -1,4 +1,4 @@
-import { startStack, type StackExt } from '../../support/stack.js';
+import { startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { cleanup, startSidecar, waitFor, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;

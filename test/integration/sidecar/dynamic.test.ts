@@ -1,4 +1,4 @@
-import { startStack, STACK_POLICY, type StackExt } from '../../support/stack.js';
+import { startStack, STACK_POLICY, type StackExt } from '../../../stand-ins/stack.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;

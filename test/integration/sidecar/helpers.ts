@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startProcess, waitFor, type TestProcess } from '../../support/child.js';
+import { startProcess, waitFor, type TestProcess } from '../../../stand-ins/child.js';
 
 export const SIDECAR_BIN = resolve(process.cwd(), 'dist/bin/vault-irsa-sidecar.js');
 

@@ -7,7 +7,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { STACK_ACCOUNT, STACK_POLICY, STACK_SEED, startStack, type StackExt } from '../../support/stack.js';
+import { STACK_ACCOUNT, STACK_POLICY, STACK_SEED, startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { rawRequest, requestBytes } from '../../unit/sidecar/raw-http.js';
 import { forwarded, hostHeader, method, requestTarget, rightAuthorization, VAULT_HELPER_ROUTES, wrongAuthorization, wrongVaultToken } from '../../unit/sidecar/target-arbitraries.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';

@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { join } from 'node:path';
-import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
+import { startStack, STACK_SEED, type StackExt } from '../../../stand-ins/stack.js';
 import { startFakePodIdentityAgent, type FakePodIdentityAgentExt } from '../../support/pod-identity-agent.js';
-import { makeTestCert } from '../../support/tls.js';
+import { makeTestCert } from '../../../stand-ins/tls.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt | undefined;

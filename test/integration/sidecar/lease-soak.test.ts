@@ -6,7 +6,7 @@
  * no renewal may hit a lease Vault no longer has. The deterministic form of the interleaving this hunts is in
  * test/unit/sidecar/refresher.test.ts.
  */
-import { startStack, STACK_POLICY, type StackExt } from '../../support/stack.js';
+import { startStack, STACK_POLICY, type StackExt } from '../../../stand-ins/stack.js';
 import { cleanup, startSidecar, waitReady, type RunningSidecar } from './helpers.js';
 
 const SOAK_MS = 62_000;

@@ -2,7 +2,7 @@
  * Failures a retry cannot cure, end to end against the Vault stand-in: a path naming the KV v2 mount itself,
  * and a KV v2 latest version soft-deleted after it was served.
  */
-import { startStack, type StackExt } from '../../support/stack.js';
+import { startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { cleanup, startSidecar, waitFor, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;

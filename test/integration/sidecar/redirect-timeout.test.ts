@@ -3,8 +3,8 @@
  * in-process for the exact rules, the built sidecar as a child for the wiring (VAULT_IRSA_VAULT_TIMEOUT).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { listen, closeServer } from '../../support/server-util.js';
-import { startStack, type StackExt } from '../../support/stack.js';
+import { listen, closeServer } from '../../../stand-ins/server-util.js';
+import { startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { VaultClient, VaultRedirectError } from '../../../sidecar/vault-client.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
-import { startProcess } from '../../support/child.js';
-import type { IssuedCredentials } from '../../support/types.js';
+import { startStack, STACK_SEED, type StackExt } from '../../../stand-ins/stack.js';
+import { startProcess } from '../../../stand-ins/child.js';
+import type { IssuedCredentials } from '../../../stand-ins/types.js';
 import { cleanup, filesUnder, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;

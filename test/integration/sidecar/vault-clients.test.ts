@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import NodeVault from 'node-vault';
-import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
-import type { IssuedCredentials } from '../../support/types.js';
-import { DEBIAN_PYTHON as PYTHON, detectHvac } from '../../support/vault-clients.js';
+import { startStack, STACK_SEED, type StackExt } from '../../../stand-ins/stack.js';
+import type { IssuedCredentials } from '../../../stand-ins/types.js';
+import { DEBIAN_PYTHON as PYTHON, detectHvac } from '../../../stand-ins/vault-clients.js';
 import { cleanup, startSidecar, waitReady, type RunningSidecar } from './helpers.js';
 
 const HVAC_SCRIPT = fileURLToPath(new URL('./clients/hvac_reads.py', import.meta.url));

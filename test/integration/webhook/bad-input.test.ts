@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { hostileBody } from '../../unit/webhook/hostile.js';
 import { httpsRequest, startWebhookProcess, type WebhookProcess } from './webhook-process.js';
 

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { startFakeKubeApi } from '../../support/fake-kube-api.js';
 import { admissionReview, applyOps } from '../../unit/webhook/helpers.js';
 import { httpsRequest, postReview, runToExit, startWebhookProcess, waitFor, type WebhookProcess } from './webhook-process.js';

@@ -9,7 +9,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
-import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { admissionReview } from '../../unit/webhook/helpers.js';
 import { postReview, startWebhookProcess, waitFor, type WebhookProcess } from './webhook-process.js';
 

@@ -7,7 +7,7 @@ import { review } from '../../../webhook/admission.js';
 import { INJECTED_LABEL } from '../../../webhook/inject/names.js';
 import { certificateNotAfterSeconds, createMetrics, observeCertificate } from '../../../webhook/metrics.js';
 import { Metrics } from '../../../sidecar/metrics.js';
-import { makeTestCert } from '../../support/tls.js';
+import { makeTestCert } from '../../../stand-ins/tls.js';
 import { admissionReview, applyOps, DEPS, responseOf } from '../webhook/helpers.js';
 
 const pod = (labels?: Record<string, string>) => ({

@@ -12,11 +12,11 @@ import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { startProcess, waitFor, type TestProcess } from '../../support/child.js';
+import { startProcess, waitFor, type TestProcess } from '../../../stand-ins/child.js';
 import { startFakeKubeApi } from '../../support/fake-kube-api.js';
-import { freePort, freePorts } from '../../support/ports.js';
-import { STACK_SEED, startStack } from '../../support/stack.js';
-import { makeTestCert, writeTestCert, type TestCert } from '../../support/tls.js';
+import { freePort, freePorts } from '../../../stand-ins/ports.js';
+import { STACK_SEED, startStack } from '../../../stand-ins/stack.js';
+import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { parseCopy, parseDockerfile } from './dockerfile.js';
 import { ROOT, exists, read } from './ship-helpers.js';
 

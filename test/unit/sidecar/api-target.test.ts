@@ -6,7 +6,7 @@ import { clientErrorAnswer } from '../../../sidecar/http/listener.js';
 import { parseQuery, parseTarget } from '../../../sidecar/http/target.js';
 import { loginErrorCode } from '../../../sidecar/login-error-code.js';
 import { loginNotReadyReason } from '../../../sidecar/readiness.js';
-import { CredentialsError, SidecarError } from '../../../sidecar/errors.js';
+import { CredentialsError, VaultIrsaError } from '../../../sidecar/errors.js';
 import { VaultError, VaultUnreachableError } from '../../../sidecar/vault-client.js';
 import { requestTarget } from './target-arbitraries.js';
 
@@ -188,7 +188,7 @@ describe('login readiness on the pod IP: a code, never the message', () => {
     expect(loginErrorCode(new CredentialsError('could not get AWS credentials from web identity (AWS_ROLE_ARN=arn:…)'))).toBe('aws_credentials_failed');
     expect(loginErrorCode(new VaultError('login', 400, ['IAM Principal "arn:aws:sts::1:assumed-role/r/s" does not belong to the role "app"'], {}))).toBe('vault_login_failed');
     expect(loginErrorCode(new VaultUnreachableError('login', 'ECONNREFUSED'))).toBe('vault_unreachable');
-    expect(loginErrorCode(new SidecarError('other', 'x'))).toBe('login_failed');
+    expect(loginErrorCode(new VaultIrsaError('other', 'x'))).toBe('login_failed');
     expect(loginErrorCode(new Error('Vault login answered without auth.client_token'))).toBe('login_failed');
   });
   it('detail adds the message, no detail the code only', () => {

@@ -1,6 +1,6 @@
 import { buildIamLoginBody, STS_BODY } from '../../../sidecar/iam-login.js';
 import { stsEndpointFor, isValidRegion } from '../../../sidecar/sts-endpoint.js';
-import { verifySigV4 } from '../../support/sigv4-verify.js';
+import { verifySigV4 } from '../../../stand-ins/sigv4-verify.js';
 
 const creds = {
   accessKeyId: 'ASIAEXAMPLE0000001',

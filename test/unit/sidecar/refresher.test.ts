@@ -6,9 +6,9 @@ import { Writable } from 'node:stream';
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { createLogger } from '../../../sidecar/logger.js';
-import { mergePlan, Refresher, type Plan } from '../../../sidecar/refresher.js';
+import { mergePlan, parseRead, Refresher, type Plan } from '../../../sidecar/refresher.js';
 import { SecretStore } from '../../../sidecar/secret-store.js';
-import { VaultError, type VaultClient, type VaultRequest } from '../../../sidecar/vault-client.js';
+import { VaultBadResponseError, VaultError, type VaultClient, type VaultRequest } from '../../../sidecar/vault-client.js';
 
 interface Call {
   operation: string;
@@ -275,5 +275,144 @@ describe('Refresher: permanent failures', () => {
     const line = lines.find((l) => l.code === 'secret_not_found');
     expect(line?.event).toBe('secret_withdrawn');
     expect(String(line?.msg)).not.toMatch(/stale/);
+  });
+});
+
+describe('parseRead: what a read answer must hold', () => {
+  it('KV v2: data.data and the version; a deleted version is a 404; anything else a bad response', () => {
+    expect(parseRead('kv2', { data: { data: { a: '1' }, metadata: { version: 7 } } })).toMatchObject({ data: { a: '1' }, version: 7, renewable: false, leaseId: undefined });
+    expect(() => parseRead('kv2', { data: { data: null, metadata: { version: 3, deletion_time: 'x' } } })).toThrow(expect.objectContaining({ status: 404 }));
+    for (const body of [null, {}, { data: null }, { data: { data: [1] } }, { data: { data: 'x' } }]) {
+      expect(() => parseRead('kv2', body)).toThrow(VaultBadResponseError);
+    }
+  });
+
+  it('other engines: data, lease and renewability as Vault said; no data object is a bad response', () => {
+    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: 'dyn/1', lease_duration: 60, renewable: true })).toEqual({ data: { u: 'x' }, version: 0, leaseId: 'dyn/1', leaseDuration: 60, renewable: true });
+    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: '', lease_duration: 'long' })).toEqual({ data: { u: 'x' }, version: 0, leaseId: undefined, leaseDuration: 0, renewable: false });
+    for (const body of [undefined, { data: [] }, { data: 'x' }]) expect(() => parseRead('kv1', body)).toThrow(VaultBadResponseError);
+  });
+});
+
+describe('Refresher: what is read when', () => {
+  let refresher: Refresher | undefined;
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => {
+    refresher?.stop();
+    refresher = undefined;
+    jest.useRealTimers();
+  });
+  const KV2 = { status: 200, body: { data: { data: { a: '1' }, metadata: { version: 1 } } } };
+  const start = (auto: Parameters<typeof scriptedVault>[0], o: { refreshMs?: number; tokens?: ReturnType<typeof fakeTokens>['tokens'] } = {}) => {
+    const v = scriptedVault(auto);
+    const store = new SecretStore([{ name: 'cfg', path: 'secret/app' }]);
+    const { log, lines } = capture();
+    refresher = new Refresher({ vault: v.vault, tokens: o.tokens ?? fakeTokens('hvs.a').tokens, store, refreshMs: o.refreshMs ?? 60_000, log, random: () => 0.5 });
+    refresher.start();
+    return { v, store, lines, reads: () => v.calls.filter((c) => c.operation === 'read') };
+  };
+
+  it('a non-leased secret is read at start, then once per refresh period, never sooner', async () => {
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : KV2));
+    await settle();
+    expect(s.reads().map((c) => c.path)).toEqual(['secret/data/app']);
+    await jest.advanceTimersByTimeAsync(59_000);
+    expect(s.reads()).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(s.reads()).toHaveLength(2);
+    // the mount was looked up once and remembered
+    expect(s.v.calls.filter((c) => c.operation === 'mounts')).toHaveLength(1);
+  });
+
+  it('a transient failure is retried with backoff, well before the refresh period', async () => {
+    let n = 0;
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : ++n === 1 ? { status: 503, body: { errors: ['sealed'] } } : KV2), { refreshMs: 600_000 });
+    await settle();
+    expect(s.store.get('cfg')?.failure?.code).toBe('vault_unavailable');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(s.reads()).toHaveLength(2);
+    expect(s.store.get('cfg')?.data).toEqual({ a: '1' });
+  });
+
+  it('a permanent failure (an answer that is not a secret) waits for the refresh period, not the backoff', async () => {
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : { status: 200, body: { data: null } }), { refreshMs: 120_000 });
+    await settle();
+    expect(s.store.get('cfg')?.failure?.code).toBe('vault_bad_response');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(s.reads()).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(61_000);
+    expect(s.reads()).toHaveLength(2);
+  });
+
+  it('a mount lookup Vault does not answer (404, or not mount info) reads the path as written and asks again next time', async () => {
+    let lookups = 0;
+    const s = start((c) => (c.operation === 'mounts' ? (++lookups === 1 ? { status: 404 } : { status: 200, body: { nonsense: true } }) : { status: 200, body: { data: { a: '1' } } }));
+    await settle();
+    expect(s.reads().map((c) => c.path)).toEqual(['secret/app']);
+    await jest.advanceTimersByTimeAsync(61_000);
+    expect(lookups).toBe(2);
+    expect(s.lines.some((l) => l.event === 'mount_lookup_failed')).toBe(true);
+  });
+
+  it('a 403 on a token the token manager replaces is retried once with the new token', async () => {
+    const t = fakeTokens('hvs.a');
+    t.tokens.handleForbidden = async () => (t.relogin('hvs.b'), true);
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : c.token === 'hvs.a' ? { status: 403, body: { errors: ['permission denied'] } } : KV2), { tokens: t.tokens });
+    await settle();
+    expect(s.reads().map((c) => c.token)).toEqual(['hvs.a', 'hvs.b']);
+    expect(s.store.get('cfg')?.data).toEqual({ a: '1' });
+  });
+
+  it('stop: no Vault call after it, whatever was scheduled', async () => {
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : KV2));
+    await settle();
+    const before = s.v.calls.length;
+    refresher?.stop();
+    await jest.advanceTimersByTimeAsync(10 * 60_000);
+    expect(s.v.calls.length).toBe(before);
+  });
+});
+
+describe('Refresher: lease renewal or a new read', () => {
+  let refresher: Refresher | undefined;
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => {
+    refresher?.stop();
+    refresher = undefined;
+    jest.useRealTimers();
+  });
+  const run = (renew: (c: Omit<Call, 'answer'>) => { status: number; body?: unknown }) => {
+    const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : c.operation === 'read' ? lease(30) : renew(c)));
+    const store = new SecretStore([{ name: 'db', path: 'dyn/creds/app' }]);
+    const { log, lines } = capture();
+    refresher = new Refresher({ vault: v.vault, tokens: fakeTokens('hvs.a').tokens, store, refreshMs: 300_000, log, random: () => 0.5 });
+    refresher.start();
+    return { v, lines, ops: () => v.calls.map((c) => c.operation).filter((o) => o !== 'mounts') };
+  };
+
+  it('a lease granted in full is renewed again at two thirds of it, with no new read', async () => {
+    const r = run(() => ({ status: 200, body: { lease_duration: 30, renewable: true } }));
+    await settle();
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(r.ops()).toEqual(['read', 'lease_renew']);
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(r.ops()).toEqual(['read', 'lease_renew', 'lease_renew']);
+  });
+
+  it('a lease capped below what was asked is replaced by a read at once', async () => {
+    const r = run(() => ({ status: 200, body: { lease_duration: 5, renewable: true } }));
+    await settle();
+    await jest.advanceTimersByTimeAsync(20_000);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(r.ops()).toEqual(['read', 'lease_renew', 'read']);
+    expect(r.lines.some((l) => l.event === 'lease_capped')).toBe(true);
+  });
+
+  it('a failed renewal reads the secret again at once', async () => {
+    const r = run(() => ({ status: 400, body: { errors: ['lease not found'] } }));
+    await settle();
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect(r.ops()).toEqual(['read', 'lease_renew', 'read']);
+    expect(r.lines.find((l) => l.event === 'lease_renew_failed')).toMatchObject({ secretName: 'db' });
   });
 });

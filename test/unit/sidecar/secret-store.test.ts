@@ -8,14 +8,12 @@ const declared = [
 describe('SecretStore', () => {
   it('is not ready until every declared secret was read, and says which are missing', () => {
     const s = new SecretStore(declared);
-    expect(s.isReady()).toBe(false);
+    expect(s.notReadyReasons()).toHaveLength(2);
     s.fail('cfg', { code: 'vault_permission_denied', status: 403, message: 'permission denied' });
     s.update('db', { data: { u: 'x' }, version: 0, leaseDuration: 60 });
-    expect(s.isReady()).toBe(false);
     expect(s.notReadyReasons()).toEqual(['secret "cfg": permission denied']);
     s.update('cfg', { data: { a: '1' }, version: 3, leaseDuration: 0 });
-    expect(s.isReady()).toBe(true);
-    expect(s.notReadyReasons()).toEqual([]);
+        expect(s.notReadyReasons()).toEqual([]);
   });
 
   it('changes the ETag only when the data changes, and uses KV versions when given', () => {
@@ -41,17 +39,17 @@ describe('SecretStore', () => {
   });
 
   it('goes stale on the first failure after a read and fresh on the next success', () => {
-    const transitions: string[] = [];
-    const s = new SecretStore(declared, Date.now, (n, stale) => transitions.push(`${n}:${stale}`));
+    const s = new SecretStore(declared, Date.now);
     s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
     expect(s.get('db')?.stale).toBe(false); // never read: nothing to be stale
     s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
     s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
     expect(s.get('db')).toMatchObject({ stale: true, data: { u: '1' } });
+    const since = s.get('db')?.staleSince;
     s.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
+    expect(s.get('db')?.staleSince).toBe(since); // stale since the first failure, not the latest
     s.update('db', { data: { u: '1' }, version: 0, leaseDuration: 0 });
-    expect(s.get('db')?.stale).toBe(false);
-    expect(transitions).toEqual(['db:true', 'db:false']);
+    expect(s.get('db')).toMatchObject({ stale: false, staleSince: undefined });
   });
 
   it('wakes long polls on change, times them out, and releases them on close', async () => {

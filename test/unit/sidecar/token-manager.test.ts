@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../../sidecar/logger.js';
 import { TokenManager } from '../../../sidecar/token-manager.js';
 import { VaultClient, type FetchLike } from '../../../sidecar/vault-client.js';
-import { waitFor } from '../../support/child.js';
+import { waitFor } from '../../../stand-ins/child.js';
 
 type Handler = (path: string, body: unknown, token: string | undefined) => { status: number; body?: unknown };
 

@@ -1,5 +1,5 @@
-import { startProcess, waitFor, WaitTimeoutError } from '../../support/child.js';
-import { freePort, freePorts } from '../../support/ports.js';
+import { startProcess, waitFor, WaitTimeoutError } from '../../../stand-ins/child.js';
+import { freePort, freePorts } from '../../../stand-ins/ports.js';
 import { createServer } from 'node:net';
 
 describe('startProcess', () => {

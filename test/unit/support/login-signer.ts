@@ -4,7 +4,7 @@
  */
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
-import type { IssuedCredentials } from '../../support/types.js';
+import type { IssuedCredentials } from '../../../stand-ins/types.js';
 
 export const GCI_BODY = 'Action=GetCallerIdentity&Version=2011-06-15';
 

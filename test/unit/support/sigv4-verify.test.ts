@@ -1,6 +1,6 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
-import { canonicalUri, verifySigV4, type SigV4Request } from '../../support/sigv4-verify.js';
+import { canonicalUri, verifySigV4, type SigV4Request } from '../../../stand-ins/sigv4-verify.js';
 
 // AWS's published SigV4 test suite (aws-sig-v4-test-suite): credentials, date and expected signatures.
 const AK = 'AKIDEXAMPLE';

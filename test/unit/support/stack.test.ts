@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { startStack, STACK_SEED, type StackExt } from '../../support/stack.js';
+import { startStack, STACK_SEED, type StackExt } from '../../../stand-ins/stack.js';
 import { loginPayload, signGetCallerIdentity, vaultCall } from './login-signer.js';
 
 const call = vaultCall;

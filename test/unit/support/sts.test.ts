@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromTokenFile } from '@aws-sdk/credential-providers';
-import { startOidcIssuer, type OidcIssuerExt } from '../../support/oidc-issuer.js';
-import { startFakeSts, type FakeStsExt } from '../../support/sts.js';
+import { startOidcIssuer, type OidcIssuerExt } from '../../../stand-ins/oidc-issuer.js';
+import { startFakeSts, type FakeStsExt } from '../../../stand-ins/sts.js';
 import { startFakePodIdentityAgent } from '../../support/pod-identity-agent.js';
 import { signGetCallerIdentity } from './login-signer.js';
 

@@ -1,4 +1,4 @@
-import { startStack, type StackExt } from '../../support/stack.js';
+import { startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { loginPayload, signGetCallerIdentity, vaultCall, type Json } from './login-signer.js';
 
 const DENIED = ['1 error occurred:\n\t* permission denied\n\n'];

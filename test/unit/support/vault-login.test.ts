@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { startOidcIssuer, type OidcIssuerExt } from '../../support/oidc-issuer.js';
-import { startFakeSts, type FakeStsExt } from '../../support/sts.js';
-import { startFakeVault, type FakeVaultExt } from '../../support/vault.js';
-import { parseIamArn, canonicalArn } from '../../support/vault/login.js';
-import { listen, closeServer } from '../../support/server-util.js';
+import { startOidcIssuer, type OidcIssuerExt } from '../../../stand-ins/oidc-issuer.js';
+import { startFakeSts, type FakeStsExt } from '../../../stand-ins/sts.js';
+import { startFakeVault, type FakeVaultExt } from '../../../stand-ins/vault.js';
+import { parseIamArn, canonicalArn } from '../../../stand-ins/vault/login.js';
+import { listen, closeServer } from '../../../stand-ins/server-util.js';
 import { loginPayload, signGetCallerIdentity, vaultCall, type SignOpts } from './login-signer.js';
 
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/app-vault';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadWebhookConfig } from '../../../webhook/config.js';
-import { DEFAULT_SIDECAR_IMAGE, VERSION } from '../../../webhook/version.js';
+import { DEFAULT_SIDECAR_IMAGE, VERSION } from '../../../sidecar/version.js';
 
 const base = { VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200/' };
 

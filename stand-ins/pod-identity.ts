@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OidcIssuer } from '../support/types.js';
+import type { OidcIssuer } from './types.js';
 
 export const NAMESPACE = 'demo';
 export const SERVICE_ACCOUNT = 'app';

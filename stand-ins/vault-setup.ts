@@ -3,7 +3,7 @@
  * bound to one IAM role, a policy, KV v1 and v2 data. The same steps an operator's `vault write`s take.
  */
 import { SERVER_ID, VAULT_ROLE } from './pod-identity.js';
-import type { VaultAdmin } from '../support/vault-admin.js';
+import type { VaultAdmin } from './vault-admin.js';
 
 export const POLICY = 'vault-irsa-app';
 export const KV2_SEED = { username: 'app-user', password: 'real-vault-kv2-value' } as const;
