@@ -7,6 +7,7 @@ import { parseConfig, type ListenAddress, type SidecarConfig } from './config.js
 import { SIDECAR_ENV } from './env-names.js';
 import { ConfigError, StartupError } from './errors.js';
 import { buildHealthApp } from './health.js';
+import type { Readiness } from './http-common.js';
 import type { HttpListener } from './http/listener.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -30,36 +31,43 @@ const SHUTDOWN_DEADLINE_MS = 5_000;
 /** setTimeout's largest delay; a wait for a first read that long simply starts again */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. Fails
- * closed with a StartupError (never exits the process itself: main() does, after the one fatal line).
- */
-export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
-  let config: SidecarConfig;
+/** Step: the env, or a StartupError naming the variable (exit 2). */
+function loadConfig(env: NodeJS.ProcessEnv): SidecarConfig {
   try {
-    config = parseConfig(env);
+    return parseConfig(env);
   } catch (e) {
     if (e instanceof ConfigError) throw new StartupError('config_invalid', e.variable, `invalid configuration: ${e.message}`, 2);
     throw e;
   }
-  // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  // Logs are JSON lines; the SDK's multi-line Node 20 notice on stderr would break that.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const log = createLogger(config.logLevel);
+}
 
-  let caPem: string | undefined;
-  if (config.vaultCaCert !== undefined) {
-    try {
-      caPem = await readFile(config.vaultCaCert, 'utf8');
-    } catch (e) {
-      throw new StartupError('config_invalid', SIDECAR_ENV.vaultCaCert, `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 2);
-    }
-    if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new StartupError('config_invalid', SIDECAR_ENV.vaultCaCert, `invalid configuration: ${SIDECAR_ENV.vaultCaCert}: "${config.vaultCaCert}" holds no PEM certificate`, 2);
-    }
+/** Step: VAULT_CACERT's PEM, when set; unreadable or not a certificate is a StartupError (exit 2). */
+async function readVaultCa(config: SidecarConfig): Promise<string | undefined> {
+  if (config.vaultCaCert === undefined) return undefined;
+  const name = SIDECAR_ENV.vaultCaCert;
+  let pem: string;
+  try {
+    pem = await readFile(config.vaultCaCert, 'utf8');
+  } catch (e) {
+    throw new StartupError('config_invalid', name, `invalid configuration: ${name}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 2);
   }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new StartupError('config_invalid', name, `invalid configuration: ${name}: "${config.vaultCaCert}" holds no PEM certificate`, 2);
+  }
+  return pem;
+}
 
+/** What the sidecar runs on: the Vault client, the login, the store and its refresher, bound to one shutdown. */
+interface Core {
+  metrics: Metrics;
+  shutdown: AbortController;
+  tokens: TokenManager;
+  store: SecretStore;
+  refresher: Refresher;
+}
+
+/** Step: config → Vault client → token manager (login) → store → refresher. Nothing starts yet. */
+function buildCore(config: SidecarConfig, env: NodeJS.ProcessEnv, log: Logger, caPem: string | undefined): Core {
   const metrics = new Metrics();
   const shutdown = new AbortController();
   const vault = new VaultClient({
@@ -82,11 +90,16 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   });
   const store = new SecretStore(config.secrets, Date.now);
   const refresher = new Refresher({ vault, tokens, store, refreshMs: config.refreshMs, log, metrics });
+  return { metrics, shutdown, tokens, store, refresher };
+}
 
-  // Ready once every declared secret was read once, and from then on (docs/localhost-api.md): a later outage is
-  // served stale and shows in metrics, it does not take the pod out of service.
+/**
+ * Ready once every declared secret was read once, and from then on (docs/localhost-api.md): a later outage is
+ * served stale and shows in metrics, it does not take the pod out of service.
+ */
+function readinessOf({ tokens, store }: Core): Readiness {
   let readyOnce = false;
-  const readiness = {
+  return {
     notReadyReasons(detail: boolean): string[] {
       if (readyOnce) return [];
       const reasons: string[] = [];
@@ -97,33 +110,76 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
       return reasons;
     },
   };
+}
 
+/** Step: a fresh request token, written where the app containers read it (exit 1 when it cannot be). */
+async function writeRequestToken(config: SidecarConfig): Promise<string> {
   const requestToken = generateRequestToken();
   try {
     await writeTokenFileAtomic(config.tokenFile, requestToken);
   } catch (e) {
     throw new StartupError('token_file_failed', SIDECAR_ENV.tokenFile, `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 1);
   }
+  return requestToken;
+}
 
-  // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
-  tokens.start();
-  refresher.start();
-  const status = statusSource({ store, tokens, config, version: VERSION, hostname: env.HOSTNAME });
-  const api = buildApiApp({ store, requestToken, readiness, metrics, status });
-  const health = buildHealthApp({ readiness, metrics });
-  let apiAddress: string;
-  let healthAddress: string;
+/** Step: both listeners bound, or everything already started stopped again and a StartupError (exit 1). */
+async function bindListeners(config: SidecarConfig, core: Core, api: HttpListener, health: HttpListener): Promise<{ apiAddress: string; healthAddress: string }> {
   try {
-    apiAddress = await listenOn(api, config.listen, SIDECAR_ENV.listen);
-    healthAddress = await listenOn(health, config.healthListen, SIDECAR_ENV.healthListen);
+    const apiAddress = await listenOn(api, config.listen, SIDECAR_ENV.listen);
+    const healthAddress = await listenOn(health, config.healthListen, SIDECAR_ENV.healthListen);
+    return { apiAddress, healthAddress };
   } catch (e) {
     // an in-process caller keeps running: stop the login and reads already under way and close what listens
-    refresher.stop();
-    store.close();
-    shutdown.abort();
-    void Promise.allSettled([api.close(), health.close(), tokens.stop()]);
+    core.refresher.stop();
+    core.store.close();
+    core.shutdown.abort();
+    void Promise.allSettled([api.close(), health.close(), core.tokens.stop()]);
     throw e;
   }
+}
+
+/** Event-driven: no timer wakes the process; each wait ends on a login or on a secret's first read. */
+function announceReady(core: Core, readiness: Readiness, log: Logger, secrets: number): void {
+  const { tokens, store, shutdown, metrics } = core;
+  void (async () => {
+    for (;;) {
+      if (shutdown.signal.aborted) return;
+      if (readiness.notReadyReasons(false).length === 0) break;
+      const unread = store.list().find((e) => e.data === undefined);
+      if (tokens.current() === undefined) await tokens.token();
+      else if (unread) await store.waitForChange(unread.name, unread.etag as string, MAX_TIMER_MS, shutdown.signal);
+      // a reason neither wait covers (none today): look again in a second rather than spin
+      else await delay(1000, undefined, { signal: shutdown.signal, ref: false });
+    }
+    metrics.ready.set(1);
+    log.info({ event: 'ready', secrets }, 'every declared secret was read; ready');
+  })().catch(() => undefined);
+}
+
+/**
+ * Wires config → identity → Vault login → store → listeners; returns once both listeners are bound. Fails
+ * closed with a StartupError (never exits the process itself: main() does, after the one fatal line).
+ */
+export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
+  const config = loadConfig(env);
+  // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // Logs are JSON lines; the SDK's multi-line Node 20 notice on stderr would break that.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const log = createLogger(config.logLevel);
+  const caPem = await readVaultCa(config);
+  const core = buildCore(config, env, log, caPem);
+  const readiness = readinessOf(core);
+  const requestToken = await writeRequestToken(config);
+
+  // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
+  core.tokens.start();
+  core.refresher.start();
+  const status = statusSource({ store: core.store, tokens: core.tokens, config, version: VERSION, hostname: env.HOSTNAME });
+  const api = buildApiApp({ store: core.store, requestToken, readiness, metrics: core.metrics, status });
+  const health = buildHealthApp({ readiness, metrics: core.metrics });
+  const { apiAddress, healthAddress } = await bindListeners(config, core, api, health);
   log.info(
     {
       event: 'started',
@@ -139,32 +195,18 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
     },
     'vault-irsa sidecar listening',
   );
-
-  // Event-driven: no timer wakes the process; each wait ends on a login or on a secret's first read.
-  void (async () => {
-    for (;;) {
-      if (shutdown.signal.aborted) return;
-      if (readiness.notReadyReasons(false).length === 0) break;
-      const unread = store.list().find((e) => e.data === undefined);
-      if (tokens.current() === undefined) await tokens.token();
-      else if (unread) await store.waitForChange(unread.name, unread.etag as string, MAX_TIMER_MS, shutdown.signal);
-      // a reason neither wait covers (none today): look again in a second rather than spin
-      else await delay(1000, undefined, { signal: shutdown.signal, ref: false });
-    }
-    metrics.ready.set(1);
-    log.info({ event: 'ready', secrets: config.secrets.length }, 'every declared secret was read; ready');
-  })().catch(() => undefined);
+  announceReady(core, readiness, log, config.secrets.length);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      refresher.stop();
+      core.refresher.stop();
       // listeners first: from here new requests get 503 and each waiting long poll its 304 on a closing connection
       const closed = Promise.allSettled([api.close(), health.close()]);
-      store.close();
-      shutdown.abort();
+      core.store.close();
+      core.shutdown.abort();
       // revoking needs no listener: both run at once inside the shutdown deadline
-      await Promise.allSettled([closed, tokens.stop()]);
+      await Promise.allSettled([closed, core.tokens.stop()]);
     })());
   return { apiAddress, healthAddress, log, stop };
 }
