@@ -29,7 +29,7 @@ export function parseMountInfo(body: unknown): MountInfo | undefined {
   const isKv = data.type === 'kv' || data.type === 'generic';
   if (!isKv) return { path, type: data.type };
   const version = data.options?.version;
-  return { path, type: data.type, kvVersion: String(version ?? '') === '2' ? 2 : 1 };
+  return { path, type: data.type, kvVersion: version === '2' || version === 2 ? 2 : 1 };
 }
 
 /**

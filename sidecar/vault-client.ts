@@ -119,16 +119,21 @@ function describeLocation(from: string, location: string): string {
   }
 }
 
+/** The signal's reason as an Error (AbortSignal.abort() gives a DOMException, which is one). */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(abortReason(signal));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(signal?.reason);
+      reject(signal ? abortReason(signal) : new Error('aborted'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -164,7 +169,7 @@ async function defaultFetch(addr: string, caPem: string | undefined): Promise<Fe
                 return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
               },
             },
-            text: async () => text,
+            text: () => Promise.resolve(text),
           });
         });
         res.once('error', reject);

@@ -156,7 +156,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 20000, in
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

@@ -158,7 +158,7 @@ export function parseDurationSeconds(v: unknown, field: string): number {
 function stringList(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return (v as string[]).map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return (v).map((s) => s.trim()).filter(Boolean);
   throw new VaultInputError(`error converting input for field "${field}": expected a string or a list of strings`);
 }
 
@@ -844,7 +844,7 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     },
     writeRole(name: string, cfg: VaultRoleConfig, mount = 'aws') {
       enableAuth(mount);
-      writeRoleInternal(name.toLowerCase(), { ...cfg } as Record<string, unknown>, mount);
+      writeRoleInternal(name.toLowerCase(), { ...cfg }, mount);
     },
     deleteRole(name: string, mount = 'aws') {
       authMounts.get(mountKey(mount))?.roles.delete(name.toLowerCase());

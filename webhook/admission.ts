@@ -67,7 +67,7 @@ function podShapeProblems(obj: unknown): string[] {
       for (const sub of ['env', 'volumeMounts', 'ports'] as const) {
         const items = c[sub];
         if (items === undefined || items === null) continue;
-        if (!Array.isArray(items) || items.some((e) => !isObject(e))) {
+        if (!Array.isArray(items) || !items.every(isObject)) {
           problems.push(`${at}.${sub} is not a list of objects`);
           continue;
         }
@@ -159,7 +159,7 @@ async function reviewRequest(uid: string, req: Record<string, unknown>, deps: Re
   if (skip) return skip;
   const shape = podShapeProblems(req.object);
   if (shape.length > 0) return denied(ref, shape);
-  const pod = req.object as unknown as Pod;
+  const pod = req.object as Pod;
   const who = podIdentity(req, pod);
 
   const plan = planFromAnnotations(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));

@@ -24,7 +24,6 @@ export function encodePatch(ops: Operation[]): string {
   return Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** rfc6902's Pointer token escaping: `~` → `~0`, `/` → `~1`. */
 function escapeToken(token: string): string {
@@ -41,7 +40,7 @@ function objectType(v: unknown): string {
 
 /** A key counts only when it is an own property whose value is not undefined (JSON drops undefined). */
 function has(o: Record<string, unknown>, key: string): boolean {
-  return hasOwn.call(o, key) && o[key] !== undefined;
+  return Object.hasOwn(o, key) && o[key] !== undefined;
 }
 
 /**

@@ -35,7 +35,7 @@ function ptracePower(c: Container): string | undefined {
   if (sc === undefined) return undefined;
   if (sc.privileged === true) return 'privileged';
   const add = isObject(sc.capabilities) && Array.isArray(sc.capabilities.add) ? sc.capabilities.add : [];
-  const cap = add.find((a) => typeof a === 'string' && ['SYS_PTRACE', 'CAP_SYS_PTRACE', 'ALL'].includes(a.toUpperCase()));
+  const cap = (add as unknown[]).find((a): a is string => typeof a === 'string' && ['SYS_PTRACE', 'CAP_SYS_PTRACE', 'ALL'].includes(a.toUpperCase()));
   return typeof cap === 'string' ? `given capability ${cap}` : undefined;
 }
 

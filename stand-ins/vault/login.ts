@@ -86,7 +86,7 @@ export function parseHeaderField(v: unknown): Step<Map<string, string[]>> {
   if (typeof obj !== 'object' || Array.isArray(obj)) return err('error converting input for field "iam_request_headers": expected a JSON object');
   for (const [k, val] of Object.entries(obj as Record<string, unknown>)) {
     const key = canonicalHeaderKey(k);
-    const vals = typeof val === 'string' ? [val] : Array.isArray(val) && val.every((x) => typeof x === 'string') ? (val as string[]) : undefined;
+    const vals = typeof val === 'string' ? [val] : Array.isArray(val) && val.every((x) => typeof x === 'string') ? (val) : undefined;
     if (!vals) return err(`error converting input for field "iam_request_headers": header "${k}" must be a string or a list of strings`);
     out.set(key, [...(out.get(key) ?? []), ...vals]);
   }
@@ -100,7 +100,7 @@ export function parseLoginRequest(data: Record<string, unknown>): Step<ParsedLog
   const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k) && data[k] !== null && data[k] !== undefined;
   // 1. OpenBao / Vault 1.14 wording: a partial IAM payload ends here too
   if (!IAM_FIELDS.every(has)) return err("didn't supply required authentication values");
-  const str = (k: string) => (typeof data[k] === 'string' ? (data[k] as string) : data[k] === undefined || data[k] === null ? '' : String(data[k]));
+  const str = (k: string) => (typeof data[k] === 'string' ? (data[k]) : data[k] === undefined || data[k] === null ? '' : String(data[k]));
   // 2.
   const method = str('iam_http_request_method');
   if (method === '') return err('missing iam_http_request_method');
@@ -257,7 +257,7 @@ export async function submitCallerIdentityRequest(target: ForwardTarget, login: 
   const results = body.match(/<GetCallerIdentityResult>[\s\S]*?<\/GetCallerIdentityResult>/g) ?? [];
   if (!/<GetCallerIdentityResponse[\s>]/.test(body)) return err(wrap('error parsing STS response'));
   if (results.length !== 1) return err(wrap(`received ${results.length} identities in STS response but expected 1`));
-  const pick = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(results[0]!)?.[1] ?? '';
+  const pick = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(results[0])?.[1] ?? '';
   const unxml = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
   return ok({ arn: unxml(pick('Arn')), userId: unxml(pick('UserId')), account: unxml(pick('Account')) });
 }

@@ -44,18 +44,18 @@ const NAMESPACE = 'vault-irsa';
 
 interface Validatable { validate(): void }
 const MODELS: Record<string, (o: Obj) => Validatable> = {
-  'v1/Service': (o) => new Service(o as never),
-  'v1/Secret': (o) => new Secret(o as never),
-  'v1/ServiceAccount': (o) => new ServiceAccount(o as never),
-  'apps/v1/Deployment': (o) => new Deployment(o as never),
-  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never),
-  'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o as never),
+  'v1/Service': (o) => new Service(o),
+  'v1/Secret': (o) => new Secret(o),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o),
+  'apps/v1/Deployment': (o) => new Deployment(o),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o),
+  'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': (o) => new ClusterRoleBinding(o as never),
-  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o as never),
+  'rbac.authorization.k8s.io/v1/Role': (o) => new Role(o),
   'rbac.authorization.k8s.io/v1/RoleBinding': (o) => new RoleBinding(o as never),
-  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o as never),
-  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o as never),
-  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o as never),
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': (o) => new MutatingWebhookConfiguration(o),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': (o) => new ValidatingAdmissionPolicy(o),
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': (o) => new ValidatingAdmissionPolicyBinding(o),
 };
 
 function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {

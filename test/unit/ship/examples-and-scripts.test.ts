@@ -257,7 +257,7 @@ describe('manifests/vault/configure-vault.sh', () => {
     [{ IAM_ROLE_ARN: 'arn:aws:iam::111122223333:role/app', STS_REGION: 'moon' }, /STS_REGION/],
     [{ IAM_ROLE_ARN: 'arn:aws:iam::111122223333:role/app', SECRET_PATH: '../sys' }, /SECRET_PATH/],
   ])('rejects %j with a message naming the problem', (env, message) => {
-    const r = dry(env as Record<string, string>);
+    const r = dry(env);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(message);
   });

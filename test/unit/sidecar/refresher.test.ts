@@ -33,7 +33,7 @@ function scriptedVault(auto: (c: Omit<Call, 'answer'>) => { status: number; body
           answer: (status, body) => {
             pending.splice(pending.indexOf(call), 1);
             if (status >= 200 && status < 300) resolve({ status, body });
-            else reject(new VaultError(operation, status, ((body as { errors?: string[] })?.errors ?? []) as string[], body ?? null));
+            else reject(new VaultError(operation, status, ((body as { errors?: string[] })?.errors ?? []), body ?? null));
           },
         };
         calls.push(call);

@@ -47,7 +47,7 @@ export async function signGetCallerIdentity(creds: Pick<IssuedCredentials, 'acce
     { method: 'POST', protocol: 'https:', hostname: host, path: '/', headers, body, query: {} },
     { signingDate: o.signingDate, unsignableHeaders: o.unsignableHeaders ? new Set(o.unsignableHeaders) : undefined },
   );
-  return { url: `https://${host}/`, host, headers: signed.headers as Record<string, string>, body };
+  return { url: `https://${host}/`, host, headers: signed.headers, body };
 }
 
 /** Canonical (Go http.Header) casing, as Vault would see it after parsing. */
@@ -82,5 +82,5 @@ export async function vaultCall(addr: string, method: string, path: string, o: {
     signal: AbortSignal.timeout(10000),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) as Json };
+  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) };
 }

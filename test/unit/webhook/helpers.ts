@@ -70,7 +70,7 @@ export function responseOf(result: ReviewResult): ResponseView {
     allowed: r.allowed as boolean,
     ops,
     warnings: (r.warnings as string[] | undefined) ?? [],
-    ...(r.status ? { status: r.status as { code?: number; message?: string } } : {}),
+    ...(r.status ? { status: r.status } : {}),
   };
 }
 

@@ -22,7 +22,7 @@ function bigPod(mode: 'native' | 'classic'): Pod {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name: 'big', namespace: 'demo', annotations: { 'vault-irsa.io/role': 'app', 'vault-irsa.io/sidecar-mode': mode, 'vault-irsa.io/aws-role-arn': 'arn:aws:iam::111122223333:role/app' } },
     spec: { containers, initContainers: [{ name: 'init', image: 'busybox' }] },
-  } as unknown as Pod;
+  };
 }
 
 test.each(['native', 'classic'] as const)('%s: 10,000 containers: the patch has a few operations per container and applies to the injected pod', (mode) => {
