@@ -45,33 +45,48 @@ export default tseslint.config(
   {
     files: ['webhook/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{
-          // the contract, and the one version source (it reads package.json, so it cannot live in the pure contract)
-          regex: '(^|/)sidecar/(?!contract/|version\\.js$)',
-          message: 'the webhook may import only the contract (sidecar/contract/**) and sidecar/version.js from the sidecar',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // the contract, and the one version source (it reads package.json, so it cannot live in the pure contract)
+              regex: '(^|/)sidecar/(?!contract/|version\\.js$)',
+              message:
+                'the webhook may import only the contract (sidecar/contract/**) and sidecar/version.js from the sidecar',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['sidecar/**/*.ts'],
     ignores: ['sidecar/contract/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/webhook/**'], message: 'the sidecar must not import the webhook' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/webhook/**'], message: 'the sidecar must not import the webhook' }],
+        },
+      ],
     },
   },
   {
     files: ['sidecar/contract/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{
-          group: ['../**', '**/webhook/**', '**/sidecar/**', 'node:*', '@*/**'],
-          message: 'the contract is pure and depends on neither program: import only ./ modules of sidecar/contract',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../**', '**/webhook/**', '**/sidecar/**', 'node:*', '@*/**'],
+              message:
+                'the contract is pure and depends on neither program: import only ./ modules of sidecar/contract',
+            },
+          ],
+        },
+      ],
     },
   },
 );

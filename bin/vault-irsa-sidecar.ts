@@ -17,7 +17,9 @@ if (command === '--version' || command === 'version' || command === '-v') {
   const { runStatus } = await import('../sidecar/status.js');
   process.exitCode = await runStatus(rest);
 } else if (command === '--help' || command === '-h' || command === 'help') {
-  process.stdout.write('usage: vault-irsa-sidecar [wait [--timeout=120s] | status [--json] | --version]\nconfiguration: environment variables, see README\n');
+  process.stdout.write(
+    'usage: vault-irsa-sidecar [wait [--timeout=120s] | status [--json] | --version]\nconfiguration: environment variables, see README\n',
+  );
 } else if (command === undefined) {
   // before the program's modules are compiled (sidecar/v8-flags.ts says why and what was measured)
   const { applySidecarV8Flags } = await import('../sidecar/v8-flags.js');
@@ -26,10 +28,14 @@ if (command === '--version' || command === 'version' || command === '-v') {
   try {
     await main();
   } catch (e) {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', event: 'start_failed', msg: `vault-irsa-sidecar failed to start: ${(e as Error)?.message ?? String(e)}` })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', event: 'start_failed', msg: `vault-irsa-sidecar failed to start: ${(e as Error)?.message ?? String(e)}` })}\n`,
+    );
     process.exit(1);
   }
 } else {
-  process.stderr.write(`vault-irsa-sidecar: unknown command "${command}" (usage: vault-irsa-sidecar [wait | status | --version])\n`);
+  process.stderr.write(
+    `vault-irsa-sidecar: unknown command "${command}" (usage: vault-irsa-sidecar [wait | status | --version])\n`,
+  );
   process.exitCode = 2;
 }

@@ -60,7 +60,11 @@ export async function admitOverHttps(port: number, ca: string, pod: SamplePod): 
   };
   const answer = await postJson(port, ca, '/mutate', review);
   if (answer.status !== 200) throw new Error(`the webhook answered ${answer.status}: ${answer.body}`);
-  const response = (JSON.parse(answer.body) as { response: { uid: string; allowed: boolean; patch?: string; warnings?: string[]; status?: { message?: string } } }).response;
+  const response = (
+    JSON.parse(answer.body) as {
+      response: { uid: string; allowed: boolean; patch?: string; warnings?: string[]; status?: { message?: string } };
+    }
+  ).response;
   if (response.uid !== review.request.uid) throw new Error('the webhook did not echo the review uid');
   if (!response.allowed) throw new Error(`the webhook denied the pod: ${response.status?.message ?? ''}`);
   const ops = response.patch ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Operation[]) : [];
@@ -77,15 +81,23 @@ export function describeInjection(pod: PodSpecView): string[] {
   const side = init >= 0 ? pod.spec.initContainers?.[init] : pod.spec.containers.find((c) => c.name === 'vault-irsa');
   if (side) {
     const where = init >= 0 ? `initContainers[${init}]` : 'containers[0]';
-    const how = side.restartPolicy === 'Always' ? `restartPolicy: Always, startupProbe GET ${side.startupProbe?.httpGet?.path}` : `postStart: ${side.lifecycle?.postStart?.exec?.command?.join(' ')}`;
+    const how =
+      side.restartPolicy === 'Always'
+        ? `restartPolicy: Always, startupProbe GET ${side.startupProbe?.httpGet?.path}`
+        : `postStart: ${side.lifecycle?.postStart?.exec?.command?.join(' ')}`;
     lines.push(`${where} vault-irsa, command ${JSON.stringify(side.command)} (${how})`);
     const aws = (side.env ?? []).filter((e) => e.name.startsWith('AWS_')).map((e) => e.name);
     lines.push(`  sidecar identity env: ${aws.join(', ')}`);
   }
-  const volumes = (pod.spec.volumes ?? []).map((v) => `${v.name} (${v.emptyDir ? 'emptyDir, medium Memory' : v.projected ? 'projected ServiceAccount token, audience sts.amazonaws.com' : 'other'})`);
+  const volumes = (pod.spec.volumes ?? []).map(
+    (v) =>
+      `${v.name} (${v.emptyDir ? 'emptyDir, medium Memory' : v.projected ? 'projected ServiceAccount token, audience sts.amazonaws.com' : 'other'})`,
+  );
   lines.push(`volumes: ${volumes.join(', ')}`);
   for (const c of pod.spec.containers.filter((x) => x.name !== 'vault-irsa')) {
-    const env = (c.env ?? []).filter((e) => e.name.startsWith('VAULT_IRSA_') || e.name === 'VAULT_ADDR').map((e) => `${e.name}=${e.value}`);
+    const env = (c.env ?? [])
+      .filter((e) => e.name.startsWith('VAULT_IRSA_') || e.name === 'VAULT_ADDR')
+      .map((e) => `${e.name}=${e.value}`);
     const mounts = (c.volumeMounts ?? []).map((m) => `${m.mountPath}${m.readOnly ? ' (read-only)' : ''}`);
     lines.push(`container ${c.name}: ${env.join(', ')}; mounts ${mounts.join(', ')}`);
   }
@@ -94,11 +106,22 @@ export function describeInjection(pod: PodSpecView): string[] {
 
 function postJson(port: number, ca: string, path: string, body: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path, ca, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        ca,
+        headers: { 'content-type': 'application/json' },
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from the webhook on port ${port}`)));
     req.on('error', reject);
     req.end(JSON.stringify(body));

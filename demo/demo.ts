@@ -23,7 +23,10 @@ const bin = (name: string): string => fileURLToPath(new URL(`../bin/${name}.js`,
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface AppClient {
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; etag: string | null; text: string; json: () => Record<string, unknown> }>;
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; etag: string | null; text: string; json: () => Record<string, unknown> }>;
 }
 
 async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Promise<void> {
@@ -74,14 +77,21 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   const { container: sidecarSpec, init } = findContainer(admitted.pod, 'vault-irsa');
   const sidecarEnv = localEnv(sidecarSpec, dirs);
   const startedAt = Date.now();
-  const sidecar = startProcess(process.execPath, [bin('vault-irsa-sidecar'), ...(sidecarSpec.args ?? [])], sidecarEnv, { cwd: root });
+  const sidecar = startProcess(process.execPath, [bin('vault-irsa-sidecar'), ...(sidecarSpec.args ?? [])], sidecarEnv, {
+    cwd: root,
+  });
   cleanups.push(() => sidecar.stop('SIGKILL', 1000));
   const probe = sidecarSpec.startupProbe?.httpGet ?? { path: '/readyz', port: healthPort! };
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${probe.port}${probe.path}`).catch(() => undefined))?.status === 200, 20_000, 20)
-    .catch(() => {
-      throw new Error(`the sidecar never became ready\n${sidecar.output()}`);
-    });
-  say.line(`${init ? 'native sidecar (init container, restartPolicy: Always)' : 'classic sidecar'}: startup probe GET ${probe.path} → 200 after ${Date.now() - startedAt} ms`);
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${probe.port}${probe.path}`).catch(() => undefined))?.status === 200,
+    20_000,
+    20,
+  ).catch(() => {
+    throw new Error(`the sidecar never became ready\n${sidecar.output()}`);
+  });
+  say.line(
+    `${init ? 'native sidecar (init container, restartPolicy: Always)' : 'classic sidecar'}: startup probe GET ${probe.path} → 200 after ${Date.now() - startedAt} ms`,
+  );
   // the log lines may trail the probe answer by a moment on the pipe
   await sidecar.waitForLine(/"event":"secret_read"/, 2000).catch(() => undefined);
   for (const e of sidecarEvents(sidecar, ['login', 'secret_read'])) say.detail(`sidecar log: ${e}`);
@@ -96,7 +106,8 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   say.line(`GET /v1/secrets/config/password → ${key.status} ${key.text}`);
   const anon = await fetch(`${app.addr}/v1/secrets/config`);
   say.line(`the same GET without the token → ${anon.status}`);
-  if (first.status !== 200 || key.text !== backend.seed.password || anon.status !== 401) throw new Error('the app did not get its secret as expected');
+  if (first.status !== 200 || key.text !== backend.seed.password || anon.status !== 401)
+    throw new Error('the app did not get its secret as expected');
 
   say.section('An app that already uses a Vault client reads the same secret, unchanged (vault-irsa.io/vault-api)');
   await vaultClientStep(say, localEnv(findContainer(admitted.pod, 'app').container, dirs), backend.seed.password);
@@ -110,25 +121,36 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   say.line(`vault kv put secret/my-app password=${rotated.password}`);
   const changed = await poll;
   const changedBody = changed.json() as { data?: { password?: string }; version?: number };
-  say.line(`long poll (If-None-Match ${first.etag}) → ${changed.status} after ${Date.now() - pollStarted} ms, version ${changedBody.version}, ETag ${changed.etag}`);
-  if (changed.status !== 200 || changedBody.data?.password !== rotated.password) throw new Error('the long poll did not deliver the new value');
+  say.line(
+    `long poll (If-None-Match ${first.etag}) → ${changed.status} after ${Date.now() - pollStarted} ms, version ${changedBody.version}, ETag ${changed.etag}`,
+  );
+  if (changed.status !== 200 || changedBody.data?.password !== rotated.password)
+    throw new Error('the long poll did not deliver the new value');
 
   say.section('Vault goes down: the sidecar keeps serving the last value, marked stale');
   await backend.stop();
   say.line(`Vault stopped (${backend.addr} refuses connections)`);
-  const stale = await waitFor(async () => {
-    const r = await app.client.get('/v1/secrets/config');
-    return r.json().stale === true ? r : undefined;
-  }, 20_000, 100);
+  const stale = await waitFor(
+    async () => {
+      const r = await app.client.get('/v1/secrets/config');
+      return r.json().stale === true ? r : undefined;
+    },
+    20_000,
+    100,
+  );
   say.line(`GET /v1/secrets/config → ${stale.status} ${brief(pick(stale.json(), ['data', 'version', 'stale']))}`);
   await sidecar.waitForLine(/"event":"secret_stale"/, 2000).catch(() => undefined);
   for (const e of sidecarEvents(sidecar, ['secret_stale'])) say.detail(`sidecar log: ${e}`);
   if (backend.start) {
     await backend.start();
-    const fresh = await waitFor(async () => {
-      const r = await app.client.get('/v1/secrets/config');
-      return r.json().stale === false ? r : undefined;
-    }, 20_000, 100);
+    const fresh = await waitFor(
+      async () => {
+        const r = await app.client.get('/v1/secrets/config');
+        return r.json().stale === false ? r : undefined;
+      },
+      20_000,
+      100,
+    );
     say.line(`Vault back → the next refresh clears it: stale: ${String(fresh.json().stale)}`);
   } else {
     say.detail('a dev server keeps its data in memory only, so it is not restarted here');
@@ -136,8 +158,11 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
 
   say.section('The pod is deleted: SIGTERM');
   const exit = await sidecar.stop('SIGTERM', 8000);
-  say.line(`sidecar exited with code ${exit.code}${backend.start ? `; Vault tokens still live: ${backend.liveTokens?.() ?? 'n/a'}` : ''}`);
-  for (const e of sidecarEvents(sidecar, ['token_revoked', 'token_revoke_failed', 'stopped'])) say.detail(`sidecar log: ${e}`);
+  say.line(
+    `sidecar exited with code ${exit.code}${backend.start ? `; Vault tokens still live: ${backend.liveTokens?.() ?? 'n/a'}` : ''}`,
+  );
+  for (const e of sidecarEvents(sidecar, ['token_revoked', 'token_revoke_failed', 'stopped']))
+    say.detail(`sidecar log: ${e}`);
   if (exit.code !== 0) throw new Error(`the sidecar exited with ${exit.code ?? exit.signal}`);
 
   say.section('What the sidecar left behind');
@@ -146,8 +171,12 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
   const held = [backend.seed.password, rotated.password, token, ...backend.heldCredentials()];
   const leaked = held.filter((v) => v.length > 0 && out.includes(v));
   const files = (await listFiles(root)).filter((f) => !f.startsWith('webhook-tls/'));
-  say.line(`${lines} log lines: ${leaked.length === 0 ? 'no secret value, request token, ServiceAccount token or AWS key in them' : `${leaked.length} held values LEAKED`}`);
-  say.line(`files under the pod's directory: ${files.join(', ')} (the projected token and the request token, nothing else)`);
+  say.line(
+    `${lines} log lines: ${leaked.length === 0 ? 'no secret value, request token, ServiceAccount token or AWS key in them' : `${leaked.length} held values LEAKED`}`,
+  );
+  say.line(
+    `files under the pod's directory: ${files.join(', ')} (the projected token and the request token, nothing else)`,
+  );
   if (leaked.length > 0) throw new Error('the sidecar logged a value it holds');
 }
 
@@ -158,13 +187,16 @@ async function run(say: Narrator, cleanups: Array<() => Promise<unknown>>): Prom
 async function vaultClientStep(say: Narrator, env: Record<string, string>, expected: string): Promise<void> {
   const vaultAddr = env.VAULT_ADDR;
   const tokenFile = env.VAULT_IRSA_TOKEN_FILE;
-  if (!vaultAddr || !tokenFile) throw new Error('the webhook did not give the app container VAULT_ADDR (vault-irsa.io/vault-api)');
+  if (!vaultAddr || !tokenFile)
+    throw new Error('the webhook did not give the app container VAULT_ADDR (vault-irsa.io/vault-api)');
   say.detail(`VAULT_ADDR=${vaultAddr} (the sidecar, not Vault); the token is the same file`);
   // VAULT_IRSA_DEMO_PYTHON: another interpreter (the tests point it at a missing one to see the step skip)
   const python = process.env.VAULT_IRSA_DEMO_PYTHON || DEBIAN_PYTHON;
   const hvac = detectHvac(python);
   if (hvac.ok) {
-    say.line('python3: hvac.Client(url=VAULT_ADDR, token=open(VAULT_IRSA_TOKEN_FILE).read()).secrets.kv.v2.read_secret_version("my-app")');
+    say.line(
+      'python3: hvac.Client(url=VAULT_ADDR, token=open(VAULT_IRSA_TOKEN_FILE).read()).secrets.kv.v2.read_secret_version("my-app")',
+    );
     const code = [
       'import hvac, json, os',
       'c = hvac.Client(url=os.environ["VAULT_ADDR"], token=open(os.environ["VAULT_IRSA_TOKEN_FILE"]).read())',
@@ -174,15 +206,20 @@ async function vaultClientStep(say: Narrator, env: Record<string, string>, expec
     const r = await runPython(code, { VAULT_ADDR: vaultAddr, VAULT_IRSA_TOKEN_FILE: tokenFile }, { python });
     const out = r.code === 0 ? (JSON.parse(r.stdout.trim()) as { password?: string; version?: number }) : {};
     say.line(`→ password ${out.password ?? '(none)'}, version ${out.version ?? '?'}`);
-    if (out.password !== expected) throw new Error(`hvac did not read the secret through the sidecar: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    if (out.password !== expected)
+      throw new Error(`hvac did not read the secret through the sidecar: ${r.stderr.trim().split('\n').pop() ?? ''}`);
     return;
   }
-  const cli = process.env.VAULT_IRSA_DEMO_PYTHON ? { ok: false as const, reason: 'not tried (VAULT_IRSA_DEMO_PYTHON is set)' } : detectVaultBinary();
+  const cli = process.env.VAULT_IRSA_DEMO_PYTHON
+    ? { ok: false as const, reason: 'not tried (VAULT_IRSA_DEMO_PYTHON is set)' }
+    : detectVaultBinary();
   if (cli.ok) {
     say.line('VAULT_TOKEN=$(cat "$VAULT_IRSA_TOKEN_FILE") vault kv get -field=password secret/my-app');
     const token = (await readFile(tokenFile, 'utf8')).trim();
     const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const p = spawn(cli.bin, ['kv', 'get', '-field=password', 'secret/my-app'], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), VAULT_ADDR: vaultAddr, VAULT_TOKEN: token } });
+      const p = spawn(cli.bin, ['kv', 'get', '-field=password', 'secret/my-app'], {
+        env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), VAULT_ADDR: vaultAddr, VAULT_TOKEN: token },
+      });
       let stdout = '';
       p.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
       p.on('close', (code) => resolve({ code, stdout }));
@@ -198,13 +235,19 @@ async function vaultClientStep(say: Narrator, env: Record<string, string>, expec
 function appClient(env: Record<string, string>) {
   const addr = env.VAULT_IRSA_ADDR;
   const tokenFile = env.VAULT_IRSA_TOKEN_FILE;
-  if (!addr || !tokenFile) throw new Error('the webhook did not give the app container VAULT_IRSA_ADDR and VAULT_IRSA_TOKEN_FILE');
+  if (!addr || !tokenFile)
+    throw new Error('the webhook did not give the app container VAULT_IRSA_ADDR and VAULT_IRSA_TOKEN_FILE');
   const token = readFile(tokenFile, 'utf8').then((t) => t.trim());
   const client: AppClient = {
     async get(path, headers = {}) {
       const r = await fetch(`${addr}${path}`, { headers: { authorization: `Bearer ${await token}`, ...headers } });
       const text = await r.text();
-      return { status: r.status, etag: r.headers.get('etag'), text, json: () => JSON.parse(text) as Record<string, unknown> };
+      return {
+        status: r.status,
+        etag: r.headers.get('etag'),
+        text,
+        json: () => JSON.parse(text) as Record<string, unknown>,
+      };
     },
   };
   return { addr, tokenFile, token, client };

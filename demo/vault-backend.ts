@@ -53,7 +53,12 @@ function recordIssued(sts: FakeSts, into: string[]): void {
 }
 
 async function startStandIn(): Promise<DemoVault> {
-  const stack = await startStack({ namespace: 'demo', serviceAccount: 'app', vaultRole: 'app', iamServerIdHeaderValue: IAM_SERVER_ID });
+  const stack = await startStack({
+    namespace: 'demo',
+    serviceAccount: 'app',
+    vaultRole: 'app',
+    iamServerIdHeaderValue: IAM_SERVER_ID,
+  });
   const minted: string[] = [];
   const issued: string[] = [];
   recordIssued(stack.sts, issued);
@@ -67,7 +72,12 @@ async function startStandIn(): Promise<DemoVault> {
     iamServerId: IAM_SERVER_ID,
     seed: { ...STACK_SEED },
     async mintServiceAccountToken({ audience, expiresInSeconds }) {
-      const jwt = await stack.oidc.mintToken({ namespace: stack.namespace, serviceAccount: stack.serviceAccount, audience: [audience], expiresInSeconds });
+      const jwt = await stack.oidc.mintToken({
+        namespace: stack.namespace,
+        serviceAccount: stack.serviceAccount,
+        audience: [audience],
+        expiresInSeconds,
+      });
       minted.push(jwt);
       return jwt;
     },
@@ -113,7 +123,12 @@ async function startRealVault(bin: string, version: string): Promise<DemoVault> 
       iamServerId: IAM_SERVER_ID,
       seed: { ...KV2_SEED },
       async mintServiceAccountToken({ audience, expiresInSeconds }) {
-        const jwt = await oidc.mintToken({ namespace: 'demo', serviceAccount: 'app', audience: [audience], expiresInSeconds });
+        const jwt = await oidc.mintToken({
+          namespace: 'demo',
+          serviceAccount: 'app',
+          audience: [audience],
+          expiresInSeconds,
+        });
         minted.push(jwt);
         return jwt;
       },

@@ -62,7 +62,10 @@ module.exports.default = module.exports;
 const noSchemaCompilers = {
   name: 'no-fastify-schema-compilers',
   setup(b) {
-    b.onResolve({ filter: /^@fastify\/(ajv-compiler|fast-json-stringify-compiler)$/ }, (args) => ({ path: args.path, namespace: 'vault-irsa-stub' }));
+    b.onResolve({ filter: /^@fastify\/(ajv-compiler|fast-json-stringify-compiler)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'vault-irsa-stub',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'vault-irsa-stub' }, () => ({ contents: STUB, loader: 'js' }));
   },
 };
@@ -85,7 +88,10 @@ const LAZY = [
   ['./lib/summary', 'prom-client/index.js'],
   ['./lib/pushgateway', 'prom-client/index.js'],
   ['./lib/cluster', 'prom-client/index.js'],
-].map(([mod, importer]) => [mod, new RegExp(`[\\\\/]node_modules[\\\\/]${importer.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]')}$`)]);
+].map(([mod, importer]) => [
+  mod,
+  new RegExp(`[\\\\/]node_modules[\\\\/]${importer.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]')}$`),
+]);
 
 /** @type {import('esbuild').Plugin} */
 const lazyRequires = {
@@ -98,7 +104,11 @@ const lazyRequires = {
         const real = await b.resolve(mod, { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'lazy-real' });
         if (real.errors.length > 0) return { errors: real.errors };
         const target = real.external ? mod : real.path;
-        return { path: target, namespace: 'vault-irsa-lazy', pluginData: { real: target, resolveDir: args.resolveDir } };
+        return {
+          path: target,
+          namespace: 'vault-irsa-lazy',
+          pluginData: { real: target, resolveDir: args.resolveDir },
+        };
       });
     }
     b.onLoad({ filter: /.*/, namespace: 'vault-irsa-lazy' }, (args) => ({
@@ -146,7 +156,9 @@ const results = await Promise.all(
       // fastify's schema-compiler stub only where fastify is (the webhook); FORBIDDEN keeps it out of the sidecar
       plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, lazyRequires] : [lazyRequires],
       // CommonJS dependencies call require() for Node's built-ins; give the ES module one
-      banner: { js: "import { createRequire as __vaultIrsaCreateRequire } from 'node:module'; const require = __vaultIrsaCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __vaultIrsaCreateRequire } from 'node:module'; const require = __vaultIrsaCreateRequire(import.meta.url);",
+      },
     }),
   ),
 );
@@ -154,10 +166,14 @@ const results = await Promise.all(
 for (const [i, name] of programs.entries()) {
   const forbidden = FORBIDDEN[name] ?? [];
   const pulled = Object.keys(results[i].metafile.inputs).filter((input) =>
-    forbidden.some((pkg) => new RegExp(`(^|[\\\\/])node_modules[\\\\/]${pkg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([\\\\/]|$)`).test(input)),
+    forbidden.some((pkg) =>
+      new RegExp(`(^|[\\\\/])node_modules[\\\\/]${pkg.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([\\\\/]|$)`).test(input),
+    ),
   );
   if (pulled.length > 0) {
-    console.error(`bundle: dist/bundle/${name}.mjs must not contain ${forbidden.join(', ')}; it pulled in:\n  ${pulled.slice(0, 10).join('\n  ')}`);
+    console.error(
+      `bundle: dist/bundle/${name}.mjs must not contain ${forbidden.join(', ')}; it pulled in:\n  ${pulled.slice(0, 10).join('\n  ')}`,
+    );
     process.exit(1);
   }
 }

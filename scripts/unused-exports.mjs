@@ -10,26 +10,55 @@ import { readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { resolve, dirname, relative } from 'node:path';
 const root = process.cwd();
-const files = execSync("git ls-files '*.ts' ':!:*.d.ts'", { encoding: 'utf8' }).split('\n').filter(Boolean).concat(execSync("git ls-files -o --exclude-standard '*.ts'", { encoding: 'utf8' }).split('\n').filter(Boolean));
-const exportsOf = new Map(); const used = new Map();
+const files = execSync("git ls-files '*.ts' ':!:*.d.ts'", { encoding: 'utf8' })
+  .split('\n')
+  .filter(Boolean)
+  .concat(execSync("git ls-files -o --exclude-standard '*.ts'", { encoding: 'utf8' }).split('\n').filter(Boolean));
+const exportsOf = new Map();
+const used = new Map();
 const key = (f) => resolve(root, f);
 for (const f of files) {
   const sf = ts.createSourceFile(f, readFileSync(f, 'utf8'), ts.ScriptTarget.Latest, true);
   const ex = [];
-  const resolveSpec = (spec) => { if (!spec.startsWith('.')) return null; return resolve(dirname(key(f)), spec).replace(/\.js$/, '.ts'); };
-  const mark = (target, name) => { if (!used.has(target)) used.set(target, new Set()); used.get(target).add(name); };
+  const resolveSpec = (spec) => {
+    if (!spec.startsWith('.')) return null;
+    return resolve(dirname(key(f)), spec).replace(/\.js$/, '.ts');
+  };
+  const mark = (target, name) => {
+    if (!used.has(target)) used.set(target, new Set());
+    used.get(target).add(name);
+  };
   const visit = (n) => {
     if (ts.isImportDeclaration(n) || (ts.isExportDeclaration(n) && n.moduleSpecifier)) {
-      const t = resolveSpec(n.moduleSpecifier.text); if (t) {
+      const t = resolveSpec(n.moduleSpecifier.text);
+      if (t) {
         const c = ts.isImportDeclaration(n) ? n.importClause : null;
-        if (c) { if (c.name) mark(t, 'default'); const nb = c.namedBindings; if (nb) { if (ts.isNamespaceImport(nb)) mark(t, '*'); else for (const e of nb.elements) mark(t, (e.propertyName ?? e.name).text); } }
-        if (ts.isExportDeclaration(n)) { if (!n.exportClause) mark(t, '*'); else for (const e of n.exportClause.elements) mark(t, (e.propertyName ?? e.name).text); }
+        if (c) {
+          if (c.name) mark(t, 'default');
+          const nb = c.namedBindings;
+          if (nb) {
+            if (ts.isNamespaceImport(nb)) mark(t, '*');
+            else for (const e of nb.elements) mark(t, (e.propertyName ?? e.name).text);
+          }
+        }
+        if (ts.isExportDeclaration(n)) {
+          if (!n.exportClause) mark(t, '*');
+          else for (const e of n.exportClause.elements) mark(t, (e.propertyName ?? e.name).text);
+        }
       }
     }
-    if (ts.isCallExpression(n) && (n.expression.kind === ts.SyntaxKind.ImportKeyword || /mockModule|jest\.mock/.test(n.expression.getText())) && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
-      const t = resolveSpec(n.arguments[0].text); if (t) {
-        let p = n.parent; if (ts.isAwaitExpression(p)) p = p.parent;
-        if (ts.isVariableDeclaration(p) && ts.isObjectBindingPattern(p.name)) for (const e of p.name.elements) mark(t, (e.propertyName ?? e.name).getText());
+    if (
+      ts.isCallExpression(n) &&
+      (n.expression.kind === ts.SyntaxKind.ImportKeyword || /mockModule|jest\.mock/.test(n.expression.getText())) &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
+      const t = resolveSpec(n.arguments[0].text);
+      if (t) {
+        let p = n.parent;
+        if (ts.isAwaitExpression(p)) p = p.parent;
+        if (ts.isVariableDeclaration(p) && ts.isObjectBindingPattern(p.name))
+          for (const e of p.name.elements) mark(t, (e.propertyName ?? e.name).getText());
         else mark(t, '*');
       }
     }
@@ -45,7 +74,8 @@ for (const f of files) {
   exportsOf.set(key(f), ex);
 }
 for (const [f, ex] of exportsOf) {
-  const rel = relative(root, f); if (!/^(sidecar|webhook|bin|stand-ins|demo)\//.test(rel)) continue;
+  const rel = relative(root, f);
+  if (!/^(sidecar|webhook|bin|stand-ins|demo)\//.test(rel)) continue;
   const u = used.get(f) ?? new Set();
   if (u.has('*')) continue;
   const unused = ex.filter((e) => !u.has(e));

@@ -149,14 +149,24 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   };
 
   /** Every check in order; returns the status it answered with. */
-  function dispatch(req: IncomingMessage, res: ServerResponse, t: Target, counted: { secretRead: boolean }): number | Promise<number> {
+  function dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: Target,
+    counted: { secretRead: boolean },
+  ): number | Promise<number> {
     const h = req.headers;
     const surface = surfaceOf(t);
     const vault = surface === 'vault';
-    const fail = (status: number, code: string, message: string): number => (vault ? vaultError(res, status, [message]) : error(res, status, code, message));
+    const fail = (status: number, code: string, message: string): number =>
+      vault ? vaultError(res, status, [message]) : error(res, status, code, message);
     for (const name of FORWARDED_HEADERS) {
       if (h[name] !== undefined) {
-        return fail(400, 'forwarded_request', 'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only');
+        return fail(
+          400,
+          'forwarded_request',
+          'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only',
+        );
       }
     }
     // node keeps the first of a repeated Host or Authorization and drops the rest: which one counts must
@@ -164,17 +174,26 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     const repeated = SINGLE_HEADERS.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
     if (repeated !== undefined) return fail(400, 'bad_request', `the ${repeated} header is given more than once`);
     const host = checkHost(h.host, req.httpVersion);
-    if (host === 'missing') return fail(400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
-    if (host === 'not_loopback') return fail(421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
+    if (host === 'missing')
+      return fail(400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
+    if (host === 'not_loopback')
+      return fail(421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
     if (vault) {
       // as Vault answers a missing, unknown or revoked token: 403, nothing more (hvac raises Forbidden)
-      if (checkVaultToken(h.authorization, h['x-vault-token']) !== 'ok') return vaultError(res, 403, [PERMISSION_DENIED]);
+      if (checkVaultToken(h.authorization, h['x-vault-token']) !== 'ok')
+        return vaultError(res, 403, [PERMISSION_DENIED]);
       return answerVault(req, res, t, counted);
     }
     if (surface !== 'probe') {
       const auth = checkBearer(h.authorization);
       if (auth === 'missing') {
-        return error(res, 401, 'unauthorized', 'missing "Authorization: Bearer <token>" (the token is in VAULT_IRSA_TOKEN_FILE)', { 'www-authenticate': 'Bearer' });
+        return error(
+          res,
+          401,
+          'unauthorized',
+          'missing "Authorization: Bearer <token>" (the token is in VAULT_IRSA_TOKEN_FILE)',
+          { 'www-authenticate': 'Bearer' },
+        );
       }
       if (auth === 'wrong') return error(res, 403, 'forbidden', 'wrong request token');
     }
@@ -201,7 +220,12 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   function answerVault(req: IncomingMessage, res: ServerResponse, t: Target, counted: { secretRead: boolean }): number {
     const wrap = req.headers['x-vault-wrap-ttl'];
     const answer: VaultAnswer = vaultView(
-      { method: String(req.method), segments: t.segments.slice(1), query: t.query, wrapTtl: Array.isArray(wrap) ? wrap.join(',') : wrap },
+      {
+        method: String(req.method),
+        segments: t.segments.slice(1),
+        query: t.query,
+        wrapTtl: Array.isArray(wrap) ? wrap.join(',') : wrap,
+      },
       { entries: store.list(), now: now(), requestId: randomUUID(), token: opts.requestToken, startedAt, version },
     );
     counted.secretRead = answer.secretRead === true;
@@ -211,7 +235,13 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
 
   function list(res: ServerResponse): number {
     const body = JSON.stringify({
-      secrets: store.list().map((e) => ({ name: e.name, path: e.path, version: e.version, updatedAt: e.updatedAt ?? null, stale: e.stale })),
+      secrets: store.list().map((e) => ({
+        name: e.name,
+        path: e.path,
+        version: e.version,
+        updatedAt: e.updatedAt ?? null,
+        stale: e.stale,
+      })),
     });
     send(res, 200, body, { 'content-type': JSON_TYPE });
     return 200;
@@ -224,10 +254,13 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     if (ifNoneMatch === undefined || !etagMatches(ifNoneMatch, entry.etag)) return sendSecret(res, entry);
     const wait = t.query.get('wait');
     const waitMs = waitParam(wait, maxWaitMs);
-    if (waitMs === null) return error(res, 400, 'bad_request', `wait: "${clip(wait ?? '')}" is not a duration (e.g. 30s)`);
+    if (waitMs === null)
+      return error(res, 400, 'bad_request', `wait: "${clip(wait ?? '')}" is not a duration (e.g. 30s)`);
     if (waitMs === 0) return notModified(res, entry);
     if (waiting.size >= maxWaiters) {
-      return error(res, 503, 'too_many_waiters', `${maxWaiters} long polls are already waiting; retry later`, { 'retry-after': '1' });
+      return error(res, 503, 'too_many_waiters', `${maxWaiters} long polls are already waiting; retry later`, {
+        'retry-after': '1',
+      });
     }
     return longPoll(res, entry, waitMs);
   }
@@ -259,10 +292,14 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     const entry = store.get(name);
     if (entry === undefined || !servable(entry)) return refuseRead(res, name, entry);
     const data = entry.data as Record<string, unknown>;
-    if (!Object.prototype.hasOwnProperty.call(data, key)) return error(res, 404, 'key_not_found', `secret "${entry.name}" has no key "${clip(key)}"`);
+    if (!Object.prototype.hasOwnProperty.call(data, key))
+      return error(res, 404, 'key_not_found', `secret "${entry.name}" has no key "${clip(key)}"`);
     const value = data[key];
     const text = typeof value === 'string';
-    send(res, 200, text ? value : JSON.stringify(value), { 'content-type': text ? TEXT_TYPE : JSON_TYPE, etag: entry.etag });
+    send(res, 200, text ? value : JSON.stringify(value), {
+      'content-type': text ? TEXT_TYPE : JSON_TYPE,
+      etag: entry.etag,
+    });
     return 200;
   }
 
@@ -296,7 +333,13 @@ function vaultError(res: ServerResponse, status: number, errors: string[]): numb
   return status;
 }
 
-function error(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): number {
+function error(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): number {
   sendError(res, status, code, message, headers);
   return status;
 }
@@ -310,13 +353,25 @@ function servable(entry: SecretEntry): boolean {
 /** Why a secret cannot be served: not declared, refused by Vault, not at its path, or not read yet. */
 function refuseRead(res: ServerResponse, name: string, entry: SecretEntry | undefined): number {
   if (entry === undefined) {
-    return error(res, 404, 'secret_not_declared', `no secret "${clip(name)}" is declared for this pod (annotation ${SECRET_ANNOTATION_PREFIX}${clip(name)})`);
+    return error(
+      res,
+      404,
+      'secret_not_declared',
+      `no secret "${clip(name)}" is declared for this pod (annotation ${SECRET_ANNOTATION_PREFIX}${clip(name)})`,
+    );
   }
   const f = entry.failure;
   if (f && f.code !== 'vault_unavailable') {
-    return error(res, f.status, f.code, f.code === 'vault_permission_denied' ? `Vault: ${f.message}` : `secret "${name}": ${f.message}`);
+    return error(
+      res,
+      f.status,
+      f.code,
+      f.code === 'vault_permission_denied' ? `Vault: ${f.message}` : `secret "${name}": ${f.message}`,
+    );
   }
-  return error(res, 503, 'not_ready', `secret "${name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`, { 'retry-after': '1' });
+  return error(res, 503, 'not_ready', `secret "${name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`, {
+    'retry-after': '1',
+  });
 }
 
 function sendSecret(res: ServerResponse, e: SecretEntry): number {
@@ -344,7 +399,15 @@ const rendered = new WeakMap<SecretEntry, Rendered>();
 /** The body of GET /v1/secrets/<name>. */
 function renderSecret(e: SecretEntry): Buffer {
   const r = rendered.get(e);
-  if (r && r.data === e.data && r.etag === e.etag && r.version === e.version && r.updatedAt === e.updatedAt && r.leaseDuration === e.leaseDuration && r.stale === e.stale) {
+  if (
+    r &&
+    r.data === e.data &&
+    r.etag === e.etag &&
+    r.version === e.version &&
+    r.updatedAt === e.updatedAt &&
+    r.leaseDuration === e.leaseDuration &&
+    r.stale === e.stale
+  ) {
     return r.body;
   }
   const body = Buffer.from(
@@ -358,7 +421,15 @@ function renderSecret(e: SecretEntry): Buffer {
       stale: e.stale,
     }),
   );
-  rendered.set(e, { data: e.data, etag: e.etag, version: e.version, updatedAt: e.updatedAt, leaseDuration: e.leaseDuration, stale: e.stale, body });
+  rendered.set(e, {
+    data: e.data,
+    etag: e.etag,
+    version: e.version,
+    updatedAt: e.updatedAt,
+    leaseDuration: e.leaseDuration,
+    stale: e.stale,
+    body,
+  });
   return body;
 }
 

@@ -48,7 +48,11 @@ export function sessionNameFor(hostname: string | undefined): string {
  * The sidecar's own chain: only the identity found in the env (web identity or Pod Identity), never
  * IMDS. The SDK is imported lazily so start-up does not pay for it before the first login.
  */
-export function createCredentialProvider(identity: AwsIdentity, region: string, env: NodeJS.ProcessEnv = process.env): CredentialProvider {
+export function createCredentialProvider(
+  identity: AwsIdentity,
+  region: string,
+  env: NodeJS.ProcessEnv = process.env,
+): CredentialProvider {
   const raw: CredentialProvider = async () => {
     const { fromTokenFile, fromHttp } = await import('@aws-sdk/credential-providers');
     try {
@@ -62,7 +66,9 @@ export function createCredentialProvider(identity: AwsIdentity, region: string, 
       }
       return await fromHttp({
         awsContainerCredentialsFullUri: identity.fullUri,
-        ...(identity.authorizationTokenFile ? { awsContainerAuthorizationTokenFile: identity.authorizationTokenFile } : {}),
+        ...(identity.authorizationTokenFile
+          ? { awsContainerAuthorizationTokenFile: identity.authorizationTokenFile }
+          : {}),
         timeout: 5_000,
         maxRetries: 2,
       })();
@@ -72,7 +78,9 @@ export function createCredentialProvider(identity: AwsIdentity, region: string, 
         identity.kind === 'web-identity'
           ? `web identity (AWS_ROLE_ARN=${identity.roleArn}, AWS_WEB_IDENTITY_TOKEN_FILE=${identity.tokenFile})`
           : `EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI=${identity.fullUri})`;
-      throw new CredentialsError(`could not get AWS credentials from ${source}: ${err.name ?? 'Error'}: ${firstLine(err.message)}`);
+      throw new CredentialsError(
+        `could not get AWS credentials from ${source}: ${err.name ?? 'Error'}: ${firstLine(err.message)}`,
+      );
     }
   };
   return memoize(raw);

@@ -1,6 +1,17 @@
 import {
-  checkAuthMount, checkHeaderValue, checkRegion, checkVaultNamespace, checkVaultPathSyntax, checkVaultRole,
-  isDnsLabel, isIamRoleArn, parseVaultAddr, REFRESH_MAX_MS, REFRESH_MIN_MS, RESERVED_VAULT_PREFIXES, reservedMount,
+  checkAuthMount,
+  checkHeaderValue,
+  checkRegion,
+  checkVaultNamespace,
+  checkVaultPathSyntax,
+  checkVaultRole,
+  isDnsLabel,
+  isIamRoleArn,
+  parseVaultAddr,
+  REFRESH_MAX_MS,
+  REFRESH_MIN_MS,
+  RESERVED_VAULT_PREFIXES,
+  reservedMount,
 } from './contract/grammars.js';
 import { checkAwsEnv } from './contract/aws-env.js';
 import { AWS_IDENTITY_ENV, LOG_LEVELS, SIDECAR_DEFAULTS, SIDECAR_ENV, type LogLevel } from './contract/names.js';
@@ -107,7 +118,10 @@ function parseSecrets(text: string | undefined): DeclaredSecret[] {
   const out: DeclaredSecret[] = [];
   for (const [name, path] of Object.entries(parsed as Record<string, unknown>)) {
     if (!isDnsLabel(name)) {
-      throw new ConfigError(variable, `secret name "${name}" is not a DNS label (lowercase letters, digits, "-", at most 63)`);
+      throw new ConfigError(
+        variable,
+        `secret name "${name}" is not a DNS label (lowercase letters, digits, "-", at most 63)`,
+      );
     }
     if (typeof path !== 'string') throw new ConfigError(variable, `secret "${name}": path must be a string`);
     let normalised: string;
@@ -121,7 +135,7 @@ function parseSecrets(text: string | undefined): DeclaredSecret[] {
       throw new ConfigError(
         variable,
         `secret "${name}": path "${path}" is under "${refused}", which the sidecar never reads (${REFUSED_MOUNTS.map((m) => `${m}/`).join(', ')} ` +
-          'answer about Vault and the sidecar\'s own token, not secrets for the app)',
+          "answer about Vault and the sidecar's own token, not secrets for the app)",
       );
     }
     out.push({ name, path: normalised });
@@ -184,7 +198,11 @@ const setting = <T>(s: EnvSetting<T>): EnvSetting<T> => s;
 const E = SIDECAR_ENV;
 const D = SIDECAR_DEFAULTS;
 
-function optional(name: string, check: (v: string) => string | null, quoted = true): (t: string | undefined) => string | undefined {
+function optional(
+  name: string,
+  check: (v: string) => string | null,
+  quoted = true,
+): (t: string | undefined) => string | undefined {
   return (t) => {
     if (t === undefined) return undefined;
     const problem = check(t);
@@ -194,9 +212,21 @@ function optional(name: string, check: (v: string) => string | null, quoted = tr
 }
 
 export const SIDECAR_SETTINGS = {
-  vaultAddr: setting({ name: E.vaultAddr, description: 'Vault address (`https://vault.example.com:8200`); required', parse: parseVaultAddrEnv }),
-  vaultCaCert: setting({ name: E.vaultCaCert, description: 'PEM file of the CA(s) that sign Vault\'s certificate', parse: (t) => t }),
-  vaultNamespace: setting({ name: E.vaultNamespace, description: 'Vault Enterprise / OpenBao namespace', parse: optional(E.vaultNamespace, checkVaultNamespace) }),
+  vaultAddr: setting({
+    name: E.vaultAddr,
+    description: 'Vault address (`https://vault.example.com:8200`); required',
+    parse: parseVaultAddrEnv,
+  }),
+  vaultCaCert: setting({
+    name: E.vaultCaCert,
+    description: "PEM file of the CA(s) that sign Vault's certificate",
+    parse: (t) => t,
+  }),
+  vaultNamespace: setting({
+    name: E.vaultNamespace,
+    description: 'Vault Enterprise / OpenBao namespace',
+    parse: optional(E.vaultNamespace, checkVaultNamespace),
+  }),
   role: setting({
     name: E.role,
     description: 'the Vault role to log in as; required',
@@ -205,21 +235,46 @@ export const SIDECAR_SETTINGS = {
       return optional(E.role, checkVaultRole)(t) as string;
     },
   }),
-  authMount: setting({ name: E.authMount, default: D.authMount, description: 'mount path of Vault\'s AWS auth method', parse: parseMount }),
-  iamServerId: setting({ name: E.iamServerId, description: 'value of the `X-Vault-AWS-IAM-Server-ID` header signed into the login', parse: optional(E.iamServerId, checkHeaderValue, false) }),
+  authMount: setting({
+    name: E.authMount,
+    default: D.authMount,
+    description: "mount path of Vault's AWS auth method",
+    parse: parseMount,
+  }),
+  iamServerId: setting({
+    name: E.iamServerId,
+    description: 'value of the `X-Vault-AWS-IAM-Server-ID` header signed into the login',
+    parse: optional(E.iamServerId, checkHeaderValue, false),
+  }),
   stsRegion: setting({
     name: E.stsRegion,
     default: D.stsRegion,
-    description: 'region the login is signed for (`us-east-1`: STS\'s global endpoint)',
+    description: "region the login is signed for (`us-east-1`: STS's global endpoint)",
     parse: (t) => {
       const region = t ?? D.stsRegion;
-      if (checkRegion(region) !== null) throw new ConfigError(E.stsRegion, `"${region}" is not an AWS region (e.g. us-east-1)`);
+      if (checkRegion(region) !== null)
+        throw new ConfigError(E.stsRegion, `"${region}" is not an AWS region (e.g. us-east-1)`);
       return region;
     },
   }),
-  secrets: setting({ name: E.secrets, default: '{}', description: 'the declared secrets, `{"<name>": "<vault path>"}`', parse: parseSecrets }),
-  listen: setting({ name: E.listen, default: D.listen, description: 'address of the localhost API', parse: (t) => parseListen(E.listen, t ?? D.listen) }),
-  healthListen: setting({ name: E.healthListen, default: D.healthListen, description: 'address of /healthz, /readyz and /metrics', parse: (t) => parseListen(E.healthListen, t ?? D.healthListen) }),
+  secrets: setting({
+    name: E.secrets,
+    default: '{}',
+    description: 'the declared secrets, `{"<name>": "<vault path>"}`',
+    parse: parseSecrets,
+  }),
+  listen: setting({
+    name: E.listen,
+    default: D.listen,
+    description: 'address of the localhost API',
+    parse: (t) => parseListen(E.listen, t ?? D.listen),
+  }),
+  healthListen: setting({
+    name: E.healthListen,
+    default: D.healthListen,
+    description: 'address of /healthz, /readyz and /metrics',
+    parse: (t) => parseListen(E.healthListen, t ?? D.healthListen),
+  }),
   tokenFile: setting({
     name: E.tokenFile,
     default: D.tokenFile,
@@ -230,31 +285,52 @@ export const SIDECAR_SETTINGS = {
       return file;
     },
   }),
-  refreshMs: setting({ name: E.refresh, default: D.refresh, description: 'how often static secrets are read again (1s to 168h)', parse: (t) => durationFromEnv(E.refresh, t ?? D.refresh, REFRESH_MIN_MS, REFRESH_MAX_MS) }),
+  refreshMs: setting({
+    name: E.refresh,
+    default: D.refresh,
+    description: 'how often static secrets are read again (1s to 168h)',
+    parse: (t) => durationFromEnv(E.refresh, t ?? D.refresh, REFRESH_MIN_MS, REFRESH_MAX_MS),
+  }),
   logLevel: setting({
     name: E.logLevel,
     default: D.logLevel,
     description: `log level: ${LOG_LEVELS.join(', ')}`,
     parse: (t): LogLevel => {
       const level = (t ?? D.logLevel).toLowerCase();
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(E.logLevel, `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(level))
+        throw new ConfigError(E.logLevel, `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
       return level as LogLevel;
     },
   }),
-  vaultTimeoutMs: setting({ name: E.vaultTimeout, default: D.vaultTimeout, description: 'how long one call to Vault may take, a redirect included (1s to 10m)', parse: (t) => durationFromEnv(E.vaultTimeout, t ?? D.vaultTimeout, 1000, 10 * 60_000) }),
+  vaultTimeoutMs: setting({
+    name: E.vaultTimeout,
+    default: D.vaultTimeout,
+    description: 'how long one call to Vault may take, a redirect included (1s to 10m)',
+    parse: (t) => durationFromEnv(E.vaultTimeout, t ?? D.vaultTimeout, 1000, 10 * 60_000),
+  }),
 } as const;
 
 /** The AWS SDK's own variables, read by the identity step (parseIdentity) and the STS client. */
-export const SIDECAR_AWS_SETTINGS: ReadonlyArray<{ name: (typeof AWS_IDENTITY_ENV)[number]; default?: string; description: string }> = [
-  { name: 'AWS_ROLE_ARN', description: 'IRSA: the IAM role to assume (`arn:<partition>:iam::<account>:role/<path/>name`)' },
+export const SIDECAR_AWS_SETTINGS: ReadonlyArray<{
+  name: (typeof AWS_IDENTITY_ENV)[number];
+  default?: string;
+  description: string;
+}> = [
+  {
+    name: 'AWS_ROLE_ARN',
+    description: 'IRSA: the IAM role to assume (`arn:<partition>:iam::<account>:role/<path/>name`)',
+  },
   { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', description: 'IRSA: the projected ServiceAccount token' },
   { name: 'AWS_ROLE_SESSION_NAME', description: 'IRSA: the session name (2-64 of `[\\w+=,.@-]`)' },
-  { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', description: 'EKS Pod Identity: the agent\'s credentials URL' },
+  { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', description: "EKS Pod Identity: the agent's credentials URL" },
   { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', description: 'EKS Pod Identity: the token presented to the agent' },
   { name: 'AWS_REGION', default: `${E.stsRegion}`, description: 'region of the STS client that assumes the role' },
   { name: 'AWS_DEFAULT_REGION', description: 'as AWS_REGION, when that is unset' },
   { name: 'AWS_STS_REGIONAL_ENDPOINTS', description: 'read by the SDK (`regional`)' },
-  { name: 'AWS_ENDPOINT_URL_STS', description: 'the STS endpoint for AssumeRoleWithWebIdentity (tests, VPC endpoints)' },
+  {
+    name: 'AWS_ENDPOINT_URL_STS',
+    description: 'the STS endpoint for AssumeRoleWithWebIdentity (tests, VPC endpoints)',
+  },
 ];
 
 type Parsed = { [K in keyof typeof SIDECAR_SETTINGS]: ReturnType<(typeof SIDECAR_SETTINGS)[K]['parse']> };
@@ -262,7 +338,8 @@ type Parsed = { [K in keyof typeof SIDECAR_SETTINGS]: ReturnType<(typeof SIDECAR
 /** Step: every row of the table. */
 function parseSettings(env: Env): Parsed {
   const out: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(SIDECAR_SETTINGS)) out[key] = (s.parse as (t: string | undefined) => unknown)(read(env, s.name));
+  for (const [key, s] of Object.entries(SIDECAR_SETTINGS))
+    out[key] = (s.parse as (t: string | undefined) => unknown)(read(env, s.name));
   return out as Parsed;
 }
 
@@ -272,7 +349,8 @@ function parseSettings(env: Env): Parsed {
  */
 function parseAwsClient(env: Env, stsRegion: string): string {
   const problem = checkAwsEnv((name) => read(env, name), stsRegion);
-  if (problem !== null) throw new ConfigError(problem.name, `"${read(env, problem.name) ?? stsRegion}" ${problem.problem}`);
+  if (problem !== null)
+    throw new ConfigError(problem.name, `"${read(env, problem.name) ?? stsRegion}" ${problem.problem}`);
   return read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION') ?? stsRegion;
 }
 

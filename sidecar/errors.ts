@@ -46,7 +46,12 @@ export class SecretRefusedError extends VaultIrsaError {
 export class StartupError extends VaultIrsaError {
   readonly variable: string;
   readonly exitCode: number;
-  constructor(code: 'config_invalid' | 'token_file_failed' | 'listen_failed', variable: string, message: string, exitCode: 1 | 2) {
+  constructor(
+    code: 'config_invalid' | 'token_file_failed' | 'listen_failed',
+    variable: string,
+    message: string,
+    exitCode: 1 | 2,
+  ) {
     super(code, message);
     this.variable = variable;
     this.exitCode = exitCode;

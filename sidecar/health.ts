@@ -23,7 +23,11 @@ const HEALTH_LIMITS: ListenerLimits = {
  * The listener on the pod IP (kubelet probes, Prometheus): /healthz, /readyz, /metrics and nothing else.
  * It never serves a secret, a path, a Vault or STS message or a value: /readyz gives names and codes.
  */
-export function buildHealthApp(opts: { readiness: Readiness; metrics: Metrics; limits?: Partial<ListenerLimits> }): HttpListener {
+export function buildHealthApp(opts: {
+  readiness: Readiness;
+  metrics: Metrics;
+  limits?: Partial<ListenerLimits>;
+}): HttpListener {
   const { readiness, metrics } = opts;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const parsed = parseTarget(req.url);

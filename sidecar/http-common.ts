@@ -18,12 +18,19 @@ const READY = Buffer.from(JSON.stringify({ status: 'ready' }));
 /** GET and HEAD only; anything else is answered 405 here. Returns the status when it answered. */
 export function refuseMethod(req: IncomingMessage, res: ServerResponse): number | undefined {
   if (req.method === 'GET' || req.method === 'HEAD') return undefined;
-  sendError(res, 405, 'method_not_allowed', `${String(req.method).slice(0, 32)} is not allowed; use GET or HEAD`, { allow: 'GET, HEAD' });
+  sendError(res, 405, 'method_not_allowed', `${String(req.method).slice(0, 32)} is not allowed; use GET or HEAD`, {
+    allow: 'GET, HEAD',
+  });
   return 405;
 }
 
 /** /healthz and /readyz; undefined for any other path. */
-export function answerProbe(path: string, res: ServerResponse, readiness: Readiness, detail: boolean): number | undefined {
+export function answerProbe(
+  path: string,
+  res: ServerResponse,
+  readiness: Readiness,
+  detail: boolean,
+): number | undefined {
   if (path === '/healthz') {
     send(res, 200, HEALTHY, { 'content-type': JSON_TYPE });
     return 200;

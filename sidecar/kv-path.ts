@@ -22,8 +22,7 @@ export interface ReadTarget {
 /** The `data` of GET sys/internal/ui/mounts/<path>; undefined when it does not look like one. */
 export function parseMountInfo(body: unknown): MountInfo | undefined {
   const data = (body as { data?: unknown } | null)?.data as
-    | { path?: unknown; type?: unknown; options?: { version?: unknown } | null }
-    | undefined;
+    { path?: unknown; type?: unknown; options?: { version?: unknown } | null } | undefined;
   if (!data || typeof data.path !== 'string' || typeof data.type !== 'string') return undefined;
   const path = data.path.endsWith('/') ? data.path : `${data.path}/`;
   const isKv = data.type === 'kv' || data.type === 'generic';
@@ -48,7 +47,9 @@ export function readTargetFor(userPath: string, mount: MountInfo | undefined): R
   }
   const rest = userPath.slice(prefix.length);
   if (rest === '') {
-    throw new SecretPathError(`path "${userPath}" names the mount itself (KV v2 mount "${prefix}"), not a secret in it (e.g. "${prefix}my-app")`);
+    throw new SecretPathError(
+      `path "${userPath}" names the mount itself (KV v2 mount "${prefix}"), not a secret in it (e.g. "${prefix}my-app")`,
+    );
   }
   if (rest.startsWith('data/')) return { apiPath: userPath, kind: 'kv2' };
   return { apiPath: `${prefix}data/${rest}`, kind: 'kv2' };

@@ -36,7 +36,8 @@ function loadConfig(env: NodeJS.ProcessEnv): SidecarConfig {
   try {
     return parseConfig(env);
   } catch (e) {
-    if (e instanceof ConfigError) throw new StartupError('config_invalid', e.variable, `invalid configuration: ${e.message}`, 2);
+    if (e instanceof ConfigError)
+      throw new StartupError('config_invalid', e.variable, `invalid configuration: ${e.message}`, 2);
     throw e;
   }
 }
@@ -49,10 +50,20 @@ async function readVaultCa(config: SidecarConfig): Promise<string | undefined> {
   try {
     pem = await readFile(config.vaultCaCert, 'utf8');
   } catch (e) {
-    throw new StartupError('config_invalid', name, `invalid configuration: ${name}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 2);
+    throw new StartupError(
+      'config_invalid',
+      name,
+      `invalid configuration: ${name}: cannot read "${config.vaultCaCert}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      2,
+    );
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new StartupError('config_invalid', name, `invalid configuration: ${name}: "${config.vaultCaCert}" holds no PEM certificate`, 2);
+    throw new StartupError(
+      'config_invalid',
+      name,
+      `invalid configuration: ${name}: "${config.vaultCaCert}" holds no PEM certificate`,
+      2,
+    );
   }
   return pem;
 }
@@ -103,7 +114,10 @@ function readinessOf({ tokens, store }: Core): Readiness {
     notReadyReasons(detail: boolean): string[] {
       if (readyOnce) return [];
       const reasons: string[] = [];
-      const login = loginNotReadyReason({ loggedIn: tokens.current() !== undefined, lastError: tokens.lastError, lastErrorCode: tokens.lastErrorCode }, detail);
+      const login = loginNotReadyReason(
+        { loggedIn: tokens.current() !== undefined, lastError: tokens.lastError, lastErrorCode: tokens.lastErrorCode },
+        detail,
+      );
       if (login !== undefined) reasons.push(login);
       reasons.push(...store.notReadyReasons(detail));
       readyOnce = reasons.length === 0;
@@ -118,13 +132,23 @@ async function writeRequestToken(config: SidecarConfig): Promise<string> {
   try {
     await writeTokenFileAtomic(config.tokenFile, requestToken);
   } catch (e) {
-    throw new StartupError('token_file_failed', SIDECAR_ENV.tokenFile, `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 1);
+    throw new StartupError(
+      'token_file_failed',
+      SIDECAR_ENV.tokenFile,
+      `cannot write ${SIDECAR_ENV.tokenFile} "${config.tokenFile}" (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      1,
+    );
   }
   return requestToken;
 }
 
 /** Step: both listeners bound, or everything already started stopped again and a StartupError (exit 1). */
-async function bindListeners(config: SidecarConfig, core: Core, api: HttpListener, health: HttpListener): Promise<{ apiAddress: string; healthAddress: string }> {
+async function bindListeners(
+  config: SidecarConfig,
+  core: Core,
+  api: HttpListener,
+  health: HttpListener,
+): Promise<{ apiAddress: string; healthAddress: string }> {
   try {
     const apiAddress = await listenOn(api, config.listen, SIDECAR_ENV.listen);
     const healthAddress = await listenOn(health, config.healthListen, SIDECAR_ENV.healthListen);
@@ -176,7 +200,13 @@ export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promis
   // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
   core.tokens.start();
   core.refresher.start();
-  const status = statusSource({ store: core.store, tokens: core.tokens, config, version: VERSION, hostname: env.HOSTNAME });
+  const status = statusSource({
+    store: core.store,
+    tokens: core.tokens,
+    config,
+    version: VERSION,
+    hostname: env.HOSTNAME,
+  });
   const api = buildApiApp({ store: core.store, requestToken, readiness, metrics: core.metrics, status });
   const health = buildHealthApp({ readiness, metrics: core.metrics });
   const { apiAddress, healthAddress } = await bindListeners(config, core, api, health);
@@ -215,7 +245,12 @@ async function listenOn(app: HttpListener, addr: ListenAddress, variable: string
   try {
     await app.listen({ host: addr.host, port: addr.port });
   } catch (e) {
-    throw new StartupError('listen_failed', variable, `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 1);
+    throw new StartupError(
+      'listen_failed',
+      variable,
+      `cannot listen on ${variable}=${addr.host}:${addr.port} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      1,
+    );
   }
   return app.address() ?? `${addr.host}:${addr.port}`;
 }
@@ -230,12 +265,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     running = await startSidecar(env);
   } catch (e) {
     if (!(e instanceof StartupError)) throw e;
-    createLogger('info', pino.destination({ dest: 2, sync: true })).fatal({ event: e.code, variable: e.variable }, e.message);
+    createLogger('info', pino.destination({ dest: 2, sync: true })).fatal(
+      { event: e.code, variable: e.variable },
+      e.message,
+    );
     process.exit(e.exitCode);
   }
   const { log } = running;
   process.on('unhandledRejection', (reason) => {
-    log.error({ event: 'unhandled_rejection', err: (reason as Error)?.message ?? String(reason) }, 'unhandled rejection');
+    log.error(
+      { event: 'unhandled_rejection', err: (reason as Error)?.message ?? String(reason) },
+      'unhandled rejection',
+    );
   });
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {

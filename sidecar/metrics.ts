@@ -89,7 +89,12 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'vault_irsa_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    if (opts.defaultMetrics !== false)
+      collectDefaultMetrics({
+        register: this.registry,
+        prefix: 'vault_irsa_',
+        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+      });
     // Every outcome exported from the start at 0: increase() and rate() then count the first failure too,
     // and an alert or dashboard panel sees a series before anything went wrong.
     for (const outcome of ['success', 'failure']) {

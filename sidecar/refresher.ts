@@ -40,13 +40,29 @@ export function parseRead(kind: ReadTarget['kind'], body: unknown): ReadResult {
       throw new VaultBadResponseError('read', 'a KV v2 answer without a data.data object');
     }
     const version = typeof d.metadata?.version === 'number' ? d.metadata.version : 0;
-    const metadata = d.metadata && typeof d.metadata === 'object' && !Array.isArray(d.metadata) ? (d.metadata as Record<string, unknown>) : undefined;
-    return { data: d.data as Record<string, unknown>, version, leaseId: undefined, leaseDuration, renewable: false, ...(metadata ? { metadata } : {}) };
+    const metadata =
+      d.metadata && typeof d.metadata === 'object' && !Array.isArray(d.metadata)
+        ? (d.metadata as Record<string, unknown>)
+        : undefined;
+    return {
+      data: d.data as Record<string, unknown>,
+      version,
+      leaseId: undefined,
+      leaseDuration,
+      renewable: false,
+      ...(metadata ? { metadata } : {}),
+    };
   }
-  if (!b.data || typeof b.data !== 'object' || Array.isArray(b.data)) throw new VaultBadResponseError('read', 'no data object in the answer');
-  return { data: b.data as Record<string, unknown>, version: 0, leaseId, leaseDuration, renewable: b.renewable === true };
+  if (!b.data || typeof b.data !== 'object' || Array.isArray(b.data))
+    throw new VaultBadResponseError('read', 'no data object in the answer');
+  return {
+    data: b.data as Record<string, unknown>,
+    version: 0,
+    leaseId,
+    leaseDuration,
+    renewable: b.renewable === true,
+  };
 }
-
 
 /**
  * A secret's next Vault call. A read outranks a renewal: a renewal keeps the current lease, a read replaces
@@ -64,7 +80,8 @@ const RANK: Record<NextAction, number> = { renew: 0, read: 1 };
 /** The pending plan and a new request → the one plan to keep. Pure. */
 export function mergePlan(pending: Plan | undefined, incoming: Plan): Plan {
   if (pending === undefined) return incoming;
-  if (RANK[incoming.action] !== RANK[pending.action]) return RANK[incoming.action] > RANK[pending.action] ? incoming : pending;
+  if (RANK[incoming.action] !== RANK[pending.action])
+    return RANK[incoming.action] > RANK[pending.action] ? incoming : pending;
   return incoming.at < pending.at ? incoming : pending;
 }
 
@@ -164,10 +181,13 @@ export class Refresher {
     if (t.timer) clearTimeout(t.timer);
     t.timer = undefined;
     if (this.stopped || t.halted || t.next === undefined) return;
-    t.timer = setTimeout(() => {
-      t.timer = undefined;
-      void this.run(t);
-    }, Math.max(0, t.next.at - this.now()));
+    t.timer = setTimeout(
+      () => {
+        t.timer = undefined;
+        void this.run(t);
+      },
+      Math.max(0, t.next.at - this.now()),
+    );
     t.timer.unref();
   }
 
@@ -206,7 +226,14 @@ export class Refresher {
         data: result.data,
         version: result.version,
         leaseDuration: result.leaseDuration,
-        vault: { apiPath: target.apiPath, kind: target.kind, mount: t.mount, leaseId: result.leaseId, renewable: result.renewable, metadata: result.metadata },
+        vault: {
+          apiPath: target.apiPath,
+          kind: target.kind,
+          mount: t.mount,
+          leaseId: result.leaseId,
+          renewable: result.renewable,
+          metadata: result.metadata,
+        },
       });
       metrics?.secretRefreshes.inc({ outcome: 'success' });
       metrics?.lastRefresh.set({ secret: t.name }, Date.now() / 1000);
@@ -214,7 +241,12 @@ export class Refresher {
       metrics?.secretFailed(t.name, undefined);
       if (t.failures > 0 || wasStale || changed) {
         log.info(
-          { event: wasStale ? 'secret_fresh' : 'secret_read', secretName: t.name, changed, version: store.get(t.name)?.version },
+          {
+            event: wasStale ? 'secret_fresh' : 'secret_read',
+            secretName: t.name,
+            changed,
+            version: store.get(t.name)?.version,
+          },
           wasStale ? 'secret is fresh again' : changed ? 'secret read' : 'secret read again',
         );
       }
@@ -246,7 +278,14 @@ export class Refresher {
       } else if (failure.permanent) {
         delay = jittered(this.o.refreshMs, 0.1, this.random);
       } else {
-        delay = Math.max(100, fullJitter({ baseMs: this.o.retryBaseMs ?? 1000, capMs: Math.min(30_000, this.o.refreshMs) }, t.failures, this.random));
+        delay = Math.max(
+          100,
+          fullJitter(
+            { baseMs: this.o.retryBaseMs ?? 1000, capMs: Math.min(30_000, this.o.refreshMs) },
+            t.failures,
+            this.random,
+          ),
+        );
       }
       t.failures++;
       // what the log says is what the API does: stale serving covers an unreachable Vault only
@@ -255,8 +294,16 @@ export class Refresher {
         : hadValue
           ? ['secret_withdrawn', 'cannot refresh secret; the last value is no longer served']
           : ['refresh_failed', 'cannot read secret'];
-      const fields = { event, secretName: t.name, path: t.path, code: failure.code, err: failure.message, ...(delay !== undefined ? { retryInMs: delay } : { retry: false }) };
-      if (failure.permanent) log.error(fields, `${message}${delay === undefined ? '; not retried (fix the declaration)' : ''}`);
+      const fields = {
+        event,
+        secretName: t.name,
+        path: t.path,
+        code: failure.code,
+        err: failure.message,
+        ...(delay !== undefined ? { retryInMs: delay } : { retry: false }),
+      };
+      if (failure.permanent)
+        log.error(fields, `${message}${delay === undefined ? '; not retried (fix the declaration)' : ''}`);
       else log.warn(fields, message);
       if (delay !== undefined) this.request(t, 'read', delay);
     }
@@ -267,17 +314,25 @@ export class Refresher {
     const asked = t.leaseTtl;
     try {
       const token = await tokens.token();
-      const res = await vault.request<{ lease_duration?: number; renewable?: boolean }>('lease_renew', 'PUT', 'sys/leases/renew', {
-        token,
-        body: { lease_id: t.leaseId, increment: asked },
-      });
+      const res = await vault.request<{ lease_duration?: number; renewable?: boolean }>(
+        'lease_renew',
+        'PUT',
+        'sys/leases/renew',
+        {
+          token,
+          body: { lease_id: t.leaseId, increment: asked },
+        },
+      );
       const got = res.body?.lease_duration ?? 0;
       store.setLeaseDuration(t.name, got);
       metrics?.leaseRenewals.inc({ outcome: got < asked ? 'capped' : 'success' });
       if (got < asked || got <= 0) {
         // cannot be extended further: fetch new credentials now, while these still work (what is left of
         // the lease is already less than one renewal period)
-        log.info({ event: 'lease_capped', secretName: t.name, ttlSeconds: got }, 'lease reaches its max TTL; reading new credentials');
+        log.info(
+          { event: 'lease_capped', secretName: t.name, ttlSeconds: got },
+          'lease reaches its max TTL; reading new credentials',
+        );
         this.request(t, 'read', 0);
       } else {
         log.debug({ event: 'lease_renewed', secretName: t.name, ttlSeconds: got }, 'lease renewed');
@@ -286,7 +341,10 @@ export class Refresher {
       }
     } catch (e) {
       metrics?.leaseRenewals.inc({ outcome: 'failure' });
-      log.warn({ event: 'lease_renew_failed', secretName: t.name, err: (e as Error).message }, 'lease renewal failed; reading the secret again');
+      log.warn(
+        { event: 'lease_renew_failed', secretName: t.name, err: (e as Error).message },
+        'lease renewal failed; reading the secret again',
+      );
       await this.read(t);
     }
   }
@@ -303,7 +361,8 @@ export class Refresher {
         return { result: parseRead(target.kind, res.body), token, target };
       } catch (e) {
         // A 403 on a token that worked may mean the token died: let the token manager decide, then retry once.
-        if (attempt === 0 && e instanceof VaultError && e.status === 403 && (await tokens.handleForbidden(token))) continue;
+        if (attempt === 0 && e instanceof VaultError && e.status === 403 && (await tokens.handleForbidden(token)))
+          continue;
         throw e;
       }
     }
@@ -318,7 +377,11 @@ export class Refresher {
     try {
       const res = await this.o.vault.request('mounts', 'GET', `sys/internal/ui/mounts/${path}`, { token });
       const info = parseMountInfo(res.body);
-      if (info === undefined) this.o.log.warn({ event: 'mount_lookup_failed', path, err: 'not mount info' }, 'Vault answered the mount lookup with something else; reading the path as written');
+      if (info === undefined)
+        this.o.log.warn(
+          { event: 'mount_lookup_failed', path, err: 'not mount info' },
+          'Vault answered the mount lookup with something else; reading the path as written',
+        );
       return info;
     } catch (e) {
       if (e instanceof VaultError && e.status === 404) return undefined;

@@ -13,18 +13,31 @@ import { VaultBadResponseError, VaultError, VaultRedirectError } from './vault-c
  * answer, so they are retried at the refresh period only, or never when the declaration alone decides.
  */
 export function classifyFailure(e: unknown): SecretFailure {
-  if (e instanceof SecretPathError) return { code: 'invalid_secret_path', status: 400, message: e.message, permanent: true };
-  if (e instanceof SecretRefusedError) return { code: 'secret_refused', status: 403, message: e.message, permanent: true };
-  if (e instanceof VaultBadResponseError) return { code: 'vault_bad_response', status: 502, message: e.message, permanent: true };
+  if (e instanceof SecretPathError)
+    return { code: 'invalid_secret_path', status: 400, message: e.message, permanent: true };
+  if (e instanceof SecretRefusedError)
+    return { code: 'secret_refused', status: 403, message: e.message, permanent: true };
+  if (e instanceof VaultBadResponseError)
+    return { code: 'vault_bad_response', status: 502, message: e.message, permanent: true };
   if (e instanceof VaultRedirectError) return { code: 'vault_unavailable', status: 503, message: e.message };
   if (e instanceof VaultError) {
     const said = e.errors.length ? e.errors.join('; ') : '';
     if (e.status === 403) return { code: 'vault_permission_denied', status: 403, message: said || 'permission denied' };
-    if (e.status === 404) return { code: 'secret_not_found', status: 404, message: deletedVersion(e.body) ?? (said || 'Vault has no secret at this path') };
+    if (e.status === 404)
+      return {
+        code: 'secret_not_found',
+        status: 404,
+        message: deletedVersion(e.body) ?? (said || 'Vault has no secret at this path'),
+      };
     // 400 (a role the engine does not know, a malformed request), 405 (not a readable path), …: Vault
     // refuses this request as such, and will again
     if (e.status >= 400 && e.status < 500 && !isRetryableStatus(e.status)) {
-      return { code: 'vault_bad_request', status: 400, message: `Vault refused the read (${e.status})${said ? `: ${said}` : ''}`, permanent: true };
+      return {
+        code: 'vault_bad_request',
+        status: 400,
+        message: `Vault refused the read (${e.status})${said ? `: ${said}` : ''}`,
+        permanent: true,
+      };
     }
     return { code: 'vault_unavailable', status: 503, message: `Vault answered ${e.status}${said ? `: ${said}` : ''}` };
   }

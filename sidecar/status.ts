@@ -75,11 +75,16 @@ export interface StatusInputs {
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-const secondsUntil = (ms: number | undefined, now: number): number | null => (ms === undefined ? null : Math.max(0, Math.round((ms - now) / 1000)));
+const secondsUntil = (ms: number | undefined, now: number): number | null =>
+  ms === undefined ? null : Math.max(0, Math.round((ms - now) / 1000));
 
 function awsOf(identity: AwsIdentity, hostname: string | undefined): SidecarStatus['aws'] {
   if (identity.kind === 'web-identity') {
-    return { identity: 'web-identity', roleArn: identity.roleArn, sessionName: identity.sessionName ?? sessionNameFor(hostname) };
+    return {
+      identity: 'web-identity',
+      roleArn: identity.roleArn,
+      sessionName: identity.sessionName ?? sessionNameFor(hostname),
+    };
   }
   return { identity: 'pod-identity', credentialsUri: identity.fullUri };
 }
@@ -94,7 +99,8 @@ export function buildStatus(i: StatusInputs): SidecarStatus {
       path: e.path,
       version: e.version,
       updatedAt: e.updatedAt ?? null,
-      ageSeconds: updated === undefined || Number.isNaN(updated) ? null : Math.max(0, Math.round((i.now - updated) / 1000)),
+      ageSeconds:
+        updated === undefined || Number.isNaN(updated) ? null : Math.max(0, Math.round((i.now - updated) / 1000)),
       ready: e.data !== undefined,
       stale: e.stale,
       lastError: e.failure?.code ?? null,
@@ -148,7 +154,14 @@ export function formatSeconds(s: number | null): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Pure: the status as the table `vault-irsa-sidecar status` prints. */
@@ -156,7 +169,9 @@ export function renderStatusTable(s: SidecarStatus): string {
   const lines: string[] = [];
   lines.push(`vault-irsa sidecar ${s.version}: ${s.ready ? 'ready' : 'NOT READY'}`);
   const ns = s.vault.namespace === null ? '' : `, namespace ${s.vault.namespace}`;
-  lines.push(`Vault:     ${s.vault.addr} (role ${s.vault.role}, auth mount ${s.vault.authMount}, STS region ${s.vault.stsRegion}${ns})`);
+  lines.push(
+    `Vault:     ${s.vault.addr} (role ${s.vault.role}, auth mount ${s.vault.authMount}, STS region ${s.vault.stsRegion}${ns})`,
+  );
   lines.push(
     s.aws.identity === 'web-identity'
       ? `AWS:       IRSA role ${s.aws.roleArn}, session ${s.aws.sessionName}`
@@ -165,7 +180,10 @@ export function renderStatusTable(s: SidecarStatus): string {
   const t = s.token;
   if (t.loggedIn) {
     const ttl = t.ttlSeconds === null ? 'no expiry' : `expires in ${formatSeconds(t.ttlSeconds)} (${t.expiresAt})`;
-    const next = t.nextAction === null ? 'none scheduled' : `${t.nextAction === 'renew' ? 'renewal' : 'new login'} in ${formatSeconds(t.nextActionInSeconds)} (${t.nextActionAt})`;
+    const next =
+      t.nextAction === null
+        ? 'none scheduled'
+        : `${t.nextAction === 'renew' ? 'renewal' : 'new login'} in ${formatSeconds(t.nextActionInSeconds)} (${t.nextActionAt})`;
     lines.push(`Token:     logged in; ${ttl}; next ${next}`);
   } else {
     lines.push(`Token:     NOT LOGGED IN${t.lastLoginError ? `: ${t.lastLoginError}` : ''}`);
@@ -194,9 +212,17 @@ export function renderStatusTable(s: SidecarStatus): string {
 function isSidecarStatus(v: unknown): v is SidecarStatus {
   const o = v as Partial<SidecarStatus> | null;
   return (
-    typeof o === 'object' && o !== null && typeof o.version === 'string' && typeof o.ready === 'boolean' &&
-    typeof o.vault === 'object' && o.vault !== null && typeof o.aws === 'object' && o.aws !== null &&
-    typeof o.token === 'object' && o.token !== null && Array.isArray(o.secrets)
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.version === 'string' &&
+    typeof o.ready === 'boolean' &&
+    typeof o.vault === 'object' &&
+    o.vault !== null &&
+    typeof o.aws === 'object' &&
+    o.aws !== null &&
+    typeof o.token === 'object' &&
+    o.token !== null &&
+    Array.isArray(o.secrets)
   );
 }
 
@@ -208,7 +234,10 @@ export interface StatusCliIo {
 const USAGE = 'usage: vault-irsa-sidecar status [--json] [--timeout=5s]';
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-interface StatusArgs { json: boolean; timeoutMs: number }
+interface StatusArgs {
+  json: boolean;
+  timeoutMs: number;
+}
 
 export function parseStatusArgs(args: string[]): StatusArgs | string {
   let json = false;
@@ -217,22 +246,34 @@ export function parseStatusArgs(args: string[]): StatusArgs | string {
     if (a === '--json') json = true;
     else if (a.startsWith('--timeout=')) {
       const ms = parseDuration(a.slice('--timeout='.length));
-      if (ms === undefined || ms <= 0) return `--timeout: "${a.slice('--timeout='.length)}" is not a duration (e.g. 5s)`;
+      if (ms === undefined || ms <= 0)
+        return `--timeout: "${a.slice('--timeout='.length)}" is not a duration (e.g. 5s)`;
       timeoutMs = ms;
     } else return `unknown argument "${a}"`;
   }
   return { json, timeoutMs };
 }
 
-function get(host: string, port: number, path: string, token: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function get(
+  host: string,
+  port: number,
+  path: string,
+  token: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, method: 'GET', headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    const req = request(
+      { host, port, path, method: 'GET', headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
     req.on('error', reject);
     req.end();
   });
@@ -243,10 +284,14 @@ function get(host: string, port: number, path: string, token: string, timeoutMs:
  * sidecar container's env already holds. Exit codes: 0 printed, 1 the sidecar could not be asked or refused,
  * 2 usage or configuration. Messages name what failed, never the token.
  */
-export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process.env, io: StatusCliIo = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-}): Promise<number> {
+export async function runStatus(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: StatusCliIo = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+  },
+): Promise<number> {
   const parsed = parseStatusArgs(args);
   if (typeof parsed === 'string') {
     io.stderr(`vault-irsa-sidecar status: ${parsed}\n${USAGE}\n`);
@@ -268,14 +313,18 @@ export async function runStatus(args: string[], env: NodeJS.ProcessEnv = process
   try {
     token = (await readFile(tokenFile, 'utf8')).trim();
   } catch (e) {
-    io.stderr(`vault-irsa-sidecar status: cannot read the request token from ${SIDECAR_ENV.tokenFile}=${tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}); is the sidecar running?\n`);
+    io.stderr(
+      `vault-irsa-sidecar status: cannot read the request token from ${SIDECAR_ENV.tokenFile}=${tokenFile} (${(e as NodeJS.ErrnoException).code ?? 'error'}); is the sidecar running?\n`,
+    );
     return 1;
   }
   let answer: { status: number; body: string };
   try {
     answer = await get(host, port, STATUS_PATH, token, parsed.timeoutMs);
   } catch (e) {
-    io.stderr(`vault-irsa-sidecar status: cannot reach the sidecar at http://${host.includes(':') ? `[${host}]` : host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`);
+    io.stderr(
+      `vault-irsa-sidecar status: cannot reach the sidecar at http://${host.includes(':') ? `[${host}]` : host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`,
+    );
     return 1;
   }
   let body: unknown;

@@ -174,13 +174,22 @@ export class TokenManager {
     this.superseded = [];
     const results = await Promise.allSettled(
       tokens.map((token) =>
-        this.o.vault.request('revoke_self', 'POST', 'auth/token/revoke-self', { token, retry: false, timeoutMs: revokeTimeoutMs, ignoreShutdown: true }),
+        this.o.vault.request('revoke_self', 'POST', 'auth/token/revoke-self', {
+          token,
+          retry: false,
+          timeoutMs: revokeTimeoutMs,
+          ignoreShutdown: true,
+        }),
       ),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (tokens.length > failed.length) this.o.log.info({ event: 'token_revoked', tokens: tokens.length - failed.length }, 'revoked the Vault token');
+    if (tokens.length > failed.length)
+      this.o.log.info({ event: 'token_revoked', tokens: tokens.length - failed.length }, 'revoked the Vault token');
     if (failed.length > 0) {
-      this.o.log.warn({ event: 'token_revoke_failed', tokens: failed.length, err: (failed[0]!.reason as Error).message }, 'could not revoke the Vault token');
+      this.o.log.warn(
+        { event: 'token_revoke_failed', tokens: failed.length, err: (failed[0]!.reason as Error).message },
+        'could not revoke the Vault token',
+      );
     }
   }
 
@@ -203,7 +212,10 @@ export class TokenManager {
         this.lastErrorCode = loginErrorCode(e);
         this.o.metrics?.logins.inc({ outcome: 'failure' });
         const delay = Math.max(200, fullJitter(this.backoff, attempt, this.random));
-        this.o.log.error({ event: 'login_failed', err: this.lastError, retryInMs: delay, attempt: attempt + 1 }, 'Vault login failed');
+        this.o.log.error(
+          { event: 'login_failed', err: this.lastError, retryInMs: delay, attempt: attempt + 1 },
+          'Vault login failed',
+        );
         await abortableSleep(delay, this.stopController.signal).catch(() => undefined);
       }
     }
@@ -219,7 +231,9 @@ export class TokenManager {
       ...(this.o.iamServerId !== undefined ? { iamServerId: this.o.iamServerId } : {}),
       now: new Date(this.now()),
     });
-    const res = await this.o.vault.request<{ auth?: LoginAuth }>('login', 'POST', `auth/${this.o.authMount}/login`, { body });
+    const res = await this.o.vault.request<{ auth?: LoginAuth }>('login', 'POST', `auth/${this.o.authMount}/login`, {
+      body,
+    });
     const auth = res.body?.auth;
     if (!auth || typeof auth.client_token !== 'string' || auth.client_token === '') {
       throw new Error('Vault login answered without auth.client_token');
@@ -289,7 +303,10 @@ export class TokenManager {
       const got = res.body?.auth?.lease_duration ?? 0;
       if (renewalCapped(asked, got)) {
         this.o.metrics?.tokenRenewals.inc({ outcome: 'capped' });
-        this.o.log.info({ event: 'renewal_capped', askedSeconds: asked, gotSeconds: got }, 'token renewal capped by max TTL; logging in again');
+        this.o.log.info(
+          { event: 'renewal_capped', askedSeconds: asked, gotSeconds: got },
+          'token renewal capped by max TTL; logging in again',
+        );
         await this.relogin('renewal capped by max TTL');
         return;
       }
@@ -304,5 +321,4 @@ export class TokenManager {
       await this.relogin('renewal failed').catch(() => undefined);
     }
   }
-
 }

@@ -95,8 +95,13 @@ const FOLLOWED_REDIRECTS = new Set([307, 308]);
  * Where a redirect may go: one hop, to the origin the request went to (scheme, host and port), so the token
  * is never sent anywhere VAULT_ADDR does not name. Returns the URL to follow or why not. Pure.
  */
-export function redirectTarget(from: string, location: string | null, hop: number): { url: string } | { refused: string } {
-  if (hop > 0) return { refused: `a second redirect in a row${location ? ` (to ${describeLocation(from, location)})` : ''}` };
+export function redirectTarget(
+  from: string,
+  location: string | null,
+  hop: number,
+): { url: string } | { refused: string } {
+  if (hop > 0)
+    return { refused: `a second redirect in a row${location ? ` (to ${describeLocation(from, location)})` : ''}` };
   if (location === null || location.trim() === '') return { refused: 'no Location header' };
   let to: URL;
   try {
@@ -154,30 +159,34 @@ async function defaultFetch(addr: string, caPem: string | undefined): Promise<Fe
       const body = init.body as string | undefined;
       const headers = { ...(init.headers as Record<string, string>) };
       if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-      const req = mod.request(url, { method: init.method as string, headers, agent, signal: init.signal as AbortSignal | undefined }, (res) => {
-        const chunks: Buffer[] = [];
-        let ended = false;
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('end', () => {
-          ended = true;
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: {
-              get: (name) => {
-                const v = res.headers[name.toLowerCase()];
-                return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      const req = mod.request(
+        url,
+        { method: init.method as string, headers, agent, signal: init.signal as AbortSignal | undefined },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let ended = false;
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.once('end', () => {
+            ended = true;
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: {
+                get: (name) => {
+                  const v = res.headers[name.toLowerCase()];
+                  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+                },
               },
-            },
-            text: () => Promise.resolve(text),
+              text: () => Promise.resolve(text),
+            });
           });
-        });
-        res.once('error', reject);
-        // the connection ended (or the call was aborted) before the whole body arrived
-        res.once('close', () => {
-          if (!ended) reject(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' }));
-        });
-      });
+          res.once('error', reject);
+          // the connection ended (or the call was aborted) before the whole body arrived
+          res.once('close', () => {
+            if (!ended) reject(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' }));
+          });
+        },
+      );
       req.once('error', reject);
       req.end(body);
     });
@@ -185,7 +194,7 @@ async function defaultFetch(addr: string, caPem: string | undefined): Promise<Fe
 
 function errorsOf(body: unknown): string[] {
   if (body && typeof body === 'object' && Array.isArray((body as { errors?: unknown }).errors)) {
-    return ((body as { errors: unknown[] }).errors).map((e) => String(e));
+    return (body as { errors: unknown[] }).errors.map((e) => String(e));
   }
   return [];
 }
@@ -208,7 +217,12 @@ export class VaultClient {
     };
   }
 
-  async request<T = unknown>(operation: string, method: string, path: string, req: VaultRequest = {}): Promise<VaultResponse<T>> {
+  async request<T = unknown>(
+    operation: string,
+    method: string,
+    path: string,
+    req: VaultRequest = {},
+  ): Promise<VaultResponse<T>> {
     const fetchFn = (this.fetchFn ??= await defaultFetch(this.opts.addr, this.opts.caPem));
     const url = `${this.opts.addr}/v1/${path}`;
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
@@ -224,7 +238,10 @@ export class VaultClient {
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
         const retryAfter = lastError instanceof VaultError ? lastError.retryAfterMs : undefined;
-        const delay = retryAfter !== undefined ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : fullJitter(this.opts.retry, attempt - 1, this.opts.random);
+        const delay =
+          retryAfter !== undefined
+            ? Math.min(retryAfter, MAX_RETRY_AFTER_MS)
+            : fullJitter(this.opts.retry, attempt - 1, this.opts.random);
         await this.opts.sleep(delay, this.opts.signal);
       }
       const started = this.opts.now();
@@ -257,7 +274,11 @@ export class VaultClient {
           text = await res.text();
           if (res.status >= 300 && res.status < 400) {
             const again = redirectTarget(next.url, res.headers.get('location'), 1);
-            throw new VaultRedirectError(operation, res.status, 'refused' in again ? again.refused : 'a second redirect in a row');
+            throw new VaultRedirectError(
+              operation,
+              res.status,
+              'refused' in again ? again.refused : 'a second redirect in a row',
+            );
           }
         }
       } catch (e) {

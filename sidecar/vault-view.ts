@@ -71,7 +71,13 @@ export function vaultView(req: VaultViewRequest, ctx: VaultViewContext): VaultAn
   // deny by default, per route: reads take GET and HEAD, renew-self PUT and POST, nothing takes anything else
   const allowed = route === 'renew-self' ? RENEW_METHODS : READ_METHODS;
   if (!allowed.includes(req.method)) {
-    return vaultErrors(405, [`unsupported operation: ${req.method.slice(0, 32)} (the vault-irsa sidecar serves reads of the pod's declared secrets only)`], { allow: allowed.join(', ') });
+    return vaultErrors(
+      405,
+      [
+        `unsupported operation: ${req.method.slice(0, 32)} (the vault-irsa sidecar serves reads of the pod's declared secrets only)`,
+      ],
+      { allow: allowed.join(', ') },
+    );
   }
   if (req.wrapTtl !== undefined) {
     return vaultErrors(400, ['response wrapping (X-Vault-Wrap-TTL) is not supported by the vault-irsa sidecar']);
@@ -188,7 +194,8 @@ function entryForApiPath(entries: readonly SecretEntry[], apiPath: string): Secr
 function read(req: VaultViewRequest, ctx: VaultViewContext): VaultAnswer {
   const list = req.query.get('list');
   // no list capability anywhere (a list would name what exists)
-  if (list !== undefined && list !== '' && list !== 'false' && list !== '0') return vaultErrors(403, [PERMISSION_DENIED]);
+  if (list !== undefined && list !== '' && list !== 'false' && list !== '0')
+    return vaultErrors(403, [PERMISSION_DENIED]);
   const e = entryForApiPath(ctx.entries, req.segments.join('/'));
   if (e === undefined) return vaultErrors(403, [PERMISSION_DENIED]);
   const refused = refusal(e);
@@ -210,18 +217,28 @@ function refusal(e: SecretEntry): VaultAnswer | undefined {
   const f = e.failure;
   if (f !== undefined && f.code !== 'vault_unavailable') {
     if (f.code === 'secret_not_found') return vaultErrors(404, []);
-    if (f.code === 'vault_permission_denied') return vaultErrors(403, [PERMISSION_DENIED, `vault-irsa: Vault refused the sidecar's read of secret "${e.name}": ${f.message}`]);
+    if (f.code === 'vault_permission_denied')
+      return vaultErrors(403, [
+        PERMISSION_DENIED,
+        `vault-irsa: Vault refused the sidecar's read of secret "${e.name}": ${f.message}`,
+      ]);
     return vaultErrors(f.status, [`vault-irsa: secret "${e.name}": ${f.message}`]);
   }
   if (e.data === undefined || e.etag === undefined || e.vault === undefined) {
-    return vaultErrors(503, [`vault-irsa: secret "${e.name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`], { 'retry-after': '1' });
+    return vaultErrors(
+      503,
+      [`vault-irsa: secret "${e.name}" has not been read from Vault yet${f ? `: ${f.message}` : ''}`],
+      { 'retry-after': '1' },
+    );
   }
   return undefined;
 }
 
 function renderSecret(e: SecretEntry, facts: NonNullable<SecretEntry['vault']>, ctx: VaultViewContext): string {
   const warnings = e.stale
-    ? [`vault-irsa: Vault could not be reached since ${e.staleSince ?? 'the last refresh'}; this is the last value read (stale)`]
+    ? [
+        `vault-irsa: Vault could not be reached since ${e.staleSince ?? 'the last refresh'}; this is the last value read (stale)`,
+      ]
     : null;
   const mountType = facts.mount?.type ?? (facts.kind === 'other' ? '' : 'kv');
   if (facts.kind === 'kv2') {
@@ -238,7 +255,14 @@ function renderSecret(e: SecretEntry, facts: NonNullable<SecretEntry['vault']>, 
   if (facts.leaseId !== undefined) {
     // the lease the sidecar holds, with what is left of it: a read never takes a lease of its own
     const left = Math.max(0, e.leaseDuration - Math.floor(Math.max(0, ctx.now - e.leaseSetAt) / 1000));
-    return envelope(ctx, { lease_id: facts.leaseId, renewable: facts.renewable, lease_duration: left, data: e.data, warnings, mount_type: mountType });
+    return envelope(ctx, {
+      lease_id: facts.leaseId,
+      renewable: facts.renewable,
+      lease_duration: left,
+      data: e.data,
+      warnings,
+      mount_type: mountType,
+    });
   }
   return envelope(ctx, { lease_duration: e.leaseDuration, data: e.data, warnings, mount_type: mountType });
 }

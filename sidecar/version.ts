@@ -8,7 +8,10 @@ function readPackageVersion(): string {
   // dist/sidecar/version.js and dist/bundle/*.mjs sit two levels below the root; the source (jest) one level
   for (const rel of ['../../package.json', '../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'vault-irsa' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // try the next location

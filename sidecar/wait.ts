@@ -72,7 +72,9 @@ export async function runWait(
       last = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     }
     if (Date.now() >= deadline) {
-      err(`vault-irsa-sidecar wait: sidecar not ready after ${Math.round(timeoutMs / 1000)}s at http://${target.host}:${target.port}/readyz: ${last}`);
+      err(
+        `vault-irsa-sidecar wait: sidecar not ready after ${Math.round(timeoutMs / 1000)}s at http://${target.host}:${target.port}/readyz: ${last}`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));

@@ -97,7 +97,11 @@ export function startProcess(
         }
         if (exit) {
           done();
-          reject(new Error(`process exited (${exit.code ?? exit.signal}) before a line matched ${re}\n--- output ---\n${out}`));
+          reject(
+            new Error(
+              `process exited (${exit.code ?? exit.signal}) before a line matched ${re}\n--- output ---\n${out}`,
+            ),
+          );
           return true;
         }
         return false;
@@ -150,7 +154,11 @@ export function startProcess(
  * Polls `fn` until it returns a truthy value (resolved with it) or throws no more; rejects on timeout with the
  * last error or value. Use it instead of sleeps and timing assertions.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 20000, intervalMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 20000,
+  intervalMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

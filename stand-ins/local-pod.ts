@@ -7,8 +7,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-interface EnvVar { name: string; value?: string; valueFrom?: unknown }
-interface VolumeMount { name: string; mountPath: string; readOnly?: boolean }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
 export interface ContainerSpec {
   name: string;
   image?: string;
@@ -20,11 +28,22 @@ export interface ContainerSpec {
   startupProbe?: { httpGet?: { path: string; port: number | string } };
   lifecycle?: { postStart?: { exec?: { command?: string[] } } };
 }
-interface ProjectedSource { serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string } }
-interface Volume { name: string; emptyDir?: unknown; projected?: { sources?: ProjectedSource[] } }
+interface ProjectedSource {
+  serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string };
+}
+interface Volume {
+  name: string;
+  emptyDir?: unknown;
+  projected?: { sources?: ProjectedSource[] };
+}
 export interface PodSpecView {
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
-  spec: { serviceAccountName?: string; containers: ContainerSpec[]; initContainers?: ContainerSpec[]; volumes?: Volume[] };
+  spec: {
+    serviceAccountName?: string;
+    containers: ContainerSpec[];
+    initContainers?: ContainerSpec[];
+    volumes?: Volume[];
+  };
 }
 
 /** What the kubelet would ask the API server for: a projected ServiceAccount token. */
@@ -39,7 +58,11 @@ export function findContainer(pod: PodSpecView, name: string): { container: Cont
 }
 
 /** Volume name → local directory. emptyDir: an empty directory; projected serviceAccountToken: the token file. */
-export async function layOutVolumes(pod: PodSpecView, root: string, mint: MintServiceAccountToken): Promise<Map<string, string>> {
+export async function layOutVolumes(
+  pod: PodSpecView,
+  root: string,
+  mint: MintServiceAccountToken,
+): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
   for (const v of pod.spec.volumes ?? []) {
     const dir = join(root, 'volumes', v.name);
@@ -48,7 +71,10 @@ export async function layOutVolumes(pod: PodSpecView, root: string, mint: MintSe
     for (const s of v.projected?.sources ?? []) {
       if (!s.serviceAccountToken) continue;
       const t = s.serviceAccountToken;
-      const jwt = await mint({ audience: t.audience ?? 'https://kubernetes.default.svc', expiresInSeconds: t.expirationSeconds ?? 3600 });
+      const jwt = await mint({
+        audience: t.audience ?? 'https://kubernetes.default.svc',
+        expiresInSeconds: t.expirationSeconds ?? 3600,
+      });
       await writeFile(join(dir, t.path), jwt, { mode: 0o600 });
     }
   }
@@ -63,13 +89,15 @@ export function localEnv(container: ContainerSpec, volumeDirs: Map<string, strin
   const mounts = (container.volumeMounts ?? [])
     .map((m) => {
       const dir = volumeDirs.get(m.name);
-      if (dir === undefined) throw new Error(`container "${container.name}" mounts "${m.name}", which the pod does not define`);
+      if (dir === undefined)
+        throw new Error(`container "${container.name}" mounts "${m.name}", which the pod does not define`);
       return { from: m.mountPath.replace(/\/+$/, ''), to: dir };
     })
     .sort((a, b) => b.from.length - a.from.length);
   const env: Record<string, string> = {};
   for (const e of container.env ?? []) {
-    if (e.value === undefined) throw new Error(`container "${container.name}" env ${e.name} uses valueFrom, which one machine cannot resolve`);
+    if (e.value === undefined)
+      throw new Error(`container "${container.name}" env ${e.name} uses valueFrom, which one machine cannot resolve`);
     const m = mounts.find((x) => e.value === x.from || e.value!.startsWith(`${x.from}/`));
     const value = m ? m.to + e.value.slice(m.from.length) : e.value;
     env[e.name] = value.replace(/^0\.0\.0\.0:/, '127.0.0.1:');

@@ -22,8 +22,17 @@ export interface PodIdentity {
 export async function writePodIdentity(oidc: OidcIssuer): Promise<PodIdentity> {
   const dir = await mkdtemp(join(tmpdir(), 'vault-irsa-real-'));
   const webIdentityTokenFile = join(dir, 'web-identity-token');
-  await writeFile(webIdentityTokenFile, await oidc.mintToken({ namespace: NAMESPACE, serviceAccount: SERVICE_ACCOUNT }), { mode: 0o600 });
-  return { dir, webIdentityTokenFile, requestTokenFile: join(dir, 'token'), close: () => rm(dir, { recursive: true, force: true }) };
+  await writeFile(
+    webIdentityTokenFile,
+    await oidc.mintToken({ namespace: NAMESPACE, serviceAccount: SERVICE_ACCOUNT }),
+    { mode: 0o600 },
+  );
+  return {
+    dir,
+    webIdentityTokenFile,
+    requestTokenFile: join(dir, 'token'),
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface SidecarEnvInput {

@@ -21,12 +21,16 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 /** Several distinct free ports at once (held together so they cannot collide with each other). */
 export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-      const srv = createServer();
-      srv.unref();
-      srv.on('error', reject);
-      srv.listen(0, host, () => resolve(srv));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const srv = createServer();
+          srv.unref();
+          srv.on('error', reject);
+          srv.listen(0, host, () => resolve(srv));
+        }),
+    ),
   );
   const ports = servers.map((s) => {
     const a = s.address();

@@ -191,7 +191,10 @@ function parseAmzDate(s: string): Date | undefined {
 }
 
 export function formatAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** Verifies a SigV4 header-signed request; the order of checks and the error codes follow AWS STS. */
@@ -206,31 +209,58 @@ export function verifySigV4(req: SigV4Request, opts: SigV4VerifyOptions): SigV4R
   const { accessKeyId, date, region, service, terminator, signedHeaders, signature } = parsed;
 
   if (!signedHeaders.includes('host')) {
-    return fail(403, 'IncompleteSignature', `'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`);
+    return fail(
+      403,
+      'IncompleteSignature',
+      `'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`,
+    );
   }
   const sortedOk = signedHeaders.every((h, i) => h === h.toLowerCase() && (i === 0 || signedHeaders[i - 1]! < h));
   if (!sortedOk) return fail(403, 'SignatureDoesNotMatch', 'SignedHeaders must be lowercase and sorted');
   const amzDateVals = headerValues(req.headers, 'x-amz-date');
   const amzDate = amzDateVals?.[0];
   if (!amzDate) {
-    return fail(403, 'IncompleteSignature', `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.`);
+    return fail(
+      403,
+      'IncompleteSignature',
+      `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.`,
+    );
   }
   const when = parseAmzDate(amzDate);
-  if (!when) return fail(403, 'IncompleteSignature', `X-Amz-Date must be in ISO 8601 basic format (YYYYMMDD'T'HHMMSS'Z'), got ${amzDate}`);
+  if (!when)
+    return fail(
+      403,
+      'IncompleteSignature',
+      `X-Amz-Date must be in ISO 8601 basic format (YYYYMMDD'T'HHMMSS'Z'), got ${amzDate}`,
+    );
   if (terminator !== 'aws4_request') {
-    return fail(403, 'SignatureDoesNotMatch', `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'.`);
+    return fail(
+      403,
+      'SignatureDoesNotMatch',
+      `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminator}'.`,
+    );
   }
   if (date !== amzDate.slice(0, 8)) {
-    return fail(403, 'SignatureDoesNotMatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`);
+    return fail(
+      403,
+      'SignatureDoesNotMatch',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${date}' != '${amzDate.slice(0, 8)}', from '${amzDate}'.`,
+    );
   }
   if (service !== opts.service) {
     return fail(403, 'SignatureDoesNotMatch', `Credential should be scoped to correct service: '${opts.service}'. `);
   }
   if (opts.region !== undefined && region !== opts.region) {
-    return fail(403, 'SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${region}'. `, region);
+    return fail(
+      403,
+      'SignatureDoesNotMatch',
+      `Credential should be scoped to a valid region, not '${region}'. `,
+      region,
+    );
   }
   const secret = opts.lookup(accessKeyId);
-  if (!secret) return fail(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.', region);
+  if (!secret)
+    return fail(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.', region);
   const tokenVals = headerValues(req.headers, 'x-amz-security-token');
   if (secret.sessionToken !== undefined) {
     if (!tokenVals || tokenVals.length !== 1 || tokenVals[0] !== secret.sessionToken) {
@@ -245,16 +275,29 @@ export function verifySigV4(req: SigV4Request, opts: SigV4VerifyOptions): SigV4R
   const skew = opts.maxSkewMs ?? FIFTEEN_MIN;
   const nowStr = formatAmzDate(opts.now);
   if (when.getTime() < opts.now.getTime() - skew) {
-    return fail(403, 'SignatureDoesNotMatch', `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(new Date(opts.now.getTime() - skew))} (${nowStr} - 15 min.)`, region);
+    return fail(
+      403,
+      'SignatureDoesNotMatch',
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(new Date(opts.now.getTime() - skew))} (${nowStr} - 15 min.)`,
+      region,
+    );
   }
   if (when.getTime() > opts.now.getTime() + skew) {
-    return fail(403, 'SignatureDoesNotMatch', `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(new Date(opts.now.getTime() + skew))} (${nowStr} + 15 min.)`, region);
+    return fail(
+      403,
+      'SignatureDoesNotMatch',
+      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(new Date(opts.now.getTime() + skew))} (${nowStr} + 15 min.)`,
+      region,
+    );
   }
   const scope = `${date}/${region}/${service}/aws4_request`;
   const built = buildStringToSign(req, signedHeaders, amzDate, scope);
-  const mismatch = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+  const mismatch =
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
   if ('missingHeader' in built) return fail(403, 'SignatureDoesNotMatch', mismatch, region);
-  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, date, region, service)).update(built.stringToSign, 'utf8').digest('hex');
+  const expected = createHmac('sha256', signingKey(secret.secretAccessKey, date, region, service))
+    .update(built.stringToSign, 'utf8')
+    .digest('hex');
   const a = Buffer.from(expected, 'utf8');
   const b = Buffer.from(signature, 'utf8');
   if (a.length !== b.length || !timingSafeEqual(a, b)) return fail(403, 'SignatureDoesNotMatch', mismatch, region);

@@ -71,7 +71,17 @@ export async function startStack(opts: StackOptions = {}): Promise<StackExt> {
     const [listenPort, healthPort] = await freePorts(2);
 
     return {
-      oidc, sts, vault, dir, webIdentityTokenFile, requestTokenFile, roleArn, vaultRole, namespace, serviceAccount, rotateWebIdentityToken,
+      oidc,
+      sts,
+      vault,
+      dir,
+      webIdentityTokenFile,
+      requestTokenFile,
+      roleArn,
+      vaultRole,
+      namespace,
+      serviceAccount,
+      rotateWebIdentityToken,
       sidecarEnv(overrides = {}) {
         const env: Record<string, string | undefined> = {
           VAULT_ADDR: vault.addr,

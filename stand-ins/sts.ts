@@ -66,7 +66,9 @@ function randomId(prefix: string, len: number): string {
   return s;
 }
 
-export function parseRoleArn(arn: string): { partition: string; account: string; path: string; name: string } | undefined {
+export function parseRoleArn(
+  arn: string,
+): { partition: string; account: string; path: string; name: string } | undefined {
   const m = ROLE_ARN.exec(arn);
   if (!m) return undefined;
   return { partition: m[1]!, account: m[2]!, path: m[3] ?? '', name: m[4]! };
@@ -86,7 +88,11 @@ function subjectAllowed(sub: string, allowed: string[]): boolean {
   return allowed.some((p) => (p.endsWith('*') ? sub.startsWith(p.slice(0, -1)) : sub === p));
 }
 
-export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: string; port?: number }): Promise<FakeStsExt> {
+export async function startFakeSts(opts: {
+  issuer: OidcIssuerExt;
+  account?: string;
+  port?: number;
+}): Promise<FakeStsExt> {
   const account = opts.account ?? '111122223333';
   const roles = new Map<string, RegisteredRole>(); // key: canonical arn without path
   const keys = new Map<string, KeyEntry>();
@@ -167,36 +173,65 @@ export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: stri
       sendError(res, status, code, message);
     };
     for (const name of ['RoleArn', 'RoleSessionName', 'WebIdentityToken']) {
-      if (!params.get(name)) return reject(400, 'ValidationError', `1 validation error detected: Value null at '${name.charAt(0).toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`);
+      if (!params.get(name))
+        return reject(
+          400,
+          'ValidationError',
+          `1 validation error detected: Value null at '${name.charAt(0).toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+        );
     }
     const roleArn = params.get('RoleArn')!;
     const session = params.get('RoleSessionName')!;
     const token = params.get('WebIdentityToken')!;
     if (!parseRoleArn(roleArn)) return reject(400, 'ValidationError', `${roleArn} is invalid`);
     if (!SESSION_NAME.test(session)) {
-      return reject(400, 'ValidationError', `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      return reject(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
     }
     const duration = params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : 3600;
     if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      return reject(400, 'ValidationError', `1 validation error detected: Value '${params.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+      return reject(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${params.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`,
+      );
     }
     let claims: ReturnType<typeof decodeJwt>;
     try {
       claims = decodeJwt(token);
     } catch {
-      return reject(400, 'InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)');
+      return reject(
+        400,
+        'InvalidIdentityToken',
+        'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)',
+      );
     }
     if (claims.iss !== opts.issuer.url) {
-      return reject(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(claims.iss)}`);
+      return reject(
+        400,
+        'InvalidIdentityToken',
+        `No OpenIDConnect provider found in your account for ${String(claims.iss)}`,
+      );
     }
     try {
       await compactVerify(token, jwks, { algorithms: ['RS256'] });
     } catch {
-      return reject(400, 'InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
+      return reject(
+        400,
+        'InvalidIdentityToken',
+        'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.',
+      );
     }
     const nowSec = Math.floor(sts.now().getTime() / 1000);
     if (typeof claims.exp !== 'number' || claims.exp <= nowSec) {
-      return reject(400, 'ExpiredTokenException', `Token expired: current date/time ${nowSec} must be before the expiration date/time${String(claims.exp)}`);
+      return reject(
+        400,
+        'ExpiredTokenException',
+        `Token expired: current date/time ${nowSec} must be before the expiration date/time${String(claims.exp)}`,
+      );
     }
     if (typeof claims.nbf === 'number' && claims.nbf > nowSec + 300) {
       return reject(400, 'InvalidIdentityToken', 'Token is not yet valid (nbf)');
@@ -240,7 +275,15 @@ export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: stri
     );
   }
 
-  function getCallerIdentity(req: IncomingMessage, rawPath: string, rawQuery: string, body: Buffer, res: ServerResponse, call: StsCall, servedRegion: string | undefined) {
+  function getCallerIdentity(
+    req: IncomingMessage,
+    rawPath: string,
+    rawQuery: string,
+    body: Buffer,
+    res: ServerResponse,
+    call: StsCall,
+    servedRegion: string | undefined,
+  ) {
     const headers = rawHeaderMap(req);
     delete headers[SERVED_REGION_HEADER];
     const v = verifySigV4(
@@ -251,7 +294,13 @@ export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: stri
         region: servedRegion,
         lookup: (id) => {
           const k = keys.get(id);
-          return k ? { secretAccessKey: k.creds.secretAccessKey, sessionToken: k.creds.sessionToken, expiration: k.creds.expiration } : undefined;
+          return k
+            ? {
+                secretAccessKey: k.creds.secretAccessKey,
+                sessionToken: k.creds.sessionToken,
+                expiration: k.creds.expiration,
+              }
+            : undefined;
         },
       },
     );
@@ -290,7 +339,14 @@ export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: stri
       const host = req.headers.host;
       const hinted = req.headers[SERVED_REGION_HEADER];
       const servedRegion = typeof hinted === 'string' && hinted ? hinted : regionForHost(host);
-      const call: StsCall = { action: '', ok: false, host, method: req.method, path: rawPath, headerNames: Object.keys(rawHeaderMap(req)) };
+      const call: StsCall = {
+        action: '',
+        ok: false,
+        host,
+        method: req.method,
+        path: rawPath,
+        headerNames: Object.keys(rawHeaderMap(req)),
+      };
       if (servedRegion) call.region = servedRegion;
       calls.push(call);
       try {
@@ -317,12 +373,19 @@ export async function startFakeSts(opts: { issuer: OidcIssuerExt; account?: stri
           return sendError(res, 400, 'InvalidAction', `Could not find operation ${action} for version ${version}`);
         }
         if (action === 'AssumeRoleWithWebIdentity') return await assumeRoleWithWebIdentity(params, res, call);
-        if (action === 'GetCallerIdentity') return getCallerIdentity(req, rawPath, rawQuery, body, res, call, servedRegion);
+        if (action === 'GetCallerIdentity')
+          return getCallerIdentity(req, rawPath, rawQuery, body, res, call, servedRegion);
         call.code = 'InvalidAction';
-        return sendError(res, 400, 'InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+        return sendError(
+          res,
+          400,
+          'InvalidAction',
+          `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+        );
       } catch (err) {
         call.code = 'InternalFailure';
-        if (!res.headersSent) sendError(res, 500, 'InternalFailure', err instanceof Error ? err.message : 'internal error');
+        if (!res.headersSent)
+          sendError(res, 500, 'InternalFailure', err instanceof Error ? err.message : 'internal error');
         else res.destroy();
       }
     })();

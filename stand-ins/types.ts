@@ -12,7 +12,12 @@ export interface OidcIssuer {
   /** `${url}/keys` (also `/.well-known/openid-configuration` points at it) */
   readonly jwksUrl: string;
   /** A projected token: iss, sub=system:serviceaccount:<ns>:<sa>, aud (default ['sts.amazonaws.com']), iat, nbf, exp (default now+86400), kubernetes.io claim. */
-  mintToken(opts: { namespace: string; serviceAccount: string; audience?: string[]; expiresInSeconds?: number }): Promise<string>;
+  mintToken(opts: {
+    namespace: string;
+    serviceAccount: string;
+    audience?: string[];
+    expiresInSeconds?: number;
+  }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -88,7 +93,12 @@ export interface FakeVault {
 
   // --- configuration (what `vault write ...` would do) ---
   /** auth/<mount>/config/client: iam_server_id_header_value, sts_endpoint (default: the FakeSts url given to startFakeVault) */
-  configureAwsAuth(opts: { mount?: string; iamServerIdHeaderValue?: string; stsEndpoint?: string; useStsRegionFromClient?: boolean }): void;
+  configureAwsAuth(opts: {
+    mount?: string;
+    iamServerIdHeaderValue?: string;
+    stsEndpoint?: string;
+    useStsRegionFromClient?: boolean;
+  }): void;
   writeRole(name: string, cfg: VaultRoleConfig, mount?: string): void;
   deleteRole(name: string, mount?: string): void;
   writePolicy(name: string, policy: VaultPolicy): void;
@@ -99,7 +109,11 @@ export interface FakeVault {
   /** KV v2 soft delete of the latest version */
   deleteKvLatest(mount: string, path: string): void;
   /** A dynamic-secret mount (database-like): GET <mount>/creds/<role> mints fresh credentials with a lease. */
-  enableDynamic(mount: string, role: string, opts: { ttlSeconds: number; maxTtlSeconds: number; renewable?: boolean }): void;
+  enableDynamic(
+    mount: string,
+    role: string,
+    opts: { ttlSeconds: number; maxTtlSeconds: number; renewable?: boolean },
+  ): void;
 
   // --- faults ---
   /** close the listener (connections refused) / reopen it on the same port */
@@ -111,7 +125,13 @@ export interface FakeVault {
   expireAllTokens(): void;
   expireAllLeases(): void;
   /** next n requests matching `pathPrefix` answer `status` (e.g. 500, 412, 429 with Retry-After) */
-  injectFault(opts: { pathPrefix: string; status: number; times: number; retryAfterSeconds?: number; body?: unknown }): void;
+  injectFault(opts: {
+    pathPrefix: string;
+    status: number;
+    times: number;
+    retryAfterSeconds?: number;
+    body?: unknown;
+  }): void;
 
   // --- observation ---
   readonly requests: ReadonlyArray<VaultRequestRecord>;

@@ -24,7 +24,11 @@ export class VaultAdmin {
   async request(method: string, path: string, body?: unknown): Promise<VaultAnswer> {
     const res = await fetch(`${this.addr}/v1/${path}`, {
       method,
-      headers: { 'x-vault-token': this.rootToken, 'x-vault-request': 'true', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        'x-vault-token': this.rootToken,
+        'x-vault-request': 'true',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
@@ -41,13 +45,15 @@ export class VaultAdmin {
   /** POST and insist on 2xx: configuration that did not apply must stop the test with Vault's reason. */
   async write(path: string, body: unknown = {}): Promise<Record<string, unknown> | undefined> {
     const r = await this.request('POST', path, body);
-    if (r.status >= 300) throw new Error(`vault write ${path}: HTTP ${r.status} ${JSON.stringify(r.body?.errors ?? r.body)}`);
+    if (r.status >= 300)
+      throw new Error(`vault write ${path}: HTTP ${r.status} ${JSON.stringify(r.body?.errors ?? r.body)}`);
     return r.body;
   }
 
   async read(path: string): Promise<Record<string, unknown> | undefined> {
     const r = await this.request('GET', path);
-    if (r.status >= 300) throw new Error(`vault read ${path}: HTTP ${r.status} ${JSON.stringify(r.body?.errors ?? r.body)}`);
+    if (r.status >= 300)
+      throw new Error(`vault read ${path}: HTTP ${r.status} ${JSON.stringify(r.body?.errors ?? r.body)}`);
     return r.body;
   }
 
@@ -72,7 +78,8 @@ export class VaultAdmin {
     const out: AwsLoginToken[] = [];
     for (const accessor of keys) {
       const r = await this.request('POST', 'auth/token/lookup-accessor', { accessor });
-      const d = r.body?.data as { path?: string; policies?: string[]; meta?: Record<string, string> | null; ttl?: number } | undefined;
+      const d = r.body?.data as
+        { path?: string; policies?: string[]; meta?: Record<string, string> | null; ttl?: number } | undefined;
       if (r.status !== 200 || !d?.path?.startsWith(`auth/${mount}/login`)) continue;
       out.push({ accessor, path: d.path, policies: d.policies ?? [], meta: d.meta ?? {}, ttl: d.ttl ?? 0 });
     }
@@ -85,7 +92,11 @@ export class VaultAdmin {
 }
 
 /** Resolves once GET /v1/sys/health answers 200 (initialised, unsealed, active). */
-export async function waitVaultHealthy(addr: string, timeoutMs: number, stillRunning: () => boolean = () => true): Promise<void> {
+export async function waitVaultHealthy(
+  addr: string,
+  timeoutMs: number,
+  stillRunning: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {

@@ -9,17 +9,29 @@ import { freePort } from './ports.js';
 import { VaultAdmin, waitVaultHealthy } from './vault-admin.js';
 
 /** A `vault` binary: `VAULT_BIN` if set, else `vault` on PATH; it must answer `vault version` like Vault does. */
-export function detectVaultBinary(env: NodeJS.ProcessEnv = process.env): { ok: true; bin: string; version: string } | { ok: false; reason: string } {
+export function detectVaultBinary(
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; bin: string; version: string } | { ok: false; reason: string } {
   const bin = env.VAULT_BIN || 'vault';
   const where = env.VAULT_BIN ? `VAULT_BIN=${bin}` : '`vault` on PATH';
   const r = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? `no ${where} (set VAULT_BIN to use one elsewhere)` : `${where} did not run: ${r.error.message}` };
+    return {
+      ok: false,
+      reason:
+        code === 'ENOENT'
+          ? `no ${where} (set VAULT_BIN to use one elsewhere)`
+          : `${where} did not run: ${r.error.message}`,
+    };
   }
   const out = `${r.stdout ?? ''}`.trim();
   // Another program called `vault` would otherwise be started as a server and fail in confusing ways.
-  if (r.status !== 0 || !/^Vault v\d/.test(out)) return { ok: false, reason: `${where} is not HashiCorp Vault (\`${bin} version\` said ${JSON.stringify(out.slice(0, 80))})` };
+  if (r.status !== 0 || !/^Vault v\d/.test(out))
+    return {
+      ok: false,
+      reason: `${where} is not HashiCorp Vault (\`${bin} version\` said ${JSON.stringify(out.slice(0, 80))})`,
+    };
   return { ok: true, bin, version: out.split('\n')[0] ?? out };
 }
 

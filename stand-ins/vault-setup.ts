@@ -36,7 +36,11 @@ export async function configureAwsAuthAndKv(admin: VaultAdmin, s: AwsAuthSetup):
   // sys/internal/ui/mounts/<path> needs no rule: Vault answers it for any path the token has a capability on.
   await admin.writePolicy(
     POLICY,
-    ['path "secret/data/*" { capabilities = ["read"] }', 'path "kv1/*" { capabilities = ["read"] }', s.extraPolicy ?? ''].join('\n'),
+    [
+      'path "secret/data/*" { capabilities = ["read"] }',
+      'path "kv1/*" { capabilities = ["read"] }',
+      s.extraPolicy ?? '',
+    ].join('\n'),
   );
   await admin.write(`auth/aws/role/${VAULT_ROLE}`, {
     auth_type: 'iam',
@@ -59,10 +63,19 @@ export async function configureAwsAuthAndKv(admin: VaultAdmin, s: AwsAuthSetup):
  */
 export async function enableAwsSecretsEngine(admin: VaultAdmin, awsEndpoint: string, lease = '15s'): Promise<void> {
   await admin.write('sys/mounts/aws', { type: 'aws' });
-  await admin.write('aws/config/root', { access_key: 'test', secret_key: 'test', region: 'us-east-1', iam_endpoint: awsEndpoint, sts_endpoint: awsEndpoint });
+  await admin.write('aws/config/root', {
+    access_key: 'test',
+    secret_key: 'test',
+    region: 'us-east-1',
+    iam_endpoint: awsEndpoint,
+    sts_endpoint: awsEndpoint,
+  });
   await admin.write('aws/config/lease', { lease, lease_max: '10m' });
   await admin.write(`aws/roles/${VAULT_ROLE}`, {
     credential_type: 'iam_user',
-    policy_document: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }] }),
+    policy_document: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
+    }),
   });
 }

@@ -29,7 +29,10 @@ const KV2_BAD_PATH =
 
 export class VaultInputError extends Error {
   readonly code = 'VAULT_BAD_INPUT';
-  constructor(message: string, readonly status = 400) {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -99,7 +102,13 @@ interface AwsRole {
 interface AuthMount {
   path: string; // "aws/"
   accessor: string;
-  config: { iam_server_id_header_value: string; sts_endpoint: string; use_sts_region_from_client: boolean; allowed_sts_header_values: string[]; sts_region: string };
+  config: {
+    iam_server_id_header_value: string;
+    sts_endpoint: string;
+    use_sts_region_from_client: boolean;
+    allowed_sts_header_values: string[];
+    sts_region: string;
+  };
   roles: Map<string, AwsRole>;
 }
 
@@ -157,8 +166,12 @@ export function parseDurationSeconds(v: unknown, field: string): number {
 
 function stringList(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return (v).map((s) => s.trim()).filter(Boolean);
+  if (typeof v === 'string')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((s) => s.trim()).filter(Boolean);
   throw new VaultInputError(`error converting input for field "${field}": expected a string or a list of strings`);
 }
 
@@ -170,7 +183,12 @@ function boolField(v: unknown, field: string, dflt: boolean): boolean {
   throw new VaultInputError(`error converting input ${JSON.stringify(v)} for field "${field}": expected a boolean`);
 }
 
-export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootToken?: string; now?: () => number }): Promise<FakeVaultExt> {
+export async function startFakeVault(opts: {
+  sts: FakeSts;
+  port?: number;
+  rootToken?: string;
+  now?: () => number;
+}): Promise<FakeVaultExt> {
   const sts = opts.sts as FakeStsExt;
   const rootToken = opts.rootToken ?? 'root';
   const tokens = new Map<string, Token>();
@@ -178,7 +196,15 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
   const mounts = new Map<string, Mount>();
   const authMounts = new Map<string, AuthMount>();
   const policies = new Map<string, VaultPolicy>([['default', DEFAULT_POLICY]]);
-  const faults: Array<{ pathPrefix: string; status: number; times: number; retryAfterSeconds?: number; body?: unknown; redirectTo?: string; hang?: boolean }> = [];
+  const faults: Array<{
+    pathPrefix: string;
+    status: number;
+    times: number;
+    retryAfterSeconds?: number;
+    body?: unknown;
+    redirectTo?: string;
+    hang?: boolean;
+  }> = [];
   const requests: Array<VaultRequestRecord & { query?: string }> = [];
   const logins: Array<{ ok: boolean; role?: string; error?: string; arn?: string }> = [];
   let sealed = false;
@@ -199,8 +225,20 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
   const now = () => v.now();
 
   tokens.set(rootToken, {
-    id: rootToken, accessor: rand(24), policies: ['root'], root: true, issuedAt: now(), expiresAt: Infinity, maxExpiresAt: Infinity,
-    ttlSeconds: 0, renewable: false, revoked: false, namespace: '', path: 'auth/token/root', meta: null, entityId: '',
+    id: rootToken,
+    accessor: rand(24),
+    policies: ['root'],
+    root: true,
+    issuedAt: now(),
+    expiresAt: Infinity,
+    maxExpiresAt: Infinity,
+    ttlSeconds: 0,
+    renewable: false,
+    revoked: false,
+    namespace: '',
+    path: 'auth/token/root',
+    meta: null,
+    entityId: '',
   });
 
   // ---------- state helpers ----------
@@ -217,12 +255,27 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
   };
   const findMount = (path: string): Mount | undefined => {
     let best: Mount | undefined;
-    for (const m of mounts.values()) if (`${path}/`.startsWith(m.path) && (!best || m.path.length > best.path.length)) best = m;
+    for (const m of mounts.values())
+      if (`${path}/`.startsWith(m.path) && (!best || m.path.length > best.path.length)) best = m;
     return best;
   };
-  const newMount = (path: string, type: Mount['type'], kvVersion: 1 | 2, optionsVersion: string | null, ttl = 0): Mount => ({
-    path: mountKey(path), type, kvVersion, optionsVersion, defaultLeaseTtl: ttl, accessor: `${type}_${rand(8)}`, uuid: randomUUID(),
-    v1: new Map(), v2: new Map(), dynamicRoles: new Map(),
+  const newMount = (
+    path: string,
+    type: Mount['type'],
+    kvVersion: 1 | 2,
+    optionsVersion: string | null,
+    ttl = 0,
+  ): Mount => ({
+    path: mountKey(path),
+    type,
+    kvVersion,
+    optionsVersion,
+    defaultLeaseTtl: ttl,
+    accessor: `${type}_${rand(8)}`,
+    uuid: randomUUID(),
+    v1: new Map(),
+    v2: new Map(),
+    dynamicRoles: new Map(),
   });
   mounts.set('secret/', newMount('secret', 'kv', 2, '2'));
   mounts.set('cubbyhole/', newMount('cubbyhole', 'kv', 1, null));
@@ -231,8 +284,15 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const key = mountKey(mount);
     if (!authMounts.has(key)) {
       authMounts.set(key, {
-        path: key, accessor: `auth_aws_${rand(8)}`,
-        config: { iam_server_id_header_value: '', sts_endpoint: '', use_sts_region_from_client: false, allowed_sts_header_values: [], sts_region: '' },
+        path: key,
+        accessor: `auth_aws_${rand(8)}`,
+        config: {
+          iam_server_id_header_value: '',
+          sts_endpoint: '',
+          use_sts_region_from_client: false,
+          allowed_sts_header_values: [],
+          sts_region: '',
+        },
         roles: new Map(),
       });
     }
@@ -241,14 +301,27 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
 
   const writeRoleInternal = (name: string, input: Record<string, unknown>, mount: string) => {
     const am = authMounts.get(mountKey(mount));
-    if (!am) throw new VaultInputError(`no handler for route "auth/${trimSlashes(mount)}/role/${name}". route entry not found.`, 404);
+    if (!am)
+      throw new VaultInputError(
+        `no handler for route "auth/${trimSlashes(mount)}/role/${name}". route entry not found.`,
+        404,
+      );
     const prev = am.roles.get(name);
-    const pick = (a: string, b?: string) => (input[a] !== undefined ? input[a] : b !== undefined ? input[b] : undefined);
+    const pick = (a: string, b?: string) =>
+      input[a] !== undefined ? input[a] : b !== undefined ? input[b] : undefined;
     const authType = (input.auth_type ?? prev?.auth_type ?? 'iam') as string;
     if (authType !== 'iam' && authType !== 'ec2') throw new VaultInputError(`unrecognized auth_type: ${authType}`);
-    const bound = pick('bound_iam_principal_arn') !== undefined ? stringList(input.bound_iam_principal_arn, 'bound_iam_principal_arn') : prev?.bound_iam_principal_arn ?? [];
-    const resolve = boolField(input.resolve_aws_unique_ids, 'resolve_aws_unique_ids', prev?.resolve_aws_unique_ids ?? true);
-    if (prev && prev.resolve_aws_unique_ids === false && resolve) throw new VaultInputError('changing resolve_aws_unique_ids from false to true is not allowed');
+    const bound =
+      pick('bound_iam_principal_arn') !== undefined
+        ? stringList(input.bound_iam_principal_arn, 'bound_iam_principal_arn')
+        : (prev?.bound_iam_principal_arn ?? []);
+    const resolve = boolField(
+      input.resolve_aws_unique_ids,
+      'resolve_aws_unique_ids',
+      prev?.resolve_aws_unique_ids ?? true,
+    );
+    if (prev && prev.resolve_aws_unique_ids === false && resolve)
+      throw new VaultInputError('changing resolve_aws_unique_ids from false to true is not allowed');
     const pol = pick('token_policies', 'policies');
     const ttl = pick('token_ttl', 'ttl');
     const maxTtl = pick('token_max_ttl', 'max_ttl');
@@ -256,20 +329,26 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       auth_type: authType,
       bound_iam_principal_arn: bound,
       bound_iam_principal_id: [],
-      token_policies: pol !== undefined ? stringList(pol, 'token_policies') : prev?.token_policies ?? [],
-      token_ttl: ttl !== undefined ? parseDurationSeconds(ttl, 'token_ttl') : prev?.token_ttl ?? 0,
-      token_max_ttl: maxTtl !== undefined ? parseDurationSeconds(maxTtl, 'token_max_ttl') : prev?.token_max_ttl ?? 0,
+      token_policies: pol !== undefined ? stringList(pol, 'token_policies') : (prev?.token_policies ?? []),
+      token_ttl: ttl !== undefined ? parseDurationSeconds(ttl, 'token_ttl') : (prev?.token_ttl ?? 0),
+      token_max_ttl: maxTtl !== undefined ? parseDurationSeconds(maxTtl, 'token_max_ttl') : (prev?.token_max_ttl ?? 0),
       resolve_aws_unique_ids: resolve,
       role_id: prev?.role_id ?? randomUUID(),
     };
-    if (role.token_max_ttl > 0 && role.token_ttl > role.token_max_ttl) throw new VaultInputError('ttl should be shorter than max ttl');
-    if (authType === 'iam' && bound.length === 0) throw new VaultInputError('at least one bound parameter should be specified on the role');
+    if (role.token_max_ttl > 0 && role.token_ttl > role.token_max_ttl)
+      throw new VaultInputError('ttl should be shorter than max ttl');
+    if (authType === 'iam' && bound.length === 0)
+      throw new VaultInputError('at least one bound parameter should be specified on the role');
     if (resolve) {
       for (const arn of bound) {
         if (arn.endsWith('*')) continue;
         const e = parseIamArn(arn);
-        const found = e.ok && e.value.type === 'role' ? sts.lookupRoleByName?.(e.value.account, e.value.friendlyName) : undefined;
-        if (!found) throw new VaultInputError(`unable to resolve ARN ${JSON.stringify(arn)} to internal ID: NoSuchEntity: The role with name ${e.ok ? e.value.friendlyName : arn} cannot be found.`);
+        const found =
+          e.ok && e.value.type === 'role' ? sts.lookupRoleByName?.(e.value.account, e.value.friendlyName) : undefined;
+        if (!found)
+          throw new VaultInputError(
+            `unable to resolve ARN ${JSON.stringify(arn)} to internal ID: NoSuchEntity: The role with name ${e.ok ? e.value.friendlyName : arn} cannot be found.`,
+          );
         role.bound_iam_principal_id.push(found.roleId);
       }
     }
@@ -294,18 +373,33 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const canon = canonicalArn(entity);
     if (!role.resolve_aws_unique_ids && role.bound_iam_principal_arn.includes(canon)) return true;
     // the wildcard check compares against the full ARN, path included (Vault asks IAM for it)
-    const reg = entity.type === 'role' || entity.type === 'assumed-role' ? sts.lookupRoleByName?.(entity.account, entity.friendlyName) : undefined;
+    const reg =
+      entity.type === 'role' || entity.type === 'assumed-role'
+        ? sts.lookupRoleByName?.(entity.account, entity.friendlyName)
+        : undefined;
     const full = reg ? reg.roleArn : canon;
     return role.bound_iam_principal_arn.some((p) => p.endsWith('*') && globbedMatch(p, full));
   };
 
   // ---------- HTTP plumbing ----------
   const envelope = (extra: Record<string, unknown>) => ({
-    request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: null, warnings: null, auth: null, ...extra,
+    request_id: randomUUID(),
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data: null,
+    wrap_info: null,
+    warnings: null,
+    auth: null,
+    ...extra,
   });
 
   class HttpReply {
-    constructor(readonly status: number, readonly body?: unknown, readonly headers: Record<string, string> = {}) {}
+    constructor(
+      readonly status: number,
+      readonly body?: unknown,
+      readonly headers: Record<string, string> = {},
+    ) {}
   }
   const errors = (status: number, ...msgs: string[]) => new HttpReply(status, { errors: msgs });
   const denied = () => errors(403, PERMISSION_DENIED);
@@ -365,7 +459,12 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     }
     const allow = validateAllowedHeaders(lg.headers, cfg.allowed_sts_header_values);
     if (allow) return fail(allow, lg.role);
-    const target = forwardTarget(cfg.sts_endpoint || 'https://sts.amazonaws.com', sts.url, cfg.use_sts_region_from_client, lg.headers);
+    const target = forwardTarget(
+      cfg.sts_endpoint || 'https://sts.amazonaws.com',
+      sts.url,
+      cfg.use_sts_region_from_client,
+      lg.headers,
+    );
     if (!target.ok) return fail(target.error, lg.role);
     const caller = await submitCallerIdentityRequest(target.value, lg);
     if (!caller.ok) return fail(caller.error, lg.role);
@@ -377,7 +476,12 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     if (!role) return fail(`entry for role ${roleName} not found`, roleName, arn);
     if (role.auth_type !== 'iam') return fail(`auth method iam not allowed for role ${roleName}`, roleName, arn);
     const uniqueId = userId.split(':')[0] ?? '';
-    if (!boundTo(role, entity.value, uniqueId)) return fail(`IAM Principal ${JSON.stringify(arn)} does not belong to the role ${JSON.stringify(roleName)}`, roleName, arn);
+    if (!boundTo(role, entity.value, uniqueId))
+      return fail(
+        `IAM Principal ${JSON.stringify(arn)} does not belong to the role ${JSON.stringify(roleName)}`,
+        roleName,
+        arn,
+      );
 
     const ttl = role.token_ttl || SYSTEM_MAX_TTL;
     const maxTtl = Math.min(role.token_max_ttl || SYSTEM_MAX_TTL, SYSTEM_MAX_TTL);
@@ -439,7 +543,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const inc = parseDurationSeconds(body.increment, 'increment') || t.ttlSeconds;
     const remainingMax = Math.max(0, Math.floor((t.maxExpiresAt - now()) / 1000));
     const granted = Math.min(inc, remainingMax);
-    const warnings = granted < inc ? [`TTL of "${inc}s" exceeded the effective max_ttl of "${remainingMax}s"; TTL value is capped accordingly`] : null;
+    const warnings =
+      granted < inc
+        ? [`TTL of "${inc}s" exceeded the effective max_ttl of "${remainingMax}s"; TTL value is capped accordingly`]
+        : null;
     t.expiresAt = now() + granted * 1000;
     return new HttpReply(200, { ...envelope({ warnings }), auth: authBlock(t, granted) });
   }
@@ -455,7 +562,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const remainingMax = Math.max(0, Math.floor((l.maxExpiresAt - now()) / 1000));
     const granted = Math.min(inc, remainingMax);
     l.expiresAt = now() + granted * 1000;
-    const warnings = granted < inc ? [`TTL of "${inc}s" exceeded the effective max_ttl of "${remainingMax}s"; TTL value is capped accordingly`] : null;
+    const warnings =
+      granted < inc
+        ? [`TTL of "${inc}s" exceeded the effective max_ttl of "${remainingMax}s"; TTL value is capped accordingly`]
+        : null;
     return new HttpReply(200, envelope({ lease_id: l.id, renewable: true, lease_duration: granted, warnings }));
   }
 
@@ -465,26 +575,37 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     // real Vault: any capability anywhere under the mount (hasMountAccess); a rule on this endpoint itself is not enough
     const allowed = t.root || anyAccessUnder(policiesOf(t), m.path);
     if (!allowed) return denied();
-    return new HttpReply(200, envelope({
-      data: {
-        accessor: m.accessor,
-        config: { default_lease_ttl: m.defaultLeaseTtl, force_no_cache: false, max_lease_ttl: 0 },
-        description: m.path === 'secret/' ? 'key/value secret storage' : '',
-        external_entropy_access: false,
-        local: false,
-        options: m.optionsVersion === null ? null : { version: m.optionsVersion },
-        path: m.path,
-        plugin_version: '',
-        running_plugin_version: m.type === 'kv' ? 'v0.20.0+builtin' : 'v1.17.0+builtin.vault',
-        running_sha256: '',
-        seal_wrap: false,
-        type: m.type,
-        uuid: m.uuid,
-      },
-    }));
+    return new HttpReply(
+      200,
+      envelope({
+        data: {
+          accessor: m.accessor,
+          config: { default_lease_ttl: m.defaultLeaseTtl, force_no_cache: false, max_lease_ttl: 0 },
+          description: m.path === 'secret/' ? 'key/value secret storage' : '',
+          external_entropy_access: false,
+          local: false,
+          options: m.optionsVersion === null ? null : { version: m.optionsVersion },
+          path: m.path,
+          plugin_version: '',
+          running_plugin_version: m.type === 'kv' ? 'v0.20.0+builtin' : 'v1.17.0+builtin.vault',
+          running_sha256: '',
+          seal_wrap: false,
+          type: m.type,
+          uuid: m.uuid,
+        },
+      }),
+    );
   }
 
-  function kvRoute(t: Token, m: Mount, rel: string, method: string, body: Record<string, unknown>, query: URLSearchParams, full: string): HttpReply {
+  function kvRoute(
+    t: Token,
+    m: Mount,
+    rel: string,
+    method: string,
+    body: Record<string, unknown>,
+    query: URLSearchParams,
+    full: string,
+  ): HttpReply {
     const needWrite = (exists: boolean) => (exists ? ['update'] : ['create']);
     if (m.type === 'database') {
       const cm = /^creds\/([^/]+)$/.exec(rel);
@@ -494,8 +615,26 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       if (!r) return errors(400, `unknown role: ${cm[1]}`);
       const id = `${m.path}creds/${cm[1]}/${rand(24)}`;
       const username = `v-aws-${cm[1]}-${rand(20)}`;
-      leases.set(id, { id, issuedAt: now(), expiresAt: now() + r.ttlSeconds * 1000, maxExpiresAt: now() + r.maxTtlSeconds * 1000, ttlSeconds: r.ttlSeconds, renewable: r.renewable, revoked: false, owner: t.accessor, username });
-      return new HttpReply(200, envelope({ lease_id: id, renewable: r.renewable, lease_duration: r.ttlSeconds, data: { username, password: rand(20) } }));
+      leases.set(id, {
+        id,
+        issuedAt: now(),
+        expiresAt: now() + r.ttlSeconds * 1000,
+        maxExpiresAt: now() + r.maxTtlSeconds * 1000,
+        ttlSeconds: r.ttlSeconds,
+        renewable: r.renewable,
+        revoked: false,
+        owner: t.accessor,
+        username,
+      });
+      return new HttpReply(
+        200,
+        envelope({
+          lease_id: id,
+          renewable: r.renewable,
+          lease_duration: r.ttlSeconds,
+          data: { username, password: rand(20) },
+        }),
+      );
     }
     if (m.kvVersion === 1) {
       if (!rel) return errors(405, 'unsupported operation');
@@ -528,8 +667,11 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const [, kind, p] = dm as unknown as [string, string, string];
     const e = m.v2.get(p);
     const metaOf = (ver: KvVersion, n: number) => ({
-      created_time: new Date(ver.created).toISOString(), custom_metadata: null,
-      deletion_time: ver.deletedAt ? new Date(ver.deletedAt).toISOString() : '', destroyed: ver.destroyed, version: n,
+      created_time: new Date(ver.created).toISOString(),
+      custom_metadata: null,
+      deletion_time: ver.deletedAt ? new Date(ver.deletedAt).toISOString() : '',
+      destroyed: ver.destroyed,
+      version: n,
     });
     if (kind === 'data') {
       if (method === 'GET') {
@@ -540,15 +682,23 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
         if (!Number.isInteger(n) || n < 1) return errors(400, 'invalid version');
         const ver = e.versions[n - 1];
         if (!ver) return errors(404);
-        if (ver.deletedAt || ver.destroyed) return new HttpReply(404, { ...envelope({ data: { data: null, metadata: metaOf(ver, n) } }), mount_type: 'kv' });
-        return new HttpReply(200, { ...envelope({ data: { data: ver.data, metadata: metaOf(ver, n) } }), mount_type: 'kv' });
+        if (ver.deletedAt || ver.destroyed)
+          return new HttpReply(404, {
+            ...envelope({ data: { data: null, metadata: metaOf(ver, n) } }),
+            mount_type: 'kv',
+          });
+        return new HttpReply(200, {
+          ...envelope({ data: { data: ver.data, metadata: metaOf(ver, n) } }),
+          mount_type: 'kv',
+        });
       }
       if (method === 'POST' || method === 'PUT') {
         if (!can(t, full, ...needWrite(!!e))) return denied();
         const d = body.data;
         if (!d || typeof d !== 'object' || Array.isArray(d)) return errors(400, 'no data provided');
         const cas = (body.options as Record<string, unknown> | undefined)?.cas;
-        if (cas !== undefined && Number(cas) !== (e?.versions.length ?? 0)) return errors(400, 'check-and-set parameter did not match the current version');
+        if (cas !== undefined && Number(cas) !== (e?.versions.length ?? 0))
+          return errors(400, 'check-and-set parameter did not match the current version');
         const n = writeKvInternal(m, p, d as Record<string, unknown>);
         return new HttpReply(200, envelope({ data: metaOf(m.v2.get(p)!.versions[n - 1]!, n) }));
       }
@@ -565,7 +715,19 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       if (!e) return errors(404);
       const versions: Record<string, unknown> = {};
       e.versions.forEach((ver, i) => (versions[String(i + 1)] = metaOf(ver, i + 1)));
-      return new HttpReply(200, envelope({ data: { current_version: e.versions.length, oldest_version: 1, versions, max_versions: 0, cas_required: false, custom_metadata: null } }));
+      return new HttpReply(
+        200,
+        envelope({
+          data: {
+            current_version: e.versions.length,
+            oldest_version: 1,
+            versions,
+            max_versions: 0,
+            cas_required: false,
+            custom_metadata: null,
+          },
+        }),
+      );
     }
     if (method === 'DELETE') {
       if (!can(t, full, 'delete')) return denied();
@@ -575,7 +737,13 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     return errors(405, 'unsupported operation');
   }
 
-  async function route(t: Token, method: string, path: string, body: Record<string, unknown>, query: URLSearchParams): Promise<HttpReply> {
+  async function route(
+    t: Token,
+    method: string,
+    path: string,
+    body: Record<string, unknown>,
+    query: URLSearchParams,
+  ): Promise<HttpReply> {
     const write = method === 'POST' || method === 'PUT';
     if (path === 'auth/token/lookup-self') {
       if (!can(t, path, 'read')) return denied();
@@ -622,16 +790,28 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       if (!can(t, path, write ? 'update' : 'read', 'create')) return denied();
       if (write) {
         const c = am.config;
-        if (body.iam_server_id_header_value !== undefined) c.iam_server_id_header_value = String(body.iam_server_id_header_value);
+        if (body.iam_server_id_header_value !== undefined)
+          c.iam_server_id_header_value = String(body.iam_server_id_header_value);
         if (body.sts_endpoint !== undefined) c.sts_endpoint = String(body.sts_endpoint);
         if (body.sts_region !== undefined) c.sts_region = String(body.sts_region);
-        c.use_sts_region_from_client = boolField(body.use_sts_region_from_client, 'use_sts_region_from_client', c.use_sts_region_from_client);
-        if (body.allowed_sts_header_values !== undefined) c.allowed_sts_header_values = stringList(body.allowed_sts_header_values, 'allowed_sts_header_values');
+        c.use_sts_region_from_client = boolField(
+          body.use_sts_region_from_client,
+          'use_sts_region_from_client',
+          c.use_sts_region_from_client,
+        );
+        if (body.allowed_sts_header_values !== undefined)
+          c.allowed_sts_header_values = stringList(body.allowed_sts_header_values, 'allowed_sts_header_values');
         return new HttpReply(204);
       }
       if (method === 'GET') return new HttpReply(200, envelope({ data: { ...am.config } }));
       if (method === 'DELETE') {
-        am.config = { iam_server_id_header_value: '', sts_endpoint: '', use_sts_region_from_client: false, allowed_sts_header_values: [], sts_region: '' };
+        am.config = {
+          iam_server_id_header_value: '',
+          sts_endpoint: '',
+          use_sts_region_from_client: false,
+          allowed_sts_header_values: [],
+          sts_region: '',
+        };
         return new HttpReply(204);
       }
     }
@@ -648,7 +828,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
         if (!can(t, path, 'read')) return denied();
         const r = am.roles.get(name);
         if (!r) return errors(404);
-        return new HttpReply(200, envelope({ data: { ...r, policies: r.token_policies, ttl: r.token_ttl, max_ttl: r.token_max_ttl } }));
+        return new HttpReply(
+          200,
+          envelope({ data: { ...r, policies: r.token_policies, ttl: r.token_ttl, max_ttl: r.token_max_ttl } }),
+        );
       }
       if (method === 'DELETE') {
         if (!can(t, path, 'delete')) return denied();
@@ -671,7 +854,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
         }
         return new HttpReply(204);
       }
-      if (method === 'GET') return policies.has(name) ? new HttpReply(200, envelope({ data: { name, policy: JSON.stringify(policies.get(name)) } })) : errors(404);
+      if (method === 'GET')
+        return policies.has(name)
+          ? new HttpReply(200, envelope({ data: { name, policy: JSON.stringify(policies.get(name)) } }))
+          : errors(404);
       if (method === 'DELETE') {
         policies.delete(name);
         return new HttpReply(204);
@@ -688,7 +874,8 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
         const ttl = parseDurationSeconds(cfg.default_lease_ttl, 'default_lease_ttl');
         if (type === 'kv' || type === 'kv-v2' || type === 'generic') {
           const ver = type === 'kv-v2' ? '2' : o.version === undefined ? null : String(o.version);
-          if (ver !== null && ver !== '1' && ver !== '2' && ver !== '') throw new VaultInputError(`invalid KV version: ${ver}`);
+          if (ver !== null && ver !== '1' && ver !== '2' && ver !== '')
+            throw new VaultInputError(`invalid KV version: ${ver}`);
           mounts.set(key, newMount(key, 'kv', ver === '2' ? 2 : 1, ver, ttl));
         } else if (type === 'database') {
           mounts.set(key, newMount(key, 'database', 1, null, ttl));
@@ -712,12 +899,24 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
 
   // ---------- request entry point ----------
   const healthBody = () => ({
-    initialized: true, sealed, standby, performance_standby: false, replication_performance_mode: 'disabled', replication_dr_mode: 'disabled',
-    server_time_utc: Math.floor(now() / 1000), version: '1.17.0', enterprise: false, cluster_name: 'vault-cluster-fake', cluster_id: '00000000-0000-0000-0000-000000000000',
-    echo_duration_ms: 0, clock_skew_ms: 0,
+    initialized: true,
+    sealed,
+    standby,
+    performance_standby: false,
+    replication_performance_mode: 'disabled',
+    replication_dr_mode: 'disabled',
+    server_time_utc: Math.floor(now() / 1000),
+    version: '1.17.0',
+    enterprise: false,
+    cluster_name: 'vault-cluster-fake',
+    cluster_id: '00000000-0000-0000-0000-000000000000',
+    echo_duration_ms: 0,
+    clock_skew_ms: 0,
   });
 
-  async function handle(req: IncomingMessage): Promise<{ reply: HttpReply | 'hang'; record: Omit<VaultRequestRecord, 'status' | 'at'> & { query?: string } }> {
+  async function handle(
+    req: IncomingMessage,
+  ): Promise<{ reply: HttpReply | 'hang'; record: Omit<VaultRequestRecord, 'status' | 'at'> & { query?: string } }> {
     const target = req.url ?? '/';
     const qi = target.indexOf('?');
     const rawPath = qi < 0 ? target : target.slice(0, qi);
@@ -732,8 +931,11 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
     const tokenId = typeof tokHeader === 'string' && tokHeader ? tokHeader : bearer;
     const tok = tokenId ? tokens.get(tokenId) : undefined;
     const record = {
-      method, path, token: (!tokenId ? 'none' : tokenAlive(tok) ? 'valid' : 'invalid') as VaultRequestRecord['token'],
-      ...(namespace ? { namespace } : {}), ...(qi >= 0 ? { query: target.slice(qi + 1) } : {}),
+      method,
+      path,
+      token: (!tokenId ? 'none' : tokenAlive(tok) ? 'valid' : 'invalid') as VaultRequestRecord['token'],
+      ...(namespace ? { namespace } : {}),
+      ...(qi >= 0 ? { query: target.slice(qi + 1) } : {}),
     };
     if (!rawPath.startsWith('/v1/')) return { reply: errors(404), record };
 
@@ -745,16 +947,41 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       if (fault.redirectTo !== undefined) {
         return { reply: new HttpReply(307, undefined, { location: `${fault.redirectTo || v.addr}${target}` }), record };
       }
-      const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
-      return { reply: new HttpReply(fault.status, fault.body ?? { errors: fault.status === 404 ? [] : [`injected fault: ${fault.status}`] }, headers), record };
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+      return {
+        reply: new HttpReply(
+          fault.status,
+          fault.body ?? { errors: fault.status === 404 ? [] : [`injected fault: ${fault.status}`] },
+          headers,
+        ),
+        record,
+      };
     }
     if (path === 'sys/health' && (method === 'GET' || method === 'HEAD')) {
       const code = (q: string, d: number) => (query.has(q) ? Number(query.get(q)) : d);
-      const status = sealed ? code('sealedcode', 503) : standby ? (query.has('standbyok') ? 200 : code('standbycode', 429)) : code('activecode', 200);
+      const status = sealed
+        ? code('sealedcode', 503)
+        : standby
+          ? query.has('standbyok')
+            ? 200
+            : code('standbycode', 429)
+          : code('activecode', 200);
       return { reply: new HttpReply(status, healthBody()), record };
     }
     if (path === 'sys/seal-status' && method === 'GET') {
-      return { reply: new HttpReply(200, { type: 'shamir', initialized: true, sealed, t: 1, n: 1, progress: 0, version: '1.17.0' }), record };
+      return {
+        reply: new HttpReply(200, {
+          type: 'shamir',
+          initialized: true,
+          sealed,
+          t: 1,
+          n: 1,
+          progress: 0,
+          version: '1.17.0',
+        }),
+        record,
+      };
     }
     if (sealed) return { reply: errors(503, 'Vault is sealed'), record };
 
@@ -767,7 +994,10 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
           if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
           body = parsed as Record<string, unknown>;
         } catch (e) {
-          return { reply: errors(400, `failed to parse JSON input: ${e instanceof Error ? e.message : 'invalid'}`), record };
+          return {
+            reply: errors(400, `failed to parse JSON input: ${e instanceof Error ? e.message : 'invalid'}`),
+            record,
+          };
         }
       }
     }
@@ -804,10 +1034,13 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
 
   const server = createServer((req, res: ServerResponse) => {
     handle(req)
-      .then(({ reply, record }) => new Promise<{ reply: HttpReply | 'hang'; record: typeof record }>((resolve) => {
-        if (reply === 'hang') return resolve({ reply, record });
-        answer(/\/login$/.test(record.path), () => resolve({ reply, record }));
-      }))
+      .then(
+        ({ reply, record }) =>
+          new Promise<{ reply: HttpReply | 'hang'; record: typeof record }>((resolve) => {
+            if (reply === 'hang') return resolve({ reply, record });
+            answer(/\/login$/.test(record.path), () => resolve({ reply, record }));
+          }),
+      )
       .then(({ reply, record }) => {
         if (reply === 'hang') {
           requests.push({ ...record, status: 0, at: now() });
@@ -836,7 +1069,12 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
 
   // ---------- programmatic API ----------
   Object.assign(v, {
-    configureAwsAuth({ mount = 'aws', iamServerIdHeaderValue, stsEndpoint, useStsRegionFromClient }: Parameters<FakeVault['configureAwsAuth']>[0]) {
+    configureAwsAuth({
+      mount = 'aws',
+      iamServerIdHeaderValue,
+      stsEndpoint,
+      useStsRegionFromClient,
+    }: Parameters<FakeVault['configureAwsAuth']>[0]) {
       const am = enableAuth(mount);
       am.config.iam_server_id_header_value = iamServerIdHeaderValue ?? '';
       am.config.sts_endpoint = stsEndpoint ?? sts.url;
@@ -881,7 +1119,11 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       const key = mountKey(mount);
       const m = mounts.get(key) ?? newMount(mount, 'database', 1, null);
       if (m.type !== 'database') throw new Error(`enableDynamic: ${mount} is a ${m.type} mount`);
-      m.dynamicRoles.set(role, { ttlSeconds: o.ttlSeconds, maxTtlSeconds: o.maxTtlSeconds, renewable: o.renewable ?? true });
+      m.dynamicRoles.set(role, {
+        ttlSeconds: o.ttlSeconds,
+        maxTtlSeconds: o.maxTtlSeconds,
+        renewable: o.renewable ?? true,
+      });
       mounts.set(key, m);
     },
     async stop() {
@@ -929,12 +1171,19 @@ export async function startFakeVault(opts: { sts: FakeSts; port?: number; rootTo
       requests.length = 0;
     },
     liveTokens() {
-      return [...tokens.values()].filter((t) => !t.root && tokenAlive(t)).map((t) => ({
-        accessor: t.accessor, policies: t.policies, ttlSeconds: Math.max(0, Math.floor((t.expiresAt - now()) / 1000)), renewable: t.renewable,
-      }));
+      return [...tokens.values()]
+        .filter((t) => !t.root && tokenAlive(t))
+        .map((t) => ({
+          accessor: t.accessor,
+          policies: t.policies,
+          ttlSeconds: Math.max(0, Math.floor((t.expiresAt - now()) / 1000)),
+          renewable: t.renewable,
+        }));
     },
     liveLeases() {
-      return [...leases.values()].filter((l) => leaseState(l) === 'live').map((l) => ({ leaseId: l.id, expiresAt: l.expiresAt }));
+      return [...leases.values()]
+        .filter((l) => leaseState(l) === 'live')
+        .map((l) => ({ leaseId: l.id, expiresAt: l.expiresAt }));
     },
     revokeAccessor(accessor: string) {
       const t = tokenByAccessor(accessor);

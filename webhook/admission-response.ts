@@ -29,7 +29,14 @@ type LogFields = ReviewResult['log'];
 
 /** The Kubernetes Status shape, so kubectl and the apiserver log print the message as is. */
 function statusBody(code: number, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: code === 400 ? 'BadRequest' : 'InternalError', message };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    code,
+    reason: code === 400 ? 'BadRequest' : 'InternalError',
+    message,
+  };
 }
 
 /** 400: the body is not an AdmissionReview this webhook can answer. */
@@ -40,12 +47,22 @@ export function invalidRequest(message: string): ReviewResult {
 /** A deny message within MAX_MESSAGE_CHARS however many problems there are: the first ones, then a count. */
 function denyMessage(problems: string[]): string {
   const prefix = 'vault-irsa: pod cannot be injected: ';
-  return prefix + capList(problems, MAX_MESSAGE_CHARS - prefix.length, '; ', (n) => `and ${n} more problem${n === 1 ? '' : 's'}`).join('; ');
+  return (
+    prefix +
+    capList(
+      problems,
+      MAX_MESSAGE_CHARS - prefix.length,
+      '; ',
+      (n) => `and ${n} more problem${n === 1 ? '' : 's'}`,
+    ).join('; ')
+  );
 }
 
 function cappedWarnings(warnings: string[]): { warnings?: string[] } {
   if (warnings.length === 0) return {};
-  return { warnings: capList(warnings, MAX_WARNING_CHARS, '', (n) => `vault-irsa: and ${n} more warning${n === 1 ? '' : 's'}`) };
+  return {
+    warnings: capList(warnings, MAX_WARNING_CHARS, '', (n) => `vault-irsa: and ${n} more warning${n === 1 ? '' : 's'}`),
+  };
 }
 
 function respond(ref: RequestRef, outcome: Outcome, response: Record<string, unknown>, log: LogFields): ReviewResult {
@@ -53,7 +70,11 @@ function respond(ref: RequestRef, outcome: Outcome, response: Record<string, unk
     httpStatus: 200,
     body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid: ref.uid, ...response } },
     outcome,
-    log: { uid: safeText(ref.uid, 100), ...(ref.operation !== undefined ? { operation: safeText(ref.operation, 20) } : {}), ...log },
+    log: {
+      uid: safeText(ref.uid, 100),
+      ...(ref.operation !== undefined ? { operation: safeText(ref.operation, 20) } : {}),
+      ...log,
+    },
   };
 }
 
@@ -65,7 +86,12 @@ export function allowed(ref: RequestRef, reason: string, log: LogFields = {}, wa
 /** Denied: the pod asked for injection and cannot get it as written; every problem is named. */
 export function denied(ref: RequestRef, problems: string[], log: LogFields = {}): ReviewResult {
   const message = denyMessage(problems);
-  return respond(ref, 'denied', { allowed: false, status: { code: 400, reason: 'BadRequest', status: 'Failure', message } }, { reason: message, ...log });
+  return respond(
+    ref,
+    'denied',
+    { allowed: false, status: { code: 400, reason: 'BadRequest', status: 'Failure', message } },
+    { reason: message, ...log },
+  );
 }
 
 /** Allowed with the injection as a JSON patch (none when the pod already is as injected). */
@@ -73,7 +99,11 @@ export function patched(ref: RequestRef, ops: Operation[], warnings: string[], l
   return respond(
     ref,
     'injected',
-    { allowed: true, ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}), ...cappedWarnings(warnings) },
+    {
+      allowed: true,
+      ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}),
+      ...cappedWarnings(warnings),
+    },
     { ...log, ops: ops.length },
   );
 }
@@ -81,6 +111,11 @@ export function patched(ref: RequestRef, ops: Operation[], warnings: string[], l
 /** A bug caught on the way, not the pod's fault: still a well-formed answer the API server can act on, never a 500. */
 export function errored(ref: RequestRef, err: unknown): ReviewResult {
   const reason = `internal error: ${safeText(err instanceof Error ? err.message : err)}`;
-  const status = { code: 500, reason: 'InternalError', status: 'Failure', message: 'vault-irsa: internal error while reviewing this pod (see the webhook\'s log)' };
+  const status = {
+    code: 500,
+    reason: 'InternalError',
+    status: 'Failure',
+    message: "vault-irsa: internal error while reviewing this pod (see the webhook's log)",
+  };
   return respond({ uid: ref.uid }, 'error', { allowed: false, status }, { reason });
 }

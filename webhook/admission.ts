@@ -10,10 +10,22 @@
  * Whatever the input, the work is linear in its size and the message and warnings are bounded (limits.ts).
  */
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
-import { findCopiableIdentity, IdentityError, resolveAwsIdentity, type ServiceAccountView } from './inject/aws-identity.js';
+import {
+  findCopiableIdentity,
+  IdentityError,
+  resolveAwsIdentity,
+  type ServiceAccountView,
+} from './inject/aws-identity.js';
 import { appContainers, injectPod } from './inject/index.js';
 import {
-  ADMISSION_API_VERSION, allowed, denied, errored, invalidRequest, patched, type RequestRef, type ReviewResult,
+  ADMISSION_API_VERSION,
+  allowed,
+  denied,
+  errored,
+  invalidRequest,
+  patched,
+  type RequestRef,
+  type ReviewResult,
 } from './admission-response.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, safeText } from './limits.js';
 import { podPatch } from './patch.js';
@@ -41,8 +53,10 @@ function podShapeProblems(obj: unknown): string[] {
   const problems: string[] = [];
   if (obj.metadata !== undefined && !isObject(obj.metadata)) problems.push('metadata is not an object');
   const md = isObject(obj.metadata) ? obj.metadata : {};
-  if (md.annotations !== undefined && md.annotations !== null && !isObject(md.annotations)) problems.push('metadata.annotations is not a map');
-  if (md.ownerReferences !== undefined && !Array.isArray(md.ownerReferences)) problems.push('metadata.ownerReferences is not a list');
+  if (md.annotations !== undefined && md.annotations !== null && !isObject(md.annotations))
+    problems.push('metadata.annotations is not a map');
+  if (md.ownerReferences !== undefined && !Array.isArray(md.ownerReferences))
+    problems.push('metadata.ownerReferences is not a list');
   if (!isObject(obj.spec)) return [...problems, 'spec is missing or not an object'];
   const spec = obj.spec;
   const list = (field: string, required: boolean): void => {
@@ -71,8 +85,12 @@ function podShapeProblems(obj: unknown): string[] {
           problems.push(`${at}.${sub} is not a list of objects`);
           continue;
         }
-        if (sub === 'env' && items.some((e) => typeof e.name !== 'string')) problems.push(`${at}.env has an entry without a name`);
-        if (sub === 'volumeMounts' && items.some((e) => typeof e.name !== 'string' || typeof e.mountPath !== 'string')) {
+        if (sub === 'env' && items.some((e) => typeof e.name !== 'string'))
+          problems.push(`${at}.env has an entry without a name`);
+        if (
+          sub === 'volumeMounts' &&
+          items.some((e) => typeof e.name !== 'string' || typeof e.mountPath !== 'string')
+        ) {
           problems.push(`${at}.volumeMounts has an entry without name or mountPath`);
         }
       }
@@ -81,7 +99,8 @@ function podShapeProblems(obj: unknown): string[] {
   list('containers', true);
   list('initContainers', false);
   list('volumes', false);
-  if (spec.serviceAccountName !== undefined && typeof spec.serviceAccountName !== 'string') problems.push('spec.serviceAccountName is not a string');
+  if (spec.serviceAccountName !== undefined && typeof spec.serviceAccountName !== 'string')
+    problems.push('spec.serviceAccountName is not a string');
   return problems;
 }
 
@@ -99,10 +118,14 @@ function declaredPorts(pod: Pod): DeclaredPort[] {
 function envelopeRequest(raw: unknown): { uid: string; req: Record<string, unknown> } | ReviewResult {
   if (!isObject(raw)) return invalidRequest('body is not an AdmissionReview: expected a JSON object');
   // before anything walks the body recursively (value checks, the diff, JSON copies): no stack overflow
-  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) return invalidRequest(`AdmissionReview is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  if (raw.kind !== 'AdmissionReview') return invalidRequest(`body is not an AdmissionReview: kind is ${quote(raw.kind ?? null)}`);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH))
+    return invalidRequest(`AdmissionReview is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (raw.kind !== 'AdmissionReview')
+    return invalidRequest(`body is not an AdmissionReview: kind is ${quote(raw.kind ?? null)}`);
   if (raw.apiVersion !== ADMISSION_API_VERSION) {
-    return invalidRequest(`AdmissionReview apiVersion ${quote(raw.apiVersion ?? null)} is not supported; use ${ADMISSION_API_VERSION} (admissionReviewVersions: [v1])`);
+    return invalidRequest(
+      `AdmissionReview apiVersion ${quote(raw.apiVersion ?? null)} is not supported; use ${ADMISSION_API_VERSION} (admissionReviewVersions: [v1])`,
+    );
   }
   const req = raw.request;
   if (!isObject(req)) return invalidRequest('AdmissionReview has no request');
@@ -124,10 +147,15 @@ export async function review(raw: unknown, deps: ReviewDeps): Promise<ReviewResu
 function outOfScope(ref: RequestRef, req: Record<string, unknown>): ReviewResult | undefined {
   const kind = isObject(req.kind) ? req.kind : undefined;
   if (!kind || kind.kind !== 'Pod' || (kind.group ?? '') !== '') {
-    return allowed(ref, `not a Pod (${kind ? `${safeText(kind.group ?? '', 100)}/${safeText(kind.kind, 100)}` : 'no kind'})`);
+    return allowed(
+      ref,
+      `not a Pod (${kind ? `${safeText(kind.group ?? '', 100)}/${safeText(kind.kind, 100)}` : 'no kind'})`,
+    );
   }
-  if (typeof req.subResource === 'string' && req.subResource !== '') return allowed(ref, `subresource ${safeText(req.subResource, 100)}`);
-  if (ref.operation !== 'CREATE') return allowed(ref, `operation ${safeText(ref.operation ?? 'missing', 20)}: only CREATE is injected`);
+  if (typeof req.subResource === 'string' && req.subResource !== '')
+    return allowed(ref, `subresource ${safeText(req.subResource, 100)}`);
+  if (ref.operation !== 'CREATE')
+    return allowed(ref, `operation ${safeText(ref.operation ?? 'missing', 20)}: only CREATE is injected`);
   if (req.object === undefined || req.object === null) return denied(ref, ['request.object is missing']);
   return undefined;
 }
@@ -135,7 +163,10 @@ function outOfScope(ref: RequestRef, req: Record<string, unknown>): ReviewResult
 /** Step 3: who the pod is, for the log and the lookups. Strings only: a hand-made review may put anything here. */
 function podIdentity(req: Record<string, unknown>, pod: Pod): { namespace: string; pod: string } {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const name = safeText(str(pod.metadata?.name) ?? (str(pod.metadata?.generateName) ? `${pod.metadata?.generateName}*` : ''), 253);
+  const name = safeText(
+    str(pod.metadata?.name) ?? (str(pod.metadata?.generateName) ? `${pod.metadata?.generateName}*` : ''),
+    253,
+  );
   return { namespace: str(req.namespace) ?? str(pod.metadata?.namespace) ?? 'default', pod: name };
 }
 
@@ -143,9 +174,18 @@ function podIdentity(req: Record<string, unknown>, pod: Pod): { namespace: strin
  * Step 4: the pod's ServiceAccount, only when the containers carry no whole identity to copy (the same test the
  * copy makes: a token file alone, without AWS_ROLE_ARN, is not one; the role then comes from the ServiceAccount).
  */
-async function serviceAccountFor(pod: Pod, apps: Container[], namespace: string, deps: ReviewDeps): Promise<{ name: string; view: ServiceAccountView }> {
-  const name = pod.spec.serviceAccountName || (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) || 'default';
-  if (findCopiableIdentity(apps) !== undefined || !deps.lookupServiceAccount) return { name, view: { status: 'not_found' } };
+async function serviceAccountFor(
+  pod: Pod,
+  apps: Container[],
+  namespace: string,
+  deps: ReviewDeps,
+): Promise<{ name: string; view: ServiceAccountView }> {
+  const name =
+    pod.spec.serviceAccountName ||
+    (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) ||
+    'default';
+  if (findCopiableIdentity(apps) !== undefined || !deps.lookupServiceAccount)
+    return { name, view: { status: 'not_found' } };
   try {
     return { name, view: await deps.lookupServiceAccount(namespace, name) };
   } catch (err) {
@@ -172,7 +212,11 @@ async function reviewRequest(uid: string, req: Record<string, unknown>, deps: Re
   const sa = await serviceAccountFor(pod, apps, who.namespace, deps);
   let identity;
   try {
-    identity = resolveAwsIdentity(pod, apps, plan.plan, { namespace: who.namespace, serviceAccountName: sa.name, serviceAccount: sa.view });
+    identity = resolveAwsIdentity(pod, apps, plan.plan, {
+      namespace: who.namespace,
+      serviceAccountName: sa.name,
+      serviceAccount: sa.view,
+    });
   } catch (err) {
     if (err instanceof IdentityError) return denied(ref, [err.message], who);
     throw err;
@@ -181,5 +225,8 @@ async function reviewRequest(uid: string, req: Record<string, unknown>, deps: Re
   const injected = injectPod(pod, plan.plan, identity);
   if (!injected.ok) return denied(ref, injected.problems, who);
   const ops = podPatch(req.object, injected.pod);
-  return patched(ref, ops, [...policy.warnings, ...injected.warnings], { ...who, reason: `injected (${plan.plan.mode}, identity ${identity.source})` });
+  return patched(ref, ops, [...policy.warnings, ...injected.warnings], {
+    ...who,
+    reason: `injected (${plan.plan.mode}, identity ${identity.source})`,
+  });
 }

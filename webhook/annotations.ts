@@ -6,11 +6,26 @@
 import type { WebhookConfig } from './config.js';
 import type { InjectionPlan } from './plan.js';
 import {
-  ANNOTATION_PREFIX, ANNOTATIONS, SECRET_ANNOTATION_PREFIX, SIDECAR_DEFAULTS, STATUS_INJECTED,
+  ANNOTATION_PREFIX,
+  ANNOTATIONS,
+  SECRET_ANNOTATION_PREFIX,
+  SIDECAR_DEFAULTS,
+  STATUS_INJECTED,
 } from '../sidecar/contract/names.js';
 import {
-  checkAuthMount, checkHeaderValue, checkPort, checkRefresh, checkRegion, checkRoleArn, checkVaultNamespace,
-  checkVaultPath, checkVaultRole, isDnsLabel, normalizeVaultAddr, parseQuantity, quote,
+  checkAuthMount,
+  checkHeaderValue,
+  checkPort,
+  checkRefresh,
+  checkRegion,
+  checkRoleArn,
+  checkVaultNamespace,
+  checkVaultPath,
+  checkVaultRole,
+  isDnsLabel,
+  normalizeVaultAddr,
+  parseQuantity,
+  quote,
 } from './validate.js';
 
 export const PREFIX = ANNOTATION_PREFIX;
@@ -22,8 +37,18 @@ const KNOWN = new Set<string>(Object.values(A));
 
 export type PlanDefaults = Pick<
   WebhookConfig,
-  'vaultAddr' | 'allowedVaultAddrs' | 'iamServerId' | 'stsRegion' | 'sidecarMode' | 'resources' | 'sidecarImage'
-  | 'sidecarUid' | 'sidecarImagePullPolicy' | 'vaultCaConfigMap' | 'awsRegion' | 'stsEndpointUrl'
+  | 'vaultAddr'
+  | 'allowedVaultAddrs'
+  | 'iamServerId'
+  | 'stsRegion'
+  | 'sidecarMode'
+  | 'resources'
+  | 'sidecarImage'
+  | 'sidecarUid'
+  | 'sidecarImagePullPolicy'
+  | 'vaultCaConfigMap'
+  | 'awsRegion'
+  | 'stsEndpointUrl'
 >;
 
 /** A port some app or init container declares; the sidecar must not take it. */
@@ -81,13 +106,17 @@ function reader(all: Record<string, unknown>): Reader {
 
 /** Step: pods the webhook leaves alone (already injected, opted out, no role). */
 function skipReason(all: Record<string, unknown>, ours: Array<[string, unknown]>): PlanResult | undefined {
-  if (all[A.status] === STATUS_INJECTED) return { action: 'skip', reason: `already injected (${A.status}: ${STATUS_INJECTED})`, warnings: [] };
+  if (all[A.status] === STATUS_INJECTED)
+    return { action: 'skip', reason: `already injected (${A.status}: ${STATUS_INJECTED})`, warnings: [] };
   if (all[A.inject] === 'false') return { action: 'skip', reason: `opted out (${A.inject}: "false")`, warnings: [] };
   if (!(A.role in all)) {
     const stray = ours.filter(([k]) => k !== A.status && k !== A.inject).map(([k]) => k);
-    const warnings = stray.length > 0
-      ? [`vault-irsa: pod has ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', …' : ''} but no ${A.role}; no sidecar injected`]
-      : [];
+    const warnings =
+      stray.length > 0
+        ? [
+            `vault-irsa: pod has ${stray.slice(0, 3).join(', ')}${stray.length > 3 ? ', …' : ''} but no ${A.role}; no sidecar injected`,
+          ]
+        : [];
     return { action: 'skip', reason: `no ${A.role} annotation`, warnings };
   }
   return undefined;
@@ -97,7 +126,11 @@ function skipReason(all: Record<string, unknown>, ours: Array<[string, unknown]>
 function unknownKeys(r: Reader, ours: Array<[string, unknown]>): void {
   for (const [key] of ours) {
     if (!KNOWN.has(key) && !key.startsWith(SECRET_PREFIX)) {
-      r.bad(key, r.all[key], `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit, vault-api)`);
+      r.bad(
+        key,
+        r.all[key],
+        `is not a vault-irsa annotation (known: role, secret-<name>, inject, auth-mount, vault-addr, vault-namespace, iam-server-id-header, sts-region, aws-role-arn, port, health-port, sidecar-mode, refresh, cpu-request, cpu-limit, memory-request, memory-limit, vault-api)`,
+      );
     }
   }
 }
@@ -107,7 +140,8 @@ function switches(r: Reader): { vaultApi: boolean } {
   const inject = r.str(A.inject);
   if (inject !== undefined && inject !== 'true') r.bad(A.inject, inject, 'must be "true" or "false"');
   const vaultApi = r.str(A.vaultApi);
-  if (vaultApi !== undefined && vaultApi !== 'true' && vaultApi !== 'false') r.bad(A.vaultApi, vaultApi, 'must be "true" or "false"');
+  if (vaultApi !== undefined && vaultApi !== 'true' && vaultApi !== 'false')
+    r.bad(A.vaultApi, vaultApi, 'must be "true" or "false"');
   return { vaultApi: vaultApi === 'true' };
 }
 
@@ -120,7 +154,8 @@ function vaultLogin(r: Reader, defaults: PlanDefaults) {
   if (addrRaw !== undefined) {
     const n = normalizeVaultAddr(addrRaw.trim());
     if (n === null) r.bad(A.vaultAddr, addrRaw, 'is not an http(s) URL');
-    else if (!defaults.allowedVaultAddrs.includes(n)) r.bad(A.vaultAddr, addrRaw, `is not in the webhook's allow-list (${defaults.allowedVaultAddrs.join(', ')})`);
+    else if (!defaults.allowedVaultAddrs.includes(n))
+      r.bad(A.vaultAddr, addrRaw, `is not in the webhook's allow-list (${defaults.allowedVaultAddrs.join(', ')})`);
     else vaultAddr = n;
   }
   const vaultNamespace = r.checked(A.vaultNamespace, checkVaultNamespace);
@@ -159,10 +194,17 @@ function ports(r: Reader, declaredPorts: DeclaredPort[]): { port: number; health
     const key = portRaw !== undefined ? A.port : A.healthPort;
     r.bad(key, String(port), `must differ from ${key === A.port ? A.healthPort : A.port} (${port})`);
   } else {
-    for (const [key, value, valid, given] of [[A.port, port, portValid, portRaw !== undefined], [A.healthPort, healthPort, healthValid, healthRaw !== undefined]] as const) {
+    for (const [key, value, valid, given] of [
+      [A.port, port, portValid, portRaw !== undefined],
+      [A.healthPort, healthPort, healthValid, healthRaw !== undefined],
+    ] as const) {
       const clash = valid ? declaredPorts.find((d) => d.port === value) : undefined;
       if (clash) {
-        r.bad(key, String(value), `${given ? '' : '(the default) '}clashes with port ${value} declared by container ${quote(clash.container)}; set ${key} to a free port`);
+        r.bad(
+          key,
+          String(value),
+          `${given ? '' : '(the default) '}clashes with port ${value} declared by container ${quote(clash.container)}; set ${key} to a free port`,
+        );
       }
     }
   }
@@ -172,11 +214,17 @@ function ports(r: Reader, declaredPorts: DeclaredPort[]): { port: number; health
 /** Step: `secret-<name>` annotations → name → path, sorted by name so the sidecar's env is stable. */
 function secretsOf(r: Reader, ours: Array<[string, unknown]>): Record<string, string> {
   const secrets: Record<string, string> = {};
-  for (const [key] of ours.filter(([k]) => k.startsWith(SECRET_PREFIX)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [key] of ours
+    .filter(([k]) => k.startsWith(SECRET_PREFIX))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = key.slice(SECRET_PREFIX.length);
     const path = r.str(key);
     if (!isDnsLabel(name)) {
-      r.bad(key, path ?? '', `has a secret name ${quote(name)} that is not a DNS label (lowercase letters, digits and -, at most 63)`);
+      r.bad(
+        key,
+        path ?? '',
+        `has a secret name ${quote(name)} that is not a DNS label (lowercase letters, digits and -, at most 63)`,
+      );
       continue;
     }
     if (path === undefined) continue;
@@ -188,8 +236,16 @@ function secretsOf(r: Reader, ours: Array<[string, unknown]>): Record<string, st
 }
 
 /** Decide whether a pod is injected, and if so with what. `annotations` is untrusted input. */
-export function planFromAnnotations(annotations: unknown, defaults: PlanDefaults, declaredPorts: DeclaredPort[] = []): PlanResult {
-  if (annotations !== undefined && annotations !== null && (typeof annotations !== 'object' || Array.isArray(annotations))) {
+export function planFromAnnotations(
+  annotations: unknown,
+  defaults: PlanDefaults,
+  declaredPorts: DeclaredPort[] = [],
+): PlanResult {
+  if (
+    annotations !== undefined &&
+    annotations !== null &&
+    (typeof annotations !== 'object' || Array.isArray(annotations))
+  ) {
     return { action: 'deny', problems: ['metadata.annotations is not a map of strings'] };
   }
   const all = (annotations ?? {}) as Record<string, unknown>;
@@ -272,7 +328,13 @@ function resolveResources(
     let limit = lim.value ?? limDefault;
     if (request !== undefined && limit !== undefined && (parseQuantity(request) ?? 0) > (parseQuantity(limit) ?? 0)) {
       if (lim.given) {
-        bad(req.given ? reqKey : limKey, req.given ? request : limit, req.given ? `is larger than ${limKey} (${limit})` : `is smaller than the sidecar's ${resource} request (${request})`);
+        bad(
+          req.given ? reqKey : limKey,
+          req.given ? request : limit,
+          req.given
+            ? `is larger than ${limKey} (${limit})`
+            : `is smaller than the sidecar's ${resource} request (${request})`,
+        );
         continue;
       }
       limit = request;

@@ -6,9 +6,7 @@ import { DEFAULT_STS_REGION, LOG_LEVELS } from '../sidecar/contract/names.js';
 import { SIDECAR_UID } from './inject/names.js';
 import { VaultIrsaError } from '../sidecar/contract/errors.js';
 import { DEFAULT_SIDECAR_IMAGE } from '../sidecar/version.js';
-import {
-  checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity,
-} from './validate.js';
+import { checkHeaderValue, checkRegion, normalizeVaultAddr, parseDuration, parseQuantity } from './validate.js';
 
 export type SidecarMode = 'native' | 'classic';
 
@@ -72,7 +70,10 @@ export interface WebhookConfig {
 }
 
 export class ConfigError extends VaultIrsaError {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super('invalid_config', `${variable} ${message}`);
   }
 }
@@ -118,14 +119,26 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Read by the TLS mode `auto` step (loadAutoTls) only. */
 export const WEBHOOK_TLS_AUTO_SETTINGS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
-  { name: ENV.namespace, description: 'namespace of the Secret and the Service; unset: the webhook\'s own' },
+  { name: ENV.namespace, description: "namespace of the Secret and the Service; unset: the webhook's own" },
   { name: ENV.tlsSecret, default: 'vault-irsa-tls', description: 'Secret holding the CA and the serving certificate' },
-  { name: ENV.serviceName, default: 'vault-irsa', description: 'the webhook\'s Service (the certificate\'s DNS names)' },
-  { name: ENV.webhookConfiguration, default: 'vault-irsa', description: 'MutatingWebhookConfiguration whose caBundle the webhook sets' },
+  { name: ENV.serviceName, default: 'vault-irsa', description: "the webhook's Service (the certificate's DNS names)" },
+  {
+    name: ENV.webhookConfiguration,
+    default: 'vault-irsa',
+    description: 'MutatingWebhookConfiguration whose caBundle the webhook sets',
+  },
   { name: ENV.tlsValidity, default: '8760h', description: 'certificate lifetime (at least 1h)' },
   { name: ENV.tlsRenewBefore, default: '720h', description: 'renew this long before expiry (less than the validity)' },
-  { name: ENV.tlsOverlap, default: '10m', description: 'time both CAs are published during a rotation (less than half the renew-before)' },
-  { name: ENV.tlsAutoInterval, default: '30s', description: 'how often replicas re-read the Secret (at most a third of the overlap)' },
+  {
+    name: ENV.tlsOverlap,
+    default: '10m',
+    description: 'time both CAs are published during a rotation (less than half the renew-before)',
+  },
+  {
+    name: ENV.tlsAutoInterval,
+    default: '30s',
+    description: 'how often replicas re-read the Secret (at most a third of the overlap)',
+  },
 ];
 
 /** A TLS auto row's default, so the table and the step cannot disagree. */
@@ -139,13 +152,18 @@ function tlsAutoDefault(name: string): string {
 function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
   const name = (variable: string, fallback: string, max: number): string => {
     const v = get(variable) ?? fallback;
-    if (!K8S_NAME.test(v) || v.length > max) throw new ConfigError(variable, `is not a Kubernetes object name: ${JSON.stringify(v)}`);
+    if (!K8S_NAME.test(v) || v.length > max)
+      throw new ConfigError(variable, `is not a Kubernetes object name: ${JSON.stringify(v)}`);
     return v;
   };
   const duration = (variable: string, fallback: string, minMs: number): number => {
     const raw = get(variable) ?? fallback;
     const ms = parseDuration(raw);
-    if (ms === null || ms < minMs) throw new ConfigError(variable, `is not a duration of at least ${minMs / 1000}s (e.g. 720h): ${JSON.stringify(raw)}`);
+    if (ms === null || ms < minMs)
+      throw new ConfigError(
+        variable,
+        `is not a duration of at least ${minMs / 1000}s (e.g. 720h): ${JSON.stringify(raw)}`,
+      );
     return ms;
   };
   const namespace = get(ENV.namespace);
@@ -158,15 +176,20 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
   const intervalMs = duration(ENV.tlsAutoInterval, tlsAutoDefault(ENV.tlsAutoInterval), 100);
   if (renewBeforeMs >= validityMs) throw new ConfigError(ENV.tlsRenewBefore, `must be shorter than ${ENV.tlsValidity}`);
   // a rotation spends one overlap publishing the new CA and must finish before the old certificate expires
-  if (2 * overlapMs >= renewBeforeMs) throw new ConfigError(ENV.tlsOverlap, `must be less than half of ${ENV.tlsRenewBefore}`);
+  if (2 * overlapMs >= renewBeforeMs)
+    throw new ConfigError(ENV.tlsOverlap, `must be less than half of ${ENV.tlsRenewBefore}`);
   // every replica must re-read the Secret within an overlap, or it could serve a certificate no longer trusted
-  if (3 * intervalMs > overlapMs) throw new ConfigError(ENV.tlsAutoInterval, `must be at most a third of ${ENV.tlsOverlap}`);
+  if (3 * intervalMs > overlapMs)
+    throw new ConfigError(ENV.tlsAutoInterval, `must be at most a third of ${ENV.tlsOverlap}`);
   return {
     ...(namespace !== undefined ? { namespace } : {}),
     secretName: name(ENV.tlsSecret, tlsAutoDefault(ENV.tlsSecret), 253),
     serviceName: name(ENV.serviceName, tlsAutoDefault(ENV.serviceName), 63),
     webhookConfigurationName: name(ENV.webhookConfiguration, tlsAutoDefault(ENV.webhookConfiguration), 253),
-    validityMs, renewBeforeMs, overlapMs, intervalMs,
+    validityMs,
+    renewBeforeMs,
+    overlapMs,
+    intervalMs,
   };
 }
 
@@ -177,7 +200,6 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
  * at ~43 us each; no CPU limit, so a login or renewal is never throttled.
  */
 export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
-
 
 /**
  * One row per variable: name, default, meaning (docs/configuration.md has the same rows; a test compares them)
@@ -210,7 +232,8 @@ function quantity(name: string): (t: string | undefined) => string | undefined {
   return (t) => {
     // `none` lets an operator drop a default (e.g. the memory limit) rather than only change it
     if (t === undefined || t === 'none') return undefined;
-    if (parseQuantity(t) === null) throw new ConfigError(name, `is not a Kubernetes quantity (e.g. 10m, 64Mi): ${q(t)}`);
+    if (parseQuantity(t) === null)
+      throw new ConfigError(name, `is not a Kubernetes quantity (e.g. 10m, 64Mi): ${q(t)}`);
     return t;
   };
 }
@@ -224,20 +247,55 @@ function region(name: string, describe: (problem: string) => string): (t: string
 
 export const WEBHOOK_SETTINGS = {
   port: setting({
-    name: ENV.port, default: '8443', description: 'HTTPS port',
+    name: ENV.port,
+    default: '8443',
+    description: 'HTTPS port',
     parse: (t) => {
-      if (!/^[0-9]{1,5}$/.test(t ?? '') || Number(t) > 65535) throw new ConfigError(ENV.port, `is not a port number: ${q(t)}`);
+      if (!/^[0-9]{1,5}$/.test(t ?? '') || Number(t) > 65535)
+        throw new ConfigError(ENV.port, `is not a port number: ${q(t)}`);
       return Number(t);
     },
   }),
-  listenHost: setting({ name: ENV.listenHost, default: '0.0.0.0', description: 'address to listen on', parse: (t) => t as string }),
-  tlsMode: setting({ name: ENV.tlsMode, default: 'files', description: '`files` (a mounted certificate) or `auto` (the webhook makes its own)', parse: oneOf(ENV.tlsMode, ['files', 'auto'] as const, 'files or auto') }),
-  tlsCertFile: setting({ name: ENV.tlsCert, default: '/etc/vault-irsa/tls/tls.crt', description: 'serving certificate (mode `files`), re-read on change', parse: (t) => t as string }),
-  tlsKeyFile: setting({ name: ENV.tlsKey, default: '/etc/vault-irsa/tls/tls.key', description: 'its key', parse: (t) => t as string }),
-  tlsPollIntervalMs: setting({ name: ENV.tlsPoll, default: '10s', description: 'fallback poll for certificate changes (at least 50ms)', parse: durationAtLeast(ENV.tlsPoll, 50, 'is not a duration of at least 50ms (e.g. 10s)') }),
-  sidecarImage: setting({ name: ENV.image, default: DEFAULT_SIDECAR_IMAGE, description: 'the sidecar image injected', parse: (t) => t as string }),
+  listenHost: setting({
+    name: ENV.listenHost,
+    default: '0.0.0.0',
+    description: 'address to listen on',
+    parse: (t) => t as string,
+  }),
+  tlsMode: setting({
+    name: ENV.tlsMode,
+    default: 'files',
+    description: '`files` (a mounted certificate) or `auto` (the webhook makes its own)',
+    parse: oneOf(ENV.tlsMode, ['files', 'auto'] as const, 'files or auto'),
+  }),
+  tlsCertFile: setting({
+    name: ENV.tlsCert,
+    default: '/etc/vault-irsa/tls/tls.crt',
+    description: 'serving certificate (mode `files`), re-read on change',
+    parse: (t) => t as string,
+  }),
+  tlsKeyFile: setting({
+    name: ENV.tlsKey,
+    default: '/etc/vault-irsa/tls/tls.key',
+    description: 'its key',
+    parse: (t) => t as string,
+  }),
+  tlsPollIntervalMs: setting({
+    name: ENV.tlsPoll,
+    default: '10s',
+    description: 'fallback poll for certificate changes (at least 50ms)',
+    parse: durationAtLeast(ENV.tlsPoll, 50, 'is not a duration of at least 50ms (e.g. 10s)'),
+  }),
+  sidecarImage: setting({
+    name: ENV.image,
+    default: DEFAULT_SIDECAR_IMAGE,
+    description: 'the sidecar image injected',
+    parse: (t) => t as string,
+  }),
   sidecarUid: setting({
-    name: ENV.sidecarUid, default: String(SIDECAR_UID), description: 'runAsUser/runAsGroup of the sidecar (1 to 2147483647)',
+    name: ENV.sidecarUid,
+    default: String(SIDECAR_UID),
+    description: 'runAsUser/runAsGroup of the sidecar (1 to 2147483647)',
     parse: (t) => {
       // Linux IDs are 32-bit and some runtimes reject IDs past 2^31-1; 0 is root, which the sidecar never needs
       if (!/^[0-9]{1,10}$/.test(t ?? '') || Number(t) < 1 || Number(t) > 2147483647) {
@@ -247,77 +305,145 @@ export const WEBHOOK_SETTINGS = {
     },
   }),
   sidecarImagePullPolicy: setting({
-    name: ENV.imagePullPolicy, description: 'imagePullPolicy of the sidecar (`Always`, `IfNotPresent`, `Never`); unset: Kubernetes\' default',
-    parse: (t) => (t === undefined ? undefined : oneOf(ENV.imagePullPolicy, ['Always', 'IfNotPresent', 'Never'] as const, 'Always, IfNotPresent or Never')(t)),
+    name: ENV.imagePullPolicy,
+    description: "imagePullPolicy of the sidecar (`Always`, `IfNotPresent`, `Never`); unset: Kubernetes' default",
+    parse: (t) =>
+      t === undefined
+        ? undefined
+        : oneOf(ENV.imagePullPolicy, ['Always', 'IfNotPresent', 'Never'] as const, 'Always, IfNotPresent or Never')(t),
   }),
   vaultAddr: setting({
-    name: ENV.vaultAddr, description: 'the Vault address sidecars get by default; required',
+    name: ENV.vaultAddr,
+    description: 'the Vault address sidecars get by default; required',
     parse: (t) => {
-      if (t === undefined) throw new ConfigError(ENV.vaultAddr, 'is required (the default Vault address for sidecars, e.g. https://vault.example.com:8200)');
+      if (t === undefined)
+        throw new ConfigError(
+          ENV.vaultAddr,
+          'is required (the default Vault address for sidecars, e.g. https://vault.example.com:8200)',
+        );
       const addr = normalizeVaultAddr(t);
       if (addr === null) throw new ConfigError(ENV.vaultAddr, `is not an http(s) URL: ${q(t)}`);
       return addr;
     },
   }),
   allowedVaultAddrs: setting({
-    name: ENV.allowedVaultAddrs, description: 'comma-separated further addresses a pod may pick with `vault-irsa.io/vault-addr`',
-    parse: (t) => (t ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((item) => {
-      const n = normalizeVaultAddr(item);
-      if (n === null) throw new ConfigError(ENV.allowedVaultAddrs, `holds an entry that is not an http(s) URL: ${q(item)}`);
-      return n;
-    }),
+    name: ENV.allowedVaultAddrs,
+    description: 'comma-separated further addresses a pod may pick with `vault-irsa.io/vault-addr`',
+    parse: (t) =>
+      (t ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((item) => {
+          const n = normalizeVaultAddr(item);
+          if (n === null)
+            throw new ConfigError(ENV.allowedVaultAddrs, `holds an entry that is not an http(s) URL: ${q(item)}`);
+          return n;
+        }),
   }),
   iamServerId: setting({
-    name: ENV.iamServerId, description: 'default `X-Vault-AWS-IAM-Server-ID` header value',
+    name: ENV.iamServerId,
+    description: 'default `X-Vault-AWS-IAM-Server-ID` header value',
     parse: (t) => {
       const p = t === undefined ? null : checkHeaderValue(t);
       if (p) throw new ConfigError(ENV.iamServerId, p);
       return t;
     },
   }),
-  stsRegion: setting({ name: ENV.stsRegion, default: DEFAULT_STS_REGION, description: 'default region the login is signed for', parse: (t) => region(ENV.stsRegion, (p) => p)(t) as string }),
-  sidecarMode: setting({ name: ENV.mode, default: 'native', description: 'default sidecar mode: `native` or `classic`', parse: oneOf(ENV.mode, ['native', 'classic'] as const, 'native or classic') }),
-  kubernetes: setting({ name: ENV.kubernetes, default: 'auto', description: '`auto`: read ServiceAccounts from the API server; `off`: never', parse: oneOf(ENV.kubernetes, ['auto', 'off'] as const, 'auto or off') }),
-  cpuRequest: setting({ name: ENV.cpuRequest, default: RESOURCE_DEFAULTS.cpuRequest, description: 'sidecar CPU request (`none`: unset)', parse: quantity(ENV.cpuRequest) }),
+  stsRegion: setting({
+    name: ENV.stsRegion,
+    default: DEFAULT_STS_REGION,
+    description: 'default region the login is signed for',
+    parse: (t) => region(ENV.stsRegion, (p) => p)(t) as string,
+  }),
+  sidecarMode: setting({
+    name: ENV.mode,
+    default: 'native',
+    description: 'default sidecar mode: `native` or `classic`',
+    parse: oneOf(ENV.mode, ['native', 'classic'] as const, 'native or classic'),
+  }),
+  kubernetes: setting({
+    name: ENV.kubernetes,
+    default: 'auto',
+    description: '`auto`: read ServiceAccounts from the API server; `off`: never',
+    parse: oneOf(ENV.kubernetes, ['auto', 'off'] as const, 'auto or off'),
+  }),
+  cpuRequest: setting({
+    name: ENV.cpuRequest,
+    default: RESOURCE_DEFAULTS.cpuRequest,
+    description: 'sidecar CPU request (`none`: unset)',
+    parse: quantity(ENV.cpuRequest),
+  }),
   cpuLimit: setting({ name: ENV.cpuLimit, description: 'sidecar CPU limit', parse: quantity(ENV.cpuLimit) }),
-  memoryRequest: setting({ name: ENV.memoryRequest, default: RESOURCE_DEFAULTS.memoryRequest, description: 'sidecar memory request (`none`: unset)', parse: quantity(ENV.memoryRequest) }),
-  memoryLimit: setting({ name: ENV.memoryLimit, default: RESOURCE_DEFAULTS.memoryLimit, description: 'sidecar memory limit (`none`: unset)', parse: quantity(ENV.memoryLimit) }),
-  awsRegion: setting({ name: ENV.awsRegion, description: 'AWS_REGION / AWS_DEFAULT_REGION for sidecars whose IRSA identity the webhook adds', parse: region(ENV.awsRegion, () => 'is not an AWS region') }),
+  memoryRequest: setting({
+    name: ENV.memoryRequest,
+    default: RESOURCE_DEFAULTS.memoryRequest,
+    description: 'sidecar memory request (`none`: unset)',
+    parse: quantity(ENV.memoryRequest),
+  }),
+  memoryLimit: setting({
+    name: ENV.memoryLimit,
+    default: RESOURCE_DEFAULTS.memoryLimit,
+    description: 'sidecar memory limit (`none`: unset)',
+    parse: quantity(ENV.memoryLimit),
+  }),
+  awsRegion: setting({
+    name: ENV.awsRegion,
+    description: 'AWS_REGION / AWS_DEFAULT_REGION for sidecars whose IRSA identity the webhook adds',
+    parse: region(ENV.awsRegion, () => 'is not an AWS region'),
+  }),
   stsEndpointUrl: setting({
-    name: ENV.stsEndpointUrl, description: 'AWS_ENDPOINT_URL_STS for sidecars (VPC endpoints, tests)',
+    name: ENV.stsEndpointUrl,
+    description: 'AWS_ENDPOINT_URL_STS for sidecars (VPC endpoints, tests)',
     parse: (t) => {
-      if (t !== undefined && normalizeVaultAddr(t) === null) throw new ConfigError(ENV.stsEndpointUrl, `is not an http(s) URL: ${q(t)}`);
+      if (t !== undefined && normalizeVaultAddr(t) === null)
+        throw new ConfigError(ENV.stsEndpointUrl, `is not an http(s) URL: ${q(t)}`);
       return t;
     },
   }),
   vaultCaConfigMap: setting({
-    name: ENV.vaultCaConfigMap, description: '`<configmap>[:<key>]` in the pod\'s namespace holding Vault\'s CA, mounted into the sidecar (key default `ca.crt`)',
+    name: ENV.vaultCaConfigMap,
+    description:
+      "`<configmap>[:<key>]` in the pod's namespace holding Vault's CA, mounted into the sidecar (key default `ca.crt`)",
     parse: (t): WebhookConfig['vaultCaConfigMap'] => {
       if (t === undefined) return undefined;
       const [name = '', key = 'ca.crt', ...rest] = t.split(':');
-      if (rest.length > 0 || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name) || name.length > 253 || !/^[-._a-zA-Z0-9]+$/.test(key)) {
+      if (
+        rest.length > 0 ||
+        !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name) ||
+        name.length > 253 ||
+        !/^[-._a-zA-Z0-9]+$/.test(key)
+      ) {
         throw new ConfigError(ENV.vaultCaConfigMap, `must be <configmap-name>[:<key>], not ${q(t)}`);
       }
       return { name, key };
     },
   }),
   logLevel: setting({
-    name: ENV.logLevel, default: 'info', description: `log level: ${LOG_LEVELS.join(', ')}`,
+    name: ENV.logLevel,
+    default: 'info',
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
     parse: (t) => {
-      if (!(LOG_LEVELS as readonly string[]).includes(t ?? '')) throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, not ${q(t)}`);
+      if (!(LOG_LEVELS as readonly string[]).includes(t ?? ''))
+        throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, not ${q(t)}`);
       return t as string;
     },
   }),
   maxBodyBytes: setting({
-    name: ENV.maxBodyBytes, default: String(3 * 1024 * 1024), description: 'largest AdmissionReview accepted, in bytes (at least 1024)',
+    name: ENV.maxBodyBytes,
+    default: String(3 * 1024 * 1024),
+    description: 'largest AdmissionReview accepted, in bytes (at least 1024)',
     parse: (t) => {
-      if (!/^[0-9]{1,10}$/.test(t ?? '') || Number(t) < 1024) throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${q(t)}`);
+      if (!/^[0-9]{1,10}$/.test(t ?? '') || Number(t) < 1024)
+        throw new ConfigError(ENV.maxBodyBytes, `must be a byte count of at least 1024: ${q(t)}`);
       return Number(t);
     },
   }),
   // room for every API server replica's connections with margin; at tens of kB each, well inside the memory limit
   maxConnections: setting({
-    name: ENV.maxConnections, default: '512', description: 'open connections on the HTTPS port at most (1 to 100000)',
+    name: ENV.maxConnections,
+    default: '512',
+    description: 'open connections on the HTTPS port at most (1 to 100000)',
     parse: (t) => {
       if (!/^[0-9]{1,6}$/.test(t ?? '') || Number(t) < 1 || Number(t) > 100_000) {
         throw new ConfigError(ENV.maxConnections, `must be a number of connections from 1 to 100000: ${q(t)}`);
@@ -325,7 +451,12 @@ export const WEBHOOK_SETTINGS = {
       return Number(t);
     },
   }),
-  kubeTimeoutMs: setting({ name: ENV.kubeTimeout, default: '2s', description: 'timeout of the ServiceAccount read on a cache miss', parse: durationAtLeast(ENV.kubeTimeout, 10, 'is not a duration (e.g. 2s)') }),
+  kubeTimeoutMs: setting({
+    name: ENV.kubeTimeout,
+    default: '2s',
+    description: 'timeout of the ServiceAccount read on a cache miss',
+    parse: durationAtLeast(ENV.kubeTimeout, 10, 'is not a duration (e.g. 2s)'),
+  }),
 } as const;
 
 type Parsed = { [K in keyof typeof WEBHOOK_SETTINGS]: ReturnType<(typeof WEBHOOK_SETTINGS)[K]['parse']> };
@@ -341,7 +472,10 @@ function parseSettings(get: (name: string) => string | undefined): Parsed {
 
 /** Step: a request above its limit is a mistake in the defaults, reported at start. */
 function checkResourcePairs(resources: SidecarResources): void {
-  for (const [req, lim, reqVar] of [['cpuRequest', 'cpuLimit', ENV.cpuRequest], ['memoryRequest', 'memoryLimit', ENV.memoryRequest]] as const) {
+  for (const [req, lim, reqVar] of [
+    ['cpuRequest', 'cpuLimit', ENV.cpuRequest],
+    ['memoryRequest', 'memoryLimit', ENV.memoryRequest],
+  ] as const) {
     const r = resources[req];
     const l = resources[lim];
     if (r !== undefined && l !== undefined && (parseQuantity(r) ?? 0) > (parseQuantity(l) ?? 0)) {

@@ -27,12 +27,22 @@ export interface RunningWebhook {
 
 /** Paths pino must never print, should anything credential-like reach a log object. */
 const REDACT = [
-  'req.headers.authorization', 'req.headers.cookie', '*.token', '*.key', '*.password', '*.secret',
-  '*.client_token', 'headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.token',
+  '*.key',
+  '*.password',
+  '*.secret',
+  '*.client_token',
+  'headers.authorization',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const opts = { level, base: { service: 'vault-irsa-webhook', version: VERSION }, redact: { paths: REDACT, censor: '[redacted]' } };
+  const opts = {
+    level,
+    base: { service: 'vault-irsa-webhook', version: VERSION },
+    redact: { paths: REDACT, censor: '[redacted]' },
+  };
   return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }
 
@@ -48,11 +58,19 @@ function loadKubeConfig(): KubeConfig {
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */
-function createAutoTls(config: WebhookConfig, env: Record<string, string | undefined>, logger: Logger, metrics: WebhookMetrics, apply: (pair: TlsPair) => void): AutoTls {
+function createAutoTls(
+  config: WebhookConfig,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+  metrics: WebhookMetrics,
+  apply: (pair: TlsPair) => void,
+): AutoTls {
   const auto = config.tlsAuto;
   if (!auto) throw new TlsError('tls mode auto without its settings');
   if (!kubeConfigAvailable(env)) {
-    throw new TlsError('tls mode auto needs the Kubernetes API, and no configuration was found (in-cluster ServiceAccount token, KUBECONFIG, ~/.kube/config)');
+    throw new TlsError(
+      'tls mode auto needs the Kubernetes API, and no configuration was found (in-cluster ServiceAccount token, KUBECONFIG, ~/.kube/config)',
+    );
   }
   let namespace = auto.namespace;
   if (namespace === undefined) {
@@ -69,7 +87,9 @@ function createAutoTls(config: WebhookConfig, env: Record<string, string | undef
     secretName: auto.secretName,
     webhookConfigurationName: auto.webhookConfigurationName,
     policy: {
-      validityMs: auto.validityMs, renewBeforeMs: auto.renewBeforeMs, overlapMs: auto.overlapMs,
+      validityMs: auto.validityMs,
+      renewBeforeMs: auto.renewBeforeMs,
+      overlapMs: auto.overlapMs,
       dnsNames: [svc, `${svc}.${namespace}`, `${svc}.${namespace}.svc`, `${svc}.${namespace}.svc.cluster.local`],
     },
     intervalMs: auto.intervalMs,
@@ -81,13 +101,17 @@ function createAutoTls(config: WebhookConfig, env: Record<string, string | undef
   });
 }
 
-export async function startWebhook(env: Record<string, string | undefined>, opts: { logger?: Logger } = {}): Promise<RunningWebhook> {
+export async function startWebhook(
+  env: Record<string, string | undefined>,
+  opts: { logger?: Logger } = {},
+): Promise<RunningWebhook> {
   const config = loadWebhookConfig(env);
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   // the server does not exist yet when the first certificate is made; later ones go to it
   let applyPair: (pair: TlsPair) => void = () => undefined;
-  const autoTls = config.tlsMode === 'auto' ? createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair)) : undefined;
+  const autoTls =
+    config.tlsMode === 'auto' ? createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair)) : undefined;
   const tls = autoTls ? await autoTls.start() : await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
   observeCertificate(metrics, tls.cert);
 
@@ -99,11 +123,14 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
         kubeConfig: kc,
         getTimeoutMs: config.kubeTimeoutMs,
         onLookup: (result) => metrics.serviceAccountLookups.inc({ result }),
-        onInformerError: (message) => logger.warn({ error: message }, 'ServiceAccount watch failed; retrying (lookups fall back to GET)'),
+        onInformerError: (message) =>
+          logger.warn({ error: message }, 'ServiceAccount watch failed; retrying (lookups fall back to GET)'),
       });
       void saCache.start();
     } else {
-      logger.warn('no Kubernetes configuration found (KUBECONFIG, ~/.kube/config, in-cluster); ServiceAccounts are not read');
+      logger.warn(
+        'no Kubernetes configuration found (KUBECONFIG, ~/.kube/config, in-cluster); ServiceAccounts are not read',
+      );
     }
   }
 
@@ -129,22 +156,24 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
     logger.info({ tlsMode: 'auto', notAfter: autoTls?.servingNotAfter }, 'TLS certificate switched');
   };
   // files mode only: in auto mode the certificate comes from the Secret, through autoTls
-  const reloader = autoTls ? undefined : new TlsReloader({
-    certFile: config.tlsCertFile,
-    keyFile: config.tlsKeyFile,
-    initial: tls,
-    pollIntervalMs: config.tlsPollIntervalMs,
-    // new connections get the new pair; established ones keep theirs, so nothing is dropped
-    apply: (pair) => {
-      server.server.setSecureContext({ cert: pair.cert, key: pair.key });
-      observeCertificate(metrics, pair.cert);
-    },
-    onResult: (result, message) => {
-      metrics.tlsReloads.inc({ result });
-      if (result === 'ok') logger.info({ certFile: config.tlsCertFile }, 'TLS certificate reloaded');
-      else logger.warn({ error: message }, 'TLS certificate change not applied; keeping the current one');
-    },
-  });
+  const reloader = autoTls
+    ? undefined
+    : new TlsReloader({
+        certFile: config.tlsCertFile,
+        keyFile: config.tlsKeyFile,
+        initial: tls,
+        pollIntervalMs: config.tlsPollIntervalMs,
+        // new connections get the new pair; established ones keep theirs, so nothing is dropped
+        apply: (pair) => {
+          server.server.setSecureContext({ cert: pair.cert, key: pair.key });
+          observeCertificate(metrics, pair.cert);
+        },
+        onResult: (result, message) => {
+          metrics.tlsReloads.inc({ result });
+          if (result === 'ok') logger.info({ certFile: config.tlsCertFile }, 'TLS certificate reloaded');
+          else logger.warn({ error: message }, 'TLS certificate change not applied; keeping the current one');
+        },
+      });
 
   await server.listen({ port: config.port, host: config.listenHost });
   reloader?.start();
@@ -152,7 +181,10 @@ export async function startWebhook(env: Record<string, string | undefined>, opts
   ready = true;
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, host: config.listenHost, kubernetes: saCache ? 'on' : 'off', tlsMode: config.tlsMode }, 'listening');
+  logger.info(
+    { port, host: config.listenHost, kubernetes: saCache ? 'on' : 'off', tlsMode: config.tlsMode },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -16,7 +16,12 @@ export const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'vault_irsa_webhook_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  if (opts.defaultMetrics !== false)
+    collectDefaultMetrics({
+      register: registry,
+      prefix: 'vault_irsa_webhook_',
+      eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+    });
   const metrics: WebhookMetrics = {
     registry,
     admissions: new Counter({

@@ -24,10 +24,11 @@ export function encodePatch(ops: Operation[]): string {
   return Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
 }
 
-
 /** rfc6902's Pointer token escaping: `~` → `~0`, `/` → `~1`. */
 function escapeToken(token: string): string {
-  return token.indexOf('~') === -1 && token.indexOf('/') === -1 ? token : token.replace(/~/g, '~0').replace(/\//g, '~1');
+  return token.indexOf('~') === -1 && token.indexOf('/') === -1
+    ? token
+    : token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /** rfc6902's objectType: undefined, null, array, or typeof. */
@@ -78,14 +79,23 @@ function diffAny(input: unknown, output: unknown, path: string, ops: Operation[]
   const ti = objectType(input);
   const to = objectType(output);
   if (ti === 'array' && to === 'array') diffArrays(input as unknown[], output as unknown[], path, ops);
-  else if (ti === 'object' && to === 'object') diffObjects(input as Record<string, unknown>, output as Record<string, unknown>, path, ops);
+  else if (ti === 'object' && to === 'object')
+    diffObjects(input as Record<string, unknown>, output as Record<string, unknown>, path, ops);
   else ops.push({ op: 'replace', path, value: output });
 }
 
 /** rfc6902's diffObjects: removals (input's key order), additions (output's), then shared keys (input's). */
-function diffObjects(input: Record<string, unknown>, output: Record<string, unknown>, path: string, ops: Operation[]): void {
-  for (const key in input) if (has(input, key) && !has(output, key)) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
-  for (const key in output) if (has(output, key) && !has(input, key)) ops.push({ op: 'add', path: `${path}/${escapeToken(key)}`, value: output[key] });
+function diffObjects(
+  input: Record<string, unknown>,
+  output: Record<string, unknown>,
+  path: string,
+  ops: Operation[],
+): void {
+  for (const key in input)
+    if (has(input, key) && !has(output, key)) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
+  for (const key in output)
+    if (has(output, key) && !has(input, key))
+      ops.push({ op: 'add', path: `${path}/${escapeToken(key)}`, value: output[key] });
   for (const key in input) {
     if (!has(input, key) || !has(output, key) || input[key] === output[key]) continue;
     diffAny(input[key], output[key], `${path}/${escapeToken(key)}`, ops);
@@ -136,7 +146,8 @@ function diffArrays(input: unknown[], output: unknown[], path: string, ops: Oper
   if (prefix + suffix === n && m > n) {
     // output[prefix, m - suffix) inserted before input[prefix]
     // rfc6902 writes an add at the current end as `-`; with an equal suffix there is none
-    for (let j = prefix; j < m - suffix; j++) ops.push({ op: 'add', path: `${path}/${prefix < n ? String(j) : '-'}`, value: output[j] });
+    for (let j = prefix; j < m - suffix; j++)
+      ops.push({ op: 'add', path: `${path}/${prefix < n ? String(j) : '-'}`, value: output[j] });
     return;
   }
   if (prefix + suffix === m && n > m) {

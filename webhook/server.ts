@@ -69,7 +69,11 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     }
     deps.logger.warn({ maxConnections: deps.maxConnections }, 'connection limit reached: new connections closed');
     window = setTimeout(() => {
-      if (dropped > 0) deps.logger.warn({ dropped, maxConnections: deps.maxConnections }, 'connection limit: more connections closed in the last 10 s');
+      if (dropped > 0)
+        deps.logger.warn(
+          { dropped, maxConnections: deps.maxConnections },
+          'connection limit: more connections closed in the last 10 s',
+        );
       dropped = 0;
       window = undefined;
     }, 10_000);
@@ -85,12 +89,21 @@ export function buildServer(deps: ServerDeps): WebhookServer {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let result: ReviewResult;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') result = send400(`request body is larger than ${deps.maxBodyBytes} bytes`);
-    else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) result = send400(`bad request: ${err.message}`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      result = send400(`request body is larger than ${deps.maxBodyBytes} bytes`);
+    else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+      result = send400(`bad request: ${err.message}`);
     else {
       req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
       deps.metrics.admissions.inc({ outcome: 'error' });
-      void reply.code(500).send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: 'internal error' });
+      void reply.code(500).send({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 500,
+        reason: 'InternalError',
+        message: 'internal error',
+      });
       return;
     }
     if (req.url === '/mutate') deps.metrics.admissions.inc({ outcome: result.outcome });
@@ -118,12 +131,17 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     deps.metrics.admissions.inc({ outcome: result.outcome });
     deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);
     // an 'error' outcome is a bug the safety net in review() caught: logged as one
-    req.log[result.outcome === 'error' ? 'error' : 'info']({ outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 }, 'admission');
+    req.log[result.outcome === 'error' ? 'error' : 'info'](
+      { outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 },
+      'admission',
+    );
     return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
   });
 
   app.get('/healthz', async (_req, reply) => reply.send({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' })));
+  app.get('/readyz', async (_req, reply) =>
+    deps.ready() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' }),
+  );
   app.get('/metrics', async (_req, reply) => {
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);

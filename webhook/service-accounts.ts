@@ -6,7 +6,14 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type ObjectCache, type V1ServiceAccount } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  makeInformer,
+  type Informer,
+  type ObjectCache,
+  type V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { VaultIrsaError } from '../sidecar/contract/errors.js';
 import type { ServiceAccountView } from './inject/aws-identity.js';
 
@@ -54,7 +61,9 @@ export class ServiceAccountCache {
 
   constructor(private readonly opts: ServiceAccountCacheOptions) {
     this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
-    this.informer = makeInformer(opts.kubeConfig, '/api/v1/serviceaccounts', () => this.api.listServiceAccountForAllNamespaces());
+    this.informer = makeInformer(opts.kubeConfig, '/api/v1/serviceaccounts', () =>
+      this.api.listServiceAccountForAllNamespaces(),
+    );
     this.restartDelay = opts.restartDelayMs ?? 1000;
     this.informer.on('error', (err) => {
       opts.onInformerError?.(errorMessage(err));
@@ -102,7 +111,10 @@ export class ServiceAccountCache {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KubeTimeoutError(`GET ServiceAccount timed out after ${this.opts.getTimeoutMs} ms`)), this.opts.getTimeoutMs);
+        timer = setTimeout(
+          () => reject(new KubeTimeoutError(`GET ServiceAccount timed out after ${this.opts.getTimeoutMs} ms`)),
+          this.opts.getTimeoutMs,
+        );
       });
       const sa = await Promise.race([this.api.readNamespacedServiceAccount({ name, namespace }), timeout]);
       this.opts.onLookup?.('api');

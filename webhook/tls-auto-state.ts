@@ -39,13 +39,20 @@ export interface AutoTlsPolicy {
 export type MakeGeneration = (now: Date) => Generation;
 
 const KEYS = {
-  ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key',
-  nextCa: 'next.ca.crt', nextCert: 'next.tls.crt', nextKey: 'next.tls.key', nextSince: 'next.since',
-  previousCa: 'previous.ca.crt', previousUntil: 'previous.until',
+  ca: 'ca.crt',
+  cert: 'tls.crt',
+  key: 'tls.key',
+  nextCa: 'next.ca.crt',
+  nextCert: 'next.tls.crt',
+  nextKey: 'next.tls.key',
+  nextSince: 'next.since',
+  previousCa: 'previous.ca.crt',
+  previousUntil: 'previous.until',
 } as const;
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+const unb64 = (s: string | undefined): string | undefined =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
 
 /** A generation that is usable: the pair loads, the CA signed the certificate. Otherwise the reason. */
 function checkGeneration(g: Generation): string | undefined {
@@ -77,7 +84,8 @@ export function parseState(data: Record<string, string> | undefined): AutoTlsSta
   const cert = get(KEYS.cert);
   const key = get(KEYS.key);
   if (ca === undefined && cert === undefined && key === undefined) return undefined;
-  if (ca === undefined || cert === undefined || key === undefined) return { invalid: `holds only some of ${KEYS.ca}, ${KEYS.cert}, ${KEYS.key}` };
+  if (ca === undefined || cert === undefined || key === undefined)
+    return { invalid: `holds only some of ${KEYS.ca}, ${KEYS.cert}, ${KEYS.key}` };
   const active = { ca, cert, key };
   const problem = checkGeneration(active);
   if (problem !== undefined) return { invalid: `${KEYS.cert}: ${problem}` };
@@ -99,19 +107,35 @@ export function parseState(data: Record<string, string> | undefined): AutoTlsSta
 }
 
 export function encodeState(s: AutoTlsState): Record<string, string> {
-  const out: Record<string, string> = { [KEYS.ca]: b64(s.active.ca), [KEYS.cert]: b64(s.active.cert), [KEYS.key]: b64(s.active.key) };
+  const out: Record<string, string> = {
+    [KEYS.ca]: b64(s.active.ca),
+    [KEYS.cert]: b64(s.active.cert),
+    [KEYS.key]: b64(s.active.key),
+  };
   if (s.next) {
     Object.assign(out, {
-      [KEYS.nextCa]: b64(s.next.ca), [KEYS.nextCert]: b64(s.next.cert), [KEYS.nextKey]: b64(s.next.key), [KEYS.nextSince]: b64(s.next.since.toISOString()),
+      [KEYS.nextCa]: b64(s.next.ca),
+      [KEYS.nextCert]: b64(s.next.cert),
+      [KEYS.nextKey]: b64(s.next.key),
+      [KEYS.nextSince]: b64(s.next.since.toISOString()),
     });
   }
-  if (s.previous) Object.assign(out, { [KEYS.previousCa]: b64(s.previous.ca), [KEYS.previousUntil]: b64(s.previous.until.toISOString()) });
+  if (s.previous)
+    Object.assign(out, {
+      [KEYS.previousCa]: b64(s.previous.ca),
+      [KEYS.previousUntil]: b64(s.previous.until.toISOString()),
+    });
   return out;
 }
 
 /** The PEM bundle the webhook configuration must carry: every CA whose certificate some replica may serve. */
 export function bundleOf(s: AutoTlsState): string {
-  return [s.active.ca, s.next?.ca, s.previous?.ca].filter((x): x is string => x !== undefined).map((p) => p.trimEnd()).join('\n') + '\n';
+  return (
+    [s.active.ca, s.next?.ca, s.previous?.ca]
+      .filter((x): x is string => x !== undefined)
+      .map((p) => p.trimEnd())
+      .join('\n') + '\n'
+  );
 }
 
 /** Whether a published bundle (PEM) contains the given CA certificate. */
@@ -130,11 +154,18 @@ export function bundleHas(bundle: string | undefined, caPem: string): boolean {
 
 function coversNames(certPem: string, dnsNames: string[]): boolean {
   const san = new X509Certificate(certPem).subjectAltName ?? '';
-  const have = new Set(san.split(',').map((s) => s.trim()).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4)));
+  const have = new Set(
+    san
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith('DNS:'))
+      .map((s) => s.slice(4)),
+  );
   return dnsNames.every((n) => have.has(n));
 }
 
-export type StepReason = 'created' | 'replaced-invalid' | 'renewal-started' | 'promoted' | 'previous-dropped' | 'expired-replaced';
+export type StepReason =
+  'created' | 'replaced-invalid' | 'renewal-started' | 'promoted' | 'previous-dropped' | 'expired-replaced';
 
 /**
  * One decision. `published` is the bundle the webhook configuration carries now (read before the Secret).
@@ -172,7 +203,10 @@ export function step(
       state = { active: next, previous: { ca: state.active.ca, until: new Date(t + policy.overlapMs) } };
       changed.push('promoted');
     }
-  } else if (t >= expiry(state.active.cert) - policy.renewBeforeMs || !coversNames(state.active.cert, policy.dnsNames)) {
+  } else if (
+    t >= expiry(state.active.cert) - policy.renewBeforeMs ||
+    !coversNames(state.active.cert, policy.dnsNames)
+  ) {
     state = { ...state, next: { ...make(now), since: now } };
     changed.push('renewal-started');
   }

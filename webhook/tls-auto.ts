@@ -10,7 +10,15 @@ import { X509Certificate } from 'node:crypto';
 import type { KubeRequest, KubeResponse } from './kube-rest.js';
 import { TlsError, type TlsPair } from './tls.js';
 import {
-  bundleOf, encodeState, parseState, step, type AutoTlsPolicy, type AutoTlsState, type Generation, type MakeGeneration, type StepReason,
+  bundleOf,
+  encodeState,
+  parseState,
+  step,
+  type AutoTlsPolicy,
+  type AutoTlsState,
+  type Generation,
+  type MakeGeneration,
+  type StepReason,
 } from './tls-auto-state.js';
 import { makeCertificate } from './x509.js';
 
@@ -81,12 +89,14 @@ export class AutoTls {
   private failure(verb: string, what: string, r: KubeResponse): TlsError {
     const base = `tls mode auto: cannot ${verb} ${what}: HTTP ${r.status}`;
     if (r.status === 403) {
-      const grant = verb === 'create'
-        ? `create it (empty) beforehand, as the chart and install.yaml do, or grant create on secrets in namespace ${this.opts.namespace}`
-        : `the webhook's ServiceAccount needs get and update on it`;
+      const grant =
+        verb === 'create'
+          ? `create it (empty) beforehand, as the chart and install.yaml do, or grant create on secrets in namespace ${this.opts.namespace}`
+          : `the webhook's ServiceAccount needs get and update on it`;
       return new TlsError(`${base} (forbidden); ${grant}`);
     }
-    if (r.status === 404) return new TlsError(`${base} (not found); create it first (the chart and install.yaml ship it)`);
+    if (r.status === 404)
+      return new TlsError(`${base} (not found); create it first (the chart and install.yaml ship it)`);
     return new TlsError(base);
   }
 
@@ -94,7 +104,9 @@ export class AutoTls {
     try {
       return await this.opts.request(method, path, body);
     } catch (err) {
-      throw new TlsError(`tls mode auto: cannot reach the Kubernetes API (${method} ${path}): ${(err as Error).message}`);
+      throw new TlsError(
+        `tls mode auto: cannot reach the Kubernetes API (${method} ${path}): ${(err as Error).message}`,
+      );
     }
   }
 
@@ -114,7 +126,9 @@ export class AutoTls {
         if (!(err instanceof Conflict)) throw err;
       }
     }
-    throw new TlsError(`tls mode auto: gave up after ${MAX_CONFLICTS} write conflicts on ${this.secretRef} or ${this.webhookRef}`);
+    throw new TlsError(
+      `tls mode auto: gave up after ${MAX_CONFLICTS} write conflicts on ${this.secretRef} or ${this.webhookRef}`,
+    );
   }
 
   private async once(): Promise<StepReason[]> {
@@ -122,16 +136,25 @@ export class AutoTls {
     if (hookRes.status !== 200 || !isObj(hookRes.body)) throw this.failure('get', this.webhookRef, hookRes);
     const hookObj = hookRes.body;
     const webhooks = Array.isArray(hookObj.webhooks) ? (hookObj.webhooks as unknown[]).filter(isObj) : [];
-    if (webhooks.length === 0) throw new TlsError(`tls mode auto: ${this.webhookRef} has no webhooks to put the CA bundle in`);
-    const bundles = webhooks.map((w) => (isObj(w.clientConfig) && typeof w.clientConfig.caBundle === 'string' ? w.clientConfig.caBundle : ''));
+    if (webhooks.length === 0)
+      throw new TlsError(`tls mode auto: ${this.webhookRef} has no webhooks to put the CA bundle in`);
+    const bundles = webhooks.map((w) =>
+      isObj(w.clientConfig) && typeof w.clientConfig.caBundle === 'string' ? w.clientConfig.caBundle : '',
+    );
     // promotion needs every webhook of the configuration to trust the next CA; unequal bundles count as none
-    const published = bundles.every((b) => b === bundles[0]) && bundles[0] ? Buffer.from(bundles[0], 'base64').toString('utf8') : undefined;
+    const published =
+      bundles.every((b) => b === bundles[0]) && bundles[0]
+        ? Buffer.from(bundles[0], 'base64').toString('utf8')
+        : undefined;
 
     const secretRes = await this.call('GET', this.secretPath);
     if (secretRes.status !== 200 && secretRes.status !== 404) throw this.failure('get', this.secretRef, secretRes);
     const secretObj = secretRes.status === 200 && isObj(secretRes.body) ? secretRes.body : undefined;
-    const parsed = parseState(secretObj && isObj(secretObj.data) ? (secretObj.data as Record<string, string>) : undefined);
-    if (parsed !== undefined && 'invalid' in parsed) this.opts.onEvent?.({ level: 'warn', message: `${this.secretRef} ${parsed.invalid}; replacing it` });
+    const parsed = parseState(
+      secretObj && isObj(secretObj.data) ? (secretObj.data as Record<string, string>) : undefined,
+    );
+    if (parsed !== undefined && 'invalid' in parsed)
+      this.opts.onEvent?.({ level: 'warn', message: `${this.secretRef} ${parsed.invalid}; replacing it` });
     const { state, changed } = step(parsed, this.now(), this.opts.policy, published, this.make);
 
     if (changed.length > 0) await this.writeSecret(secretObj, state);
@@ -139,15 +162,22 @@ export class AutoTls {
     const desired = b64(bundleOf(state));
     if (bundles.some((b) => b !== desired)) {
       const body = structuredClone(hookObj);
-      for (const w of (body.webhooks as unknown[]).filter(isObj)) w.clientConfig = { ...(isObj(w.clientConfig) ? w.clientConfig : {}), caBundle: desired };
+      for (const w of (body.webhooks as unknown[]).filter(isObj))
+        w.clientConfig = { ...(isObj(w.clientConfig) ? w.clientConfig : {}), caBundle: desired };
       const r = await this.call('PUT', this.webhookPath, body);
       if (r.status === 409) throw new Conflict();
       if (r.status !== 200) throw this.failure('update', this.webhookRef, r);
       const restored = bundles.every((b) => b !== '') && changed.length === 0;
-      this.opts.onEvent?.({ level: restored ? 'warn' : 'info', message: restored ? `${this.webhookRef} caBundle had drifted; restored` : `${this.webhookRef} caBundle published` });
+      this.opts.onEvent?.({
+        level: restored ? 'warn' : 'info',
+        message: restored
+          ? `${this.webhookRef} caBundle had drifted; restored`
+          : `${this.webhookRef} caBundle published`,
+      });
     }
 
-    if (changed.length > 0) this.opts.onEvent?.({ level: 'info', message: `${this.secretRef}: ${changed.join(', ')}`, reasons: changed });
+    if (changed.length > 0)
+      this.opts.onEvent?.({ level: 'info', message: `${this.secretRef}: ${changed.join(', ')}`, reasons: changed });
     this.use(state);
     return changed;
   }
@@ -162,8 +192,14 @@ export class AutoTls {
       return;
     }
     const body = {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: this.opts.secretName, namespace: this.opts.namespace, labels: { 'app.kubernetes.io/part-of': 'vault-irsa' } },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: this.opts.secretName,
+        namespace: this.opts.namespace,
+        labels: { 'app.kubernetes.io/part-of': 'vault-irsa' },
+      },
       data,
     };
     const r = await this.call('POST', `/api/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/secrets`, body);
@@ -193,7 +229,8 @@ export class AutoTls {
         },
         (err: unknown) => {
           const message = (err as Error).message;
-          if (message !== this.lastError) this.opts.onEvent?.({ level: 'warn', message: `${message}; keeping the current certificate` });
+          if (message !== this.lastError)
+            this.opts.onEvent?.({ level: 'warn', message: `${message}; keeping the current certificate` });
           this.lastError = message;
         },
       );

@@ -5,13 +5,23 @@
 import { parseDuration as parseContractDuration } from '../sidecar/contract/grammars.js';
 
 export {
-  checkAuthMount, checkHeaderValue, checkPort, checkRefresh, checkRegion, checkRoleArn, checkVaultNamespace, checkVaultPath,
-  checkVaultRole, isDnsLabel, normalizeVaultAddr, RESERVED_VAULT_PREFIXES,
+  checkAuthMount,
+  checkHeaderValue,
+  checkPort,
+  checkRefresh,
+  checkRegion,
+  checkRoleArn,
+  checkVaultNamespace,
+  checkVaultPath,
+  checkVaultRole,
+  isDnsLabel,
+  normalizeVaultAddr,
+  RESERVED_VAULT_PREFIXES,
 } from '../sidecar/contract/grammars.js';
 
 /** Quote a user-supplied value for a message: JSON-escaped (no control characters reach logs) and capped. */
 export function quote(value: unknown): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const capped = s.length > 200 ? `${s.slice(0, 200)}…` : s;
   return JSON.stringify(capped);
 }
@@ -26,8 +36,20 @@ export function parseDuration(value: string): number | null {
 
 const QUANTITY = /^([+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$/;
 const SUFFIX: Record<string, number> = {
-  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** A Kubernetes resource quantity (`10m`, `64Mi`, `0.5`) → its numeric value, or null when malformed. */

@@ -6,7 +6,15 @@
  * The shape follows what Go's crypto/x509 (the API server's verifier) expects: v3, a positive random serial,
  * basicConstraints and keyUsage critical, key identifiers, and the names in subjectAltName (Go ignores the CN).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 
 // ---- DER ----
 function len(n: number): Buffer {
@@ -46,7 +54,9 @@ function oid(dotted: string): Buffer {
 function time(d: Date): Buffer {
   const iso = d.toISOString();
   const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
-  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${digits}Z`));
+  return d.getUTCFullYear() < 2050
+    ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`))
+    : tlv(0x18, Buffer.from(`${digits}Z`));
 }
 
 const OID = {
@@ -68,7 +78,9 @@ const extension = (id: string, critical: boolean, value: Buffer): Buffer =>
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
 function keyId(spki: Buffer): Buffer {
   // an EC P-256 SPKI ends with the 65-byte uncompressed point, which is the BIT STRING's content
-  return createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
+  return createHash('sha1')
+    .update(spki.subarray(spki.length - 65))
+    .digest();
 }
 
 export interface CertificateKeyPair {

@@ -39,10 +39,17 @@ export function checkAwsEnv(get: (name: string) => string | undefined, fallbackR
     return { name: 'AWS_ROLE_SESSION_NAME', problem: 'is not a valid session name (2-64 of [A-Za-z0-9_+=,.@-])' };
   }
   const fullUri = get('AWS_CONTAINER_CREDENTIALS_FULL_URI');
-  if (fullUri !== undefined && !isUrl(fullUri)) return { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', problem: 'is not a URL' };
-  const regionName = get('AWS_REGION') !== undefined ? 'AWS_REGION' : get('AWS_DEFAULT_REGION') !== undefined ? 'AWS_DEFAULT_REGION' : undefined;
+  if (fullUri !== undefined && !isUrl(fullUri))
+    return { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', problem: 'is not a URL' };
+  const regionName =
+    get('AWS_REGION') !== undefined
+      ? 'AWS_REGION'
+      : get('AWS_DEFAULT_REGION') !== undefined
+        ? 'AWS_DEFAULT_REGION'
+        : undefined;
   const region = regionName !== undefined ? get(regionName) : fallbackRegion;
-  if (region !== undefined && checkRegion(region) !== null) return { name: regionName ?? 'AWS_REGION', problem: 'is not an AWS region' };
+  if (region !== undefined && checkRegion(region) !== null)
+    return { name: regionName ?? 'AWS_REGION', problem: 'is not an AWS region' };
   const stsUrl = get('AWS_ENDPOINT_URL_STS');
   if (stsUrl !== undefined && !isUrl(stsUrl)) return { name: 'AWS_ENDPOINT_URL_STS', problem: 'is not a URL' };
   return null;

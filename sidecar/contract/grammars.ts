@@ -131,7 +131,8 @@ export function checkVaultPath(value: string): string | null {
 /** An auth mount path: `aws`, `aws-prod`, `team/aws`. */
 export function checkAuthMount(value: string): string | null {
   if (value === '') return 'is empty';
-  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(value)) return 'is not a mount path (letters, digits, _ . -, segments separated by /)';
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(value))
+    return 'is not a mount path (letters, digits, _ . -, segments separated by /)';
   if (value.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
   return null;
 }
@@ -139,13 +140,15 @@ export function checkAuthMount(value: string): string | null {
 /** Vault role names as Vault's AWS auth accepts them. */
 export function checkVaultRole(value: string): string | null {
   if (value === '') return 'is empty (expected the Vault role name)';
-  if (value.length > 128 || !/^\w([\w.@-]*\w)?$/.test(value)) return 'is not a Vault role name (letters, digits, _ . @ -)';
+  if (value.length > 128 || !/^\w([\w.@-]*\w)?$/.test(value))
+    return 'is not a Vault role name (letters, digits, _ . @ -)';
   return null;
 }
 
 export function checkVaultNamespace(value: string): string | null {
   if (value === '') return 'is empty';
-  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/.test(value)) return 'is not a Vault namespace path (e.g. admin/team-a)';
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/?$/.test(value))
+    return 'is not a Vault namespace path (e.g. admin/team-a)';
   if (value.split('/').some((s) => s === '..' || s === '.')) return 'must not contain "." or ".." segments';
   return null;
 }
@@ -153,7 +156,8 @@ export function checkVaultNamespace(value: string): string | null {
 /** A header value signed into the login: printable ASCII only, so it survives HTTP unchanged. */
 export function checkHeaderValue(value: string): string | null {
   if (value === '') return 'is empty';
-  if (value.length > 256 || !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) return 'is not a printable ASCII header value (no leading/trailing spaces, at most 256 characters)';
+  if (value.length > 256 || !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value))
+    return 'is not a printable ASCII header value (no leading/trailing spaces, at most 256 characters)';
   return null;
 }
 

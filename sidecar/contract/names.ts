@@ -82,7 +82,11 @@ export const AWS_IDENTITY_ENV = [
 ] as const;
 
 /** What the webhook sets in app (and ordinary init) containers: where the sidecar is, where its token is. */
-export const APP_ENV = { addr: 'VAULT_IRSA_ADDR', tokenFile: 'VAULT_IRSA_TOKEN_FILE', vaultAddr: 'VAULT_ADDR' } as const;
+export const APP_ENV = {
+  addr: 'VAULT_IRSA_ADDR',
+  tokenFile: 'VAULT_IRSA_TOKEN_FILE',
+  vaultAddr: 'VAULT_ADDR',
+} as const;
 
 /** pino's levels; both programs take one of these for their log level. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -2,7 +2,9 @@ import * as crypto from 'node:crypto';
 
 /** SHA-256 of a presented token; crypto.hash (Node >= 20.12) skips the Hash object. */
 const digest: (s: string) => Buffer =
-  typeof crypto.hash === 'function' ? (s) => crypto.hash('sha256', s, 'buffer') : (s) => crypto.createHash('sha256').update(s).digest();
+  typeof crypto.hash === 'function'
+    ? (s) => crypto.hash('sha256', s, 'buffer')
+    : (s) => crypto.createHash('sha256').update(s).digest();
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -21,7 +23,8 @@ export function bearerChecker(requestToken: string): (header: string | undefined
   const canonical = Buffer.from(`Bearer ${requestToken}`, 'latin1');
   return (header) => {
     if (header === undefined) return 'missing';
-    if (header.length === canonical.length && crypto.timingSafeEqual(Buffer.from(header, 'latin1'), canonical)) return 'ok';
+    if (header.length === canonical.length && crypto.timingSafeEqual(Buffer.from(header, 'latin1'), canonical))
+      return 'ok';
     const m = BEARER.exec(header);
     if (!m || m[1] === undefined) return 'missing';
     return crypto.timingSafeEqual(digest(m[1]), expected) ? 'ok' : 'wrong';
@@ -34,7 +37,9 @@ export function bearerChecker(requestToken: string): (header: string | undefined
  * presented must be the right one: a right token in one header and a wrong one in the other is `wrong`
  * (which one would the caller mean?). An Authorization header of another scheme presents no token.
  */
-export function vaultTokenChecker(requestToken: string): (authorization: string | undefined, xVaultToken: string | string[] | undefined) => BearerCheck {
+export function vaultTokenChecker(
+  requestToken: string,
+): (authorization: string | undefined, xVaultToken: string | string[] | undefined) => BearerCheck {
   const bearer = bearerChecker(requestToken);
   const expected = digest(requestToken);
   const raw = Buffer.from(requestToken, 'latin1');

@@ -61,7 +61,14 @@ export class HttpListener {
     this.server.on('clientError', answerClientError);
     // without a listener node drops a CONNECT without a word; it is an authority-form target: 400
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      answerAndClose(socket, rawErrorResponse(400, 'bad_request', 'CONNECT (authority-form) is not accepted; the request target must be a path such as /v1/secrets'));
+      answerAndClose(
+        socket,
+        rawErrorResponse(
+          400,
+          'bad_request',
+          'CONNECT (authority-form) is not accepted; the request target must be a path such as /v1/secrets',
+        ),
+      );
     });
   }
 

@@ -9,7 +9,12 @@ import { STATUS_CODES } from 'node:http';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-export function send(res: ServerResponse, status: number, body: Buffer | string | undefined, headers: OutgoingHttpHeaders = {}): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: Buffer | string | undefined,
+  headers: OutgoingHttpHeaders = {},
+): void {
   headers['cache-control'] = 'no-store';
   if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(status, headers);
@@ -20,7 +25,13 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: OutgoingHttpHeaders = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
   headers['content-type'] = JSON_TYPE;
   send(res, status, errorBody(code, message), headers);
 }

@@ -72,7 +72,9 @@ function decodeSegment(raw: string): string | { ok: false; message: string } {
 }
 
 /** `a=1&b=2`; `+` is a space; a name given twice is refused (which one would count?). */
-export function parseQuery(raw: string): { ok: true; query: ReadonlyMap<string, string> } | { ok: false; message: string } {
+export function parseQuery(
+  raw: string,
+): { ok: true; query: ReadonlyMap<string, string> } | { ok: false; message: string } {
   const query = new Map<string, string>();
   for (const part of raw.split('&')) {
     if (part === '') continue;
@@ -94,7 +96,8 @@ export function parseQuery(raw: string): { ok: true; query: ReadonlyMap<string, 
 /** Names the form without echoing the target (absolute-form can carry userinfo). */
 function notOriginForm(raw: string): string {
   if (raw === '*') return 'asterisk-form ("*") is not accepted; the request target must be a path such as /v1/secrets';
-  if (SCHEME.test(raw) && raw.includes('//')) return 'absolute-form ("scheme://host/…") is not accepted; the request target must be a path such as /v1/secrets';
+  if (SCHEME.test(raw) && raw.includes('//'))
+    return 'absolute-form ("scheme://host/…") is not accepted; the request target must be a path such as /v1/secrets';
   return 'the request target must be a path starting with "/" (origin-form)';
 }
 

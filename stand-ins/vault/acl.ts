@@ -22,15 +22,26 @@ export function parsePolicyHcl(hcl: string): VaultPolicy {
     if (!cm) {
       if (/policy\s*=\s*"(\w+)"/.test(body)) {
         const legacy = /policy\s*=\s*"(\w+)"/.exec(body)![1]!;
-        const map: Record<string, Capability[]> = { read: ['read', 'list'], write: ['create', 'read', 'update', 'delete', 'list'], deny: ['deny'], sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'] };
-        if (!map[legacy]) throw new PolicyParseError(`failed to parse policy: path "${m[1]}": invalid policy "${legacy}"`);
+        const map: Record<string, Capability[]> = {
+          read: ['read', 'list'],
+          write: ['create', 'read', 'update', 'delete', 'list'],
+          deny: ['deny'],
+          sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
+        };
+        if (!map[legacy])
+          throw new PolicyParseError(`failed to parse policy: path "${m[1]}": invalid policy "${legacy}"`);
         out[m[1]!] = map[legacy] as VaultPolicy[string];
         continue;
       }
       throw new PolicyParseError(`failed to parse policy: path "${m[1]}": missing capabilities`);
     }
-    const caps = cm[1]!.split(',').map((s) => s.trim()).filter(Boolean).map((s) => s.replace(/^"|"$/g, ''));
-    for (const c of caps) if (!CAPS.has(c)) throw new PolicyParseError(`failed to parse policy: path "${m[1]}": invalid capability "${c}"`);
+    const caps = cm[1]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => s.replace(/^"|"$/g, ''));
+    for (const c of caps)
+      if (!CAPS.has(c)) throw new PolicyParseError(`failed to parse policy: path "${m[1]}": invalid capability "${c}"`);
     out[m[1]!] = [...new Set([...(out[m[1]!] ?? []), ...caps])] as VaultPolicy[string];
   }
   const leftover = src.replace(re, '').trim();
@@ -82,7 +93,11 @@ export function capabilitiesFor(policies: VaultPolicy[], path: string): Set<stri
       if (!(pat.includes('+') || pat.endsWith('*'))) continue;
       if (!globMatch(pat, path)) continue;
       const pr = priority(pat);
-      if (!best || pr[0] > best[0] || (pr[0] === best[0] && (pr[1] > best[1] || (pr[1] === best[1] && pr[2] > best[2])))) {
+      if (
+        !best ||
+        pr[0] > best[0] ||
+        (pr[0] === best[0] && (pr[1] > best[1] || (pr[1] === best[1] && pr[2] > best[2])))
+      ) {
         best = pr;
         chosen = caps;
       }

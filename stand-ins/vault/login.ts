@@ -57,7 +57,8 @@ function goUrlParse(raw: string): ParsedLogin['url'] | undefined {
     const query = m[4] ?? '';
     return { raw, host, requestUri: query ? `${path}?${query}` : path, query };
   }
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && !raw.includes('://')) return { raw, host: '', requestUri: raw.replace(/^[^:]+:/, ''), query: '' };
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) && !raw.includes('://'))
+    return { raw, host: '', requestUri: raw.replace(/^[^:]+:/, ''), query: '' };
   const qi = raw.indexOf('?');
   const path = qi < 0 ? raw : raw.slice(0, qi);
   const query = qi < 0 ? '' : raw.slice(qi + 1);
@@ -77,17 +78,24 @@ export function parseHeaderField(v: unknown): Step<Map<string, string[]>> {
       try {
         obj = JSON.parse(v);
       } catch {
-        return err(`error converting input ${JSON.stringify(v).slice(0, 40)} for field "iam_request_headers": invalid header value`);
+        return err(
+          `error converting input ${JSON.stringify(v).slice(0, 40)} for field "iam_request_headers": invalid header value`,
+        );
       }
     }
   }
   const out = new Map<string, string[]>();
   if (obj === null || obj === undefined || obj === '') return ok(out);
-  if (typeof obj !== 'object' || Array.isArray(obj)) return err('error converting input for field "iam_request_headers": expected a JSON object');
+  if (typeof obj !== 'object' || Array.isArray(obj))
+    return err('error converting input for field "iam_request_headers": expected a JSON object');
   for (const [k, val] of Object.entries(obj as Record<string, unknown>)) {
     const key = canonicalHeaderKey(k);
-    const vals = typeof val === 'string' ? [val] : Array.isArray(val) && val.every((x) => typeof x === 'string') ? (val) : undefined;
-    if (!vals) return err(`error converting input for field "iam_request_headers": header "${k}" must be a string or a list of strings`);
+    const vals =
+      typeof val === 'string' ? [val] : Array.isArray(val) && val.every((x) => typeof x === 'string') ? val : undefined;
+    if (!vals)
+      return err(
+        `error converting input for field "iam_request_headers": header "${k}" must be a string or a list of strings`,
+      );
     out.set(key, [...(out.get(key) ?? []), ...vals]);
   }
   return ok(out);
@@ -100,7 +108,8 @@ export function parseLoginRequest(data: Record<string, unknown>): Step<ParsedLog
   const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k) && data[k] !== null && data[k] !== undefined;
   // 1. OpenBao / Vault 1.14 wording: a partial IAM payload ends here too
   if (!IAM_FIELDS.every(has)) return err("didn't supply required authentication values");
-  const str = (k: string) => (typeof data[k] === 'string' ? (data[k]) : data[k] === undefined || data[k] === null ? '' : String(data[k]));
+  const str = (k: string) =>
+    typeof data[k] === 'string' ? data[k] : data[k] === undefined || data[k] === null ? '' : String(data[k]);
   // 2.
   const method = str('iam_http_request_method');
   if (method === '') return err('missing iam_http_request_method');
@@ -172,7 +181,10 @@ export function validateServerIdHeader(headers: Map<string, string[]>, required:
 }
 
 /** Step 7: only Vault's allow-list of X-Amz-* headers may travel in iam_request_headers. */
-export function validateAllowedHeaders(headers: Map<string, string[]>, extraAllowed: string[] = []): string | undefined {
+export function validateAllowedHeaders(
+  headers: Map<string, string[]>,
+  extraAllowed: string[] = [],
+): string | undefined {
   const allowed = new Set([...DEFAULT_ALLOWED_STS_HEADERS, ...extraAllowed.map(canonicalHeaderKey)]);
   for (const k of headers.keys()) {
     const h = canonicalHeaderKey(k);
@@ -199,7 +211,12 @@ export interface ForwardTarget {
  * use_sts_region_from_client, the regional endpoint of the credential scope. Real AWS endpoints map to the
  * fake STS url, remembering which region that endpoint serves.
  */
-export function forwardTarget(stsEndpoint: string, fakeStsUrl: string, useRegionFromClient: boolean, headers: Map<string, string[]>): Step<ForwardTarget> {
+export function forwardTarget(
+  stsEndpoint: string,
+  fakeStsUrl: string,
+  useRegionFromClient: boolean,
+  headers: Map<string, string[]>,
+): Step<ForwardTarget> {
   if (useRegionFromClient) {
     const authz = (headers.get('Authorization') ?? []).join(',');
     const m = /Credential=[^/]+\/\d{8}\/([^/]+)\/sts\/aws4_request/.exec(authz);
@@ -219,7 +236,11 @@ export function forwardTarget(stsEndpoint: string, fakeStsUrl: string, useRegion
 }
 
 /** Step 8: Vault's submitCallerIdentityRequest — POST `${endpoint}/${RequestURI}` (hence `//`), client Host, listed headers. */
-export async function submitCallerIdentityRequest(target: ForwardTarget, login: ParsedLogin, timeoutMs = 10000): Promise<Step<CallerIdentity>> {
+export async function submitCallerIdentityRequest(
+  target: ForwardTarget,
+  login: ParsedLogin,
+  timeoutMs = 10000,
+): Promise<Step<CallerIdentity>> {
   const base = new URL(target.connectUrl);
   const path = `${base.pathname.replace(/\/+$/, '')}/${login.url.requestUri}`;
   const headers: Record<string, string | string[]> = {};
@@ -236,11 +257,24 @@ export async function submitCallerIdentityRequest(target: ForwardTarget, login: 
   try {
     res = await new Promise((resolve, reject) => {
       const req = reqFn(
-        { host: base.hostname, port: base.port, method: login.method, path, headers, signal: AbortSignal.timeout(timeoutMs) },
+        {
+          host: base.hostname,
+          port: base.port,
+          method: login.method,
+          path,
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+        },
         (r) => {
           const chunks: Buffer[] = [];
           r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, contentType: r.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') }));
+          r.on('end', () =>
+            resolve({
+              status: r.statusCode ?? 0,
+              contentType: r.headers['content-type'],
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           r.on('error', reject);
         },
       );
@@ -253,12 +287,19 @@ export async function submitCallerIdentityRequest(target: ForwardTarget, login: 
   if (res.contentType !== 'text/xml') return err(wrap('body of GetCallerIdentity is invalid'));
   if (res.status !== 200) return err(wrap(`received error code ${res.status} from STS: ${res.body}`));
   const body = res.body.trim();
-  if (!body.startsWith('<GetCallerIdentityResponse') && !body.startsWith('<?xml')) return err(wrap('body of GetCallerIdentity is invalid'));
+  if (!body.startsWith('<GetCallerIdentityResponse') && !body.startsWith('<?xml'))
+    return err(wrap('body of GetCallerIdentity is invalid'));
   const results = body.match(/<GetCallerIdentityResult>[\s\S]*?<\/GetCallerIdentityResult>/g) ?? [];
   if (!/<GetCallerIdentityResponse[\s>]/.test(body)) return err(wrap('error parsing STS response'));
   if (results.length !== 1) return err(wrap(`received ${results.length} identities in STS response but expected 1`));
   const pick = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(results[0])?.[1] ?? '';
-  const unxml = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unxml = (s: string) =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   return ok({ arn: unxml(pick('Arn')), userId: unxml(pick('UserId')), account: unxml(pick('Account')) });
 }
 
@@ -278,7 +319,8 @@ export function parseIamArn(arn: string): Step<IamEntity> {
   if (full[0] !== 'arn') return err('unrecognized arn: does not begin with "arn:"');
   if (full[2] !== 'iam' && full[2] !== 'sts') return err(`unrecognized service: ${full[2]}, not one of iam or sts`);
   const parts = full[5]!.split('/');
-  if (parts.length < 2) return err(`unrecognized arn: ${JSON.stringify(full[5])} contains fewer than 2 slash-separated parts`);
+  if (parts.length < 2)
+    return err(`unrecognized arn: ${JSON.stringify(full[5])} contains fewer than 2 slash-separated parts`);
   const e: IamEntity = {
     partition: full[1]!,
     account: full[4]!,

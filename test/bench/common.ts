@@ -42,7 +42,8 @@ export function benchOptions(program: 'vault-irsa-sidecar' | 'vault-irsa-webhook
   };
   const entry = arg('entry', 'bundle');
   const found = entries[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
-  if (!found || !existsSync(found)) throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
+  if (!found || !existsSync(found))
+    throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
   return {
     script: found,
     connections: Number(arg('connections', '50')),
@@ -75,13 +76,21 @@ export function rssBreakdownMb(pid: number): { rss: number; anon: number; file: 
 }
 
 /** rssBreakdownMb's median over `samples` readings `intervalMs` apart, per field. */
-export async function idleRssBreakdown(pid: number, samples = 10, intervalMs = 100): Promise<{ rss: number; anon: number; file: number }> {
+export async function idleRssBreakdown(
+  pid: number,
+  samples = 10,
+  intervalMs = 100,
+): Promise<{ rss: number; anon: number; file: number }> {
   const xs: Array<{ rss: number; anon: number; file: number }> = [];
   for (let i = 0; i < samples; i++) {
     xs.push(rssBreakdownMb(pid));
     await sleep(intervalMs);
   }
-  return { rss: median(xs.map((x) => x.rss)), anon: median(xs.map((x) => x.anon)), file: median(xs.map((x) => x.file)) };
+  return {
+    rss: median(xs.map((x) => x.rss)),
+    anon: median(xs.map((x) => x.anon)),
+    file: median(xs.map((x) => x.file)),
+  };
 }
 
 export function median(xs: number[]): number {
@@ -165,13 +174,21 @@ export interface Child {
  * BENCH_CHILD_CPUS=<list> pins every child with taskset (pin the bench itself elsewhere, e.g.
  * `BENCH_CHILD_CPUS=1 taskset -c 0 node dist/test/bench/...`), for machines where that steadies the figures.
  */
-export function startNode(name: string, script: string, env: Record<string, string>, dir: string, nodeArgs: string[] = []): Child {
+export function startNode(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  dir: string,
+  nodeArgs: string[] = [],
+): Child {
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const spawnedAt = performance.now();
   const pin = process.env.BENCH_CHILD_CPUS;
-  const [cmd, args] = pin ? ['taskset', ['-c', pin, process.execPath, ...nodeArgs, script]] : [process.execPath, [...nodeArgs, script]];
+  const [cmd, args] = pin
+    ? ['taskset', ['-c', pin, process.execPath, ...nodeArgs, script]]
+    : [process.execPath, [...nodeArgs, script]];
   const proc = spawn(cmd, args, {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TMPDIR: dir, ...env },
@@ -213,18 +230,28 @@ export interface Answer {
 }
 
 /** One request on a fresh connection; `tls` trusts the given CA. */
-export function fetchOnce(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer; ca?: string; timeoutMs?: number } = {}): Promise<Answer> {
+export function fetchOnce(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer; ca?: string; timeoutMs?: number } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
-      { method: opts.method ?? 'GET', headers: opts.headers, agent: false, timeout: opts.timeoutMs ?? 5_000, ...(opts.ca ? { ca: opts.ca } : {}) },
+      {
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        agent: false,
+        timeout: opts.timeoutMs ?? 5_000,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
           resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
         });
         res.on('error', reject);
@@ -237,7 +264,12 @@ export function fetchOnce(url: string, opts: { method?: string; headers?: Record
 }
 
 /** Polls `url` every `intervalMs` until it answers `status`; returns performance.now() at that answer. */
-export async function waitForStatus(child: Child, url: string, status: number, opts: { ca?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<number> {
+export async function waitForStatus(
+  child: Child,
+  url: string,
+  status: number,
+  opts: { ca?: string; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<number> {
   const deadline = performance.now() + (opts.timeoutMs ?? 20_000);
   let exitCode: number | null | undefined;
   void child.exited.then((c) => (exitCode = c));
@@ -248,8 +280,10 @@ export async function waitForStatus(child: Child, url: string, status: number, o
     } catch {
       // not listening yet
     }
-    if (exitCode !== undefined) throw new Error(`${child.name} exited (${exitCode}) before ${url} answered ${status}:\n${child.log()}`);
-    if (performance.now() > deadline) throw new Error(`${child.name}: ${url} did not answer ${status} in time:\n${child.log()}`);
+    if (exitCode !== undefined)
+      throw new Error(`${child.name} exited (${exitCode}) before ${url} answered ${status}:\n${child.log()}`);
+    if (performance.now() > deadline)
+      throw new Error(`${child.name}: ${url} did not answer ${status} in time:\n${child.log()}`);
     await sleep(opts.intervalMs ?? 5);
   }
 }
@@ -258,7 +292,8 @@ export async function waitForStatus(child: Child, url: string, status: number, o
 export function floorSpec(a: Answer): string {
   const headers: Record<string, string> = {};
   // node:http adds these itself, as the subjects' servers (node:http underneath) do
-  for (const [k, v] of Object.entries(a.headers)) if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)) headers[k] = v;
+  for (const [k, v] of Object.entries(a.headers))
+    if (!['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)) headers[k] = v;
   return JSON.stringify({ status: a.status, headers, body: a.body.toString('base64') });
 }
 
@@ -396,7 +431,8 @@ export async function rotate<K extends string>(
   },
 ): Promise<Record<K, Measured>> {
   const names = Object.keys(programs) as K[];
-  for (const who of names) o.onWarmup?.(who, await loadPhase({ ...programs[who], connections: o.connections, seconds: o.warmupSeconds }));
+  for (const who of names)
+    o.onWarmup?.(who, await loadPhase({ ...programs[who], connections: o.connections, seconds: o.warmupSeconds }));
   const phases = Object.fromEntries(names.map((n) => [n, [] as Phase[]])) as Record<K, Phase[]>;
   for (let i = 0; i < o.rounds; i++) {
     for (const who of i % 2 === 0 ? names : [...names].reverse()) {

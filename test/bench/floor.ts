@@ -57,7 +57,9 @@ const server =
 server.keepAliveTimeout = 72_000;
 server.listen(Number(process.env.BENCH_FLOOR_PORT ?? 0), '127.0.0.1', () => {
   const a = server.address();
-  process.stdout.write(`${JSON.stringify({ event: 'floor_listening', port: typeof a === 'object' && a ? a.port : 0 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'floor_listening', port: typeof a === 'object' && a ? a.port : 0 })}\n`,
+  );
 });
 process.on('SIGTERM', () => {
   server.close();

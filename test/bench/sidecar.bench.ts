@@ -94,7 +94,9 @@ async function startSidecar(name: string): Promise<{ child: Child; api: string; 
 
 async function main(): Promise<void> {
   stack = await startStack();
-  console.log(`sidecar bench: ${script} vs bare node:http, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`);
+  console.log(
+    `sidecar bench: ${script} vs bare node:http, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`,
+  );
 
   // 1. process start → /readyz 200 (login through STS and Vault, both secrets read), several fresh processes
   const startup: number[] = [];
@@ -114,22 +116,39 @@ async function main(): Promise<void> {
   const [floorPort] = await freePorts(1);
   const floorUrl = `http://127.0.0.1:${floorPort}${READ_PATH}`;
   for (let i = 0; i < 3; i++) {
-    const f = startNode(`floor-start-${i}`, FLOOR_JS, { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) }, scratch);
+    const f = startNode(
+      `floor-start-${i}`,
+      FLOOR_JS,
+      { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) },
+      scratch,
+    );
     children.push(f);
     floorStartup.push((await waitForStatus(f, floorUrl, 200)) - f.spawnedAt);
     await f.stop();
   }
-  const floor = startNode('floor', FLOOR_JS, { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) }, scratch);
+  const floor = startNode(
+    'floor',
+    FLOOR_JS,
+    { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) },
+    scratch,
+  );
   children.push(floor);
   await waitForStatus(floor, floorUrl, 200);
   const floorAnswer = await fetchOnce(floorUrl, { headers });
   if (!floorAnswer.body.equals(answer.body)) throw new Error('the floor does not answer the same body as the sidecar');
   const headerNames = (a: typeof answer) => Object.keys(a.headers).sort().join(',');
-  if (headerNames(floorAnswer) !== headerNames(answer)) throw new Error(`header sets differ: ${headerNames(floorAnswer)} vs ${headerNames(answer)}`);
+  if (headerNames(floorAnswer) !== headerNames(answer))
+    throw new Error(`header sets differ: ${headerNames(floorAnswer)} vs ${headerNames(answer)}`);
 
   // 3. idle RSS: both settled, no traffic
-  const [idleMb, floorIdleMb] = await Promise.all([idleRss(subject.child.pid, settleMs, 15, 200), idleRss(floor.pid, settleMs, 15, 200)]);
-  const [idleKinds, floorIdleKinds] = await Promise.all([idleRssBreakdown(subject.child.pid, 5), idleRssBreakdown(floor.pid, 5)]);
+  const [idleMb, floorIdleMb] = await Promise.all([
+    idleRss(subject.child.pid, settleMs, 15, 200),
+    idleRss(floor.pid, settleMs, 15, 200),
+  ]);
+  const [idleKinds, floorIdleKinds] = await Promise.all([
+    idleRssBreakdown(subject.child.pid, 5),
+    idleRssBreakdown(floor.pid, 5),
+  ]);
   // idle CPU: no traffic, the refresh at its default; both processes over the same seconds
   const [cpu0, floorCpu0] = [cpuMs(subject.child.pid), cpuMs(floor.pid)];
   await sleep(idleCpuSeconds * 1000);
@@ -150,7 +169,9 @@ async function main(): Promise<void> {
       rounds,
       onPhase: (who, p) => {
         if (who === 'subject') subjectReads += p.requests;
-        console.log(`  ${who.padEnd(7)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`);
+        console.log(
+          `  ${who.padEnd(7)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`,
+        );
       },
       onWarmup: (who, p) => {
         if (who === 'subject') subjectReads += p.requests;
@@ -160,13 +181,17 @@ async function main(): Promise<void> {
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const vaultCalls = stack.vault.requests.slice(vaultBefore);
   if (r.subject.non2xx + r.subject.errors + r.floor.non2xx + r.floor.errors > 0) {
-    throw new Error(`failed requests under load: subject ${r.subject.non2xx} non-2xx/${r.subject.errors} errors, floor ${r.floor.non2xx}/${r.floor.errors}`);
+    throw new Error(
+      `failed requests under load: subject ${r.subject.non2xx} non-2xx/${r.subject.errors} errors, floor ${r.floor.non2xx}/${r.floor.errors}`,
+    );
   }
   const afterLoadMb = await idleRss(subject.child.pid, 1_000, 5);
 
   const startupToReadyMs = median(startup);
   const soakFile = join(RESULTS_DIR, 'soak.json');
-  const soak = existsSync(soakFile) ? (JSON.parse(readFileSync(soakFile, 'utf8')) as { rssAnonGrowthMb?: number; setup?: { minutes?: number } }) : undefined;
+  const soak = existsSync(soakFile)
+    ? (JSON.parse(readFileSync(soakFile, 'utf8')) as { rssAnonGrowthMb?: number; setup?: { minutes?: number } })
+    : undefined;
   const results = {
     readsPerSec: Math.round(r.subject.perSec),
     floorReadsPerSec: Math.round(r.floor.perSec),
@@ -236,25 +261,70 @@ async function main(): Promise<void> {
   const ok = (b: boolean | undefined) => (b ? 'ok' : 'MISSED');
   const T = TARGETS;
   const m = results.met;
-  printTable(`vault-irsa sidecar: GET ${READ_PATH} (${answer.body.length} B), ${connections} connections, ${round(r.subject.seconds, 1)}s each`, [
-    ['reads/s', String(results.readsPerSec), String(results.floorReadsPerSec), `${results.readRatio} (>= ${T.readRatio}) ${ok(m.readRatio)}`],
-    ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
-    ['p99 ms', String(results.p99Ms), String(results.floorP99Ms), `(<= ${T.p99Ms}) ${ok(m.p99Ms)}`],
-    ['server CPU us per read', String(results.cpuUsPerRead), String(results.floorCpuUsPerRead), `${results.cpuPerReadRatio}x (<= ${T.cpuPerReadRatio}) ${ok(m.cpuPerReadRatio)}`],
-    ['idle VmRSS MB', String(results.idleRssMb), String(results.floorIdleRssMb), `${results.idleRssRatio}x (<= ${T.idleRssRatio}) ${ok(m.idleRssRatio)}`],
-    ['idle RssAnon MB (private)', String(results.idleRssAnonMb), String(results.floorIdleRssAnonMb), `${results.idleRssAnonRatio}x (<= ${T.idleRssAnonRatio}) ${ok(m.idleRssAnonRatio)}; <= ${T.idleRssAnonMb} MB ${ok(m.idleRssAnonMb)}`],
-    ['idle RssFile MB (mapped files)', String(results.idleRssFileMb), String(results.floorIdleRssFileMb), ''],
-    [`idle CPU ms per s (${idleCpuSeconds}s)`, String(results.idleCpuMsPerSec), String(results.floorIdleCpuMsPerSec), `(<= ${T.idleCpuMsPerSec}) ${ok(m.idleCpuMsPerSec)}`],
-    ['VmRSS under load MB (peak)', String(results.loadRssMb), String(results.floorLoadRssMb), `${results.loadPeakRssRatio}x (<= ${T.loadPeakRssRatio}) ${ok(m.loadPeakRssRatio)}`],
-    ['start to ready ms (median)', String(results.startupToReadyMs), `${results.floorStartupToListeningMs} (to listening)`, `(<= ${T.startupToReadyMs}) ${ok(m.startupToReadyMs)}`],
+  printTable(
+    `vault-irsa sidecar: GET ${READ_PATH} (${answer.body.length} B), ${connections} connections, ${round(r.subject.seconds, 1)}s each`,
     [
-      'RssAnon drift MB (bench:soak)',
-      results.rssAnonDriftMb === null ? 'not run' : String(results.rssAnonDriftMb),
-      '',
-      results.rssAnonDriftMb === null ? '(npm run bench:soak)' : `(<= ${T.rssAnonDriftMb}, ${soak?.setup?.minutes ?? '?'} min) ${ok(m.rssAnonDriftMb)}`,
+      [
+        'reads/s',
+        String(results.readsPerSec),
+        String(results.floorReadsPerSec),
+        `${results.readRatio} (>= ${T.readRatio}) ${ok(m.readRatio)}`,
+      ],
+      ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
+      ['p99 ms', String(results.p99Ms), String(results.floorP99Ms), `(<= ${T.p99Ms}) ${ok(m.p99Ms)}`],
+      [
+        'server CPU us per read',
+        String(results.cpuUsPerRead),
+        String(results.floorCpuUsPerRead),
+        `${results.cpuPerReadRatio}x (<= ${T.cpuPerReadRatio}) ${ok(m.cpuPerReadRatio)}`,
+      ],
+      [
+        'idle VmRSS MB',
+        String(results.idleRssMb),
+        String(results.floorIdleRssMb),
+        `${results.idleRssRatio}x (<= ${T.idleRssRatio}) ${ok(m.idleRssRatio)}`,
+      ],
+      [
+        'idle RssAnon MB (private)',
+        String(results.idleRssAnonMb),
+        String(results.floorIdleRssAnonMb),
+        `${results.idleRssAnonRatio}x (<= ${T.idleRssAnonRatio}) ${ok(m.idleRssAnonRatio)}; <= ${T.idleRssAnonMb} MB ${ok(m.idleRssAnonMb)}`,
+      ],
+      ['idle RssFile MB (mapped files)', String(results.idleRssFileMb), String(results.floorIdleRssFileMb), ''],
+      [
+        `idle CPU ms per s (${idleCpuSeconds}s)`,
+        String(results.idleCpuMsPerSec),
+        String(results.floorIdleCpuMsPerSec),
+        `(<= ${T.idleCpuMsPerSec}) ${ok(m.idleCpuMsPerSec)}`,
+      ],
+      [
+        'VmRSS under load MB (peak)',
+        String(results.loadRssMb),
+        String(results.floorLoadRssMb),
+        `${results.loadPeakRssRatio}x (<= ${T.loadPeakRssRatio}) ${ok(m.loadPeakRssRatio)}`,
+      ],
+      [
+        'start to ready ms (median)',
+        String(results.startupToReadyMs),
+        `${results.floorStartupToListeningMs} (to listening)`,
+        `(<= ${T.startupToReadyMs}) ${ok(m.startupToReadyMs)}`,
+      ],
+      [
+        'RssAnon drift MB (bench:soak)',
+        results.rssAnonDriftMb === null ? 'not run' : String(results.rssAnonDriftMb),
+        '',
+        results.rssAnonDriftMb === null
+          ? '(npm run bench:soak)'
+          : `(<= ${T.rssAnonDriftMb}, ${soak?.setup?.minutes ?? '?'} min) ${ok(m.rssAnonDriftMb)}`,
+      ],
+      [
+        'Vault calls per read',
+        `${results.vaultCallsDuringLoad}/${results.appReadsDuringLoad}`,
+        '',
+        `${results.vaultCallsPerRead} (= 0) ${ok(m.vaultCallsPerRead)}`,
+      ],
     ],
-    ['Vault calls per read', `${results.vaultCallsDuringLoad}/${results.appReadsDuringLoad}`, '', `${results.vaultCallsPerRead} (= 0) ${ok(m.vaultCallsPerRead)}`],
-  ]);
+  );
   console.log(`\nstart-to-ready samples (ms): ${results.startupToReadySamplesMs.join(', ')}`);
   console.log(`wrote ${writeResults('sidecar', results)}`);
 }

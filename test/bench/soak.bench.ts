@@ -20,7 +20,21 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { freePorts } from '../../stand-ins/ports.js';
 import { startStack, type StackExt } from '../../stand-ins/stack.js';
-import { arg, benchOptions, idleRssBreakdown, imageNodeArgs, machine, rssBreakdownMb, round, runBench, sleep, startNode, waitForStatus, writeResults, type Child } from './common.js';
+import {
+  arg,
+  benchOptions,
+  idleRssBreakdown,
+  imageNodeArgs,
+  machine,
+  rssBreakdownMb,
+  round,
+  runBench,
+  sleep,
+  startNode,
+  waitForStatus,
+  writeResults,
+  type Child,
+} from './common.js';
 
 const { script } = benchOptions('vault-irsa-sidecar');
 const minutes = Number(arg('minutes', '10'));
@@ -76,7 +90,9 @@ async function main(): Promise<void> {
     VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
     VAULT_IRSA_REFRESH: '1s',
   });
-  console.log(`soak: ${script} ${nodeArgs.join(' ')}, ${minutes} min, token TTL 2 s / max 4 s, refresh 1 s, ${rate} reads/s`);
+  console.log(
+    `soak: ${script} ${nodeArgs.join(' ')}, ${minutes} min, token TTL 2 s / max 4 s, refresh 1 s, ${rate} reads/s`,
+  );
   const child = startNode('sidecar', script, env, scratch, nodeArgs);
   children.push(child);
   await waitForStatus(child, `http://127.0.0.1:${healthPort}/readyz`, 200);
@@ -96,7 +112,8 @@ async function main(): Promise<void> {
       const k = rssBreakdownMb(child.pid);
       const s = Math.round((Date.now() - started) / 1000);
       samples.push({ s, anon: round(k.anon, 2), rss: round(k.rss, 2), reads: true });
-      if (samples.length % 12 === 0) console.log(`  ${s}s RssAnon ${k.anon.toFixed(1)} MB, VmRSS ${k.rss.toFixed(1)} MB`);
+      if (samples.length % 12 === 0)
+        console.log(`  ${s}s RssAnon ${k.anon.toFixed(1)} MB, VmRSS ${k.rss.toFixed(1)} MB`);
     }
     stop.abort();
     for (const [k, v] of Object.entries(await reads)) counts[k] = (counts[k] ?? 0) + v;
@@ -125,7 +142,17 @@ async function main(): Promise<void> {
     reads: counts,
     vaultRequests,
     samples,
-    setup: { entry: script, nodeArgs, minutes, rate, settleSeconds: settleMs / 1000, tokenTtlSeconds: 2, tokenMaxTtlSeconds: 4, refresh: '1s', ...machine() },
+    setup: {
+      entry: script,
+      nodeArgs,
+      minutes,
+      rate,
+      settleSeconds: settleMs / 1000,
+      tokenTtlSeconds: 2,
+      tokenMaxTtlSeconds: 4,
+      refresh: '1s',
+      ...machine(),
+    },
   };
   console.log(
     `\nRssAnon settled: ${results.rssAnonAfterFirstMinuteMb} MB after the first minute, ${results.rssAnonEndMb} MB at the end (${minAfterFirstMinuteMb}-${maxAfterFirstMinuteMb} MB under reads): ` +

@@ -7,8 +7,16 @@ const IRSA_ENV = [
   { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::111122223333:role/checkout' },
   { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' },
 ];
-const IRSA_MOUNT = { name: 'aws-iam-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount', readOnly: true };
-const API_MOUNT = { name: 'kube-api-access-7xk2p', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true };
+const IRSA_MOUNT = {
+  name: 'aws-iam-token',
+  mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount',
+  readOnly: true,
+};
+const API_MOUNT = {
+  name: 'kube-api-access-7xk2p',
+  mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+  readOnly: true,
+};
 
 /** A Deployment's pod as the API server hands it to the webhook: 3 containers, 2 secrets, IRSA already there. */
 export function realisticPod(): Record<string, unknown> {
@@ -19,7 +27,12 @@ export function realisticPod(): Record<string, unknown> {
     metadata: {
       generateName: 'checkout-7d9f8b6c5-',
       namespace: 'shop',
-      labels: { app: 'checkout', 'pod-template-hash': '7d9f8b6c5', 'app.kubernetes.io/part-of': 'shop', 'app.kubernetes.io/version': '2.14.1' },
+      labels: {
+        app: 'checkout',
+        'pod-template-hash': '7d9f8b6c5',
+        'app.kubernetes.io/part-of': 'shop',
+        'app.kubernetes.io/version': '2.14.1',
+      },
       annotations: {
         'vault-irsa.io/role': 'checkout',
         'vault-irsa.io/secret-db': 'database/creds/checkout',
@@ -28,24 +41,54 @@ export function realisticPod(): Record<string, unknown> {
         'prometheus.io/scrape': 'true',
         'prometheus.io/port': '9090',
       },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'checkout-7d9f8b6c5', uid: '0b8f2c1e-5a4d-4c3b-9e8f-7a6b5c4d3e2f', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'checkout-7d9f8b6c5',
+          uid: '0b8f2c1e-5a4d-4c3b-9e8f-7a6b5c4d3e2f',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       serviceAccountName: 'checkout',
       terminationGracePeriodSeconds: 30,
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: 'checkout',
           image: 'ghcr.io/example/checkout:2.14.1',
-          ports: [{ name: 'http', containerPort: 8080 }, { name: 'metrics', containerPort: 9090 }],
-          env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, ...IRSA_ENV],
+          ports: [
+            { name: 'http', containerPort: 8080 },
+            { name: 'metrics', containerPort: 9090 },
+          ],
+          env: [
+            { name: 'LOG_LEVEL', value: 'info' },
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ...IRSA_ENV,
+          ],
           envFrom: [{ configMapRef: { name: 'checkout-config' } }],
           resources: resources('250m', '512Mi'),
           readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5 },
           livenessProbe: { httpGet: { path: '/live', port: 'http' }, periodSeconds: 10, failureThreshold: 3 },
-          volumeMounts: [{ name: 'config', mountPath: '/etc/checkout', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }, API_MOUNT, IRSA_MOUNT],
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/checkout', readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+            API_MOUNT,
+            IRSA_MOUNT,
+          ],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
         },
         {
           name: 'worker',
@@ -54,7 +97,11 @@ export function realisticPod(): Record<string, unknown> {
           env: [{ name: 'LOG_LEVEL', value: 'info' }, ...IRSA_ENV],
           resources: resources('100m', '256Mi'),
           volumeMounts: [{ name: 'config', mountPath: '/etc/checkout', readOnly: true }, API_MOUNT, IRSA_MOUNT],
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
         },
         {
           name: 'log-shipper',
@@ -68,7 +115,14 @@ export function realisticPod(): Record<string, unknown> {
         { name: 'config', configMap: { name: 'checkout-config' } },
         { name: 'fluent-bit-config', configMap: { name: 'checkout-fluent-bit' } },
         { name: 'tmp', emptyDir: {} },
-        { name: 'aws-iam-token', projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' } }] } },
+        {
+          name: 'aws-iam-token',
+          projected: {
+            sources: [
+              { serviceAccountToken: { audience: 'sts.amazonaws.com', expirationSeconds: 86400, path: 'token' } },
+            ],
+          },
+        },
         {
           name: 'kube-api-access-7xk2p',
           projected: {
@@ -76,7 +130,11 @@ export function realisticPod(): Record<string, unknown> {
             sources: [
               { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
               { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+              {
+                downwardAPI: {
+                  items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+                },
+              },
             ],
           },
         },
@@ -108,7 +166,11 @@ export function admissionReview(pod: Record<string, unknown>): Record<string, un
       requestResource: { group: '', version: 'v1', resource: 'pods' },
       operation: 'CREATE',
       namespace: 'shop',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'f1e2d3c4-b5a6-4789-8abc-def012345678', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        uid: 'f1e2d3c4-b5a6-4789-8abc-def012345678',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+      },
       object: pod,
       oldObject: null,
       dryRun: false,
@@ -116,4 +178,3 @@ export function admissionReview(pod: Record<string, unknown>): Record<string, un
     },
   };
 }
-

@@ -18,7 +18,26 @@ import { join } from 'node:path';
 import { freePorts } from '../../stand-ins/ports.js';
 import { makeTestCert, writeTestCert } from '../../stand-ins/tls.js';
 import { admissionReview, realisticPod } from './webhook-review.js';
-import { FLOOR_JS, ROOT, arg, benchOptions, rotate, runBench, fetchOnce, floorSpec, idleRss, idleRssBreakdown, imageNodeArgs, machine, printTable, round, startNode, waitForStatus, writeResults, type Child } from './common.js';
+import {
+  FLOOR_JS,
+  ROOT,
+  arg,
+  benchOptions,
+  rotate,
+  runBench,
+  fetchOnce,
+  floorSpec,
+  idleRss,
+  idleRssBreakdown,
+  imageNodeArgs,
+  machine,
+  printTable,
+  round,
+  startNode,
+  waitForStatus,
+  writeResults,
+  type Child,
+} from './common.js';
 
 const { script, connections, warmupSeconds, phaseSeconds, rounds } = benchOptions('vault-irsa-webhook');
 const settleMs = Number(arg('settle', '12')) * 1000;
@@ -36,7 +55,9 @@ async function main(): Promise<void> {
   const cert = await makeTestCert({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
   const tls = await writeTestCert(join(scratch, 'tls'), cert);
   const [port, floorPort, parseFloorPort] = await freePorts(3);
-  console.log(`webhook bench: ${script} vs bare node:https, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`);
+  console.log(
+    `webhook bench: ${script} vs bare node:https, ${connections} connections, warm-up ${warmupSeconds}s, ${rounds}x${phaseSeconds}s ABBA each`,
+  );
 
   const subject = startNode(
     'webhook',
@@ -49,7 +70,9 @@ async function main(): Promise<void> {
       VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.vault.svc:8200',
       VAULT_IRSA_WEBHOOK_IAM_SERVER_ID: 'vault.example.com',
       VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
-      ...(process.env.BENCH_WEBHOOK_LOG_LEVEL ? { VAULT_IRSA_WEBHOOK_LOG_LEVEL: process.env.BENCH_WEBHOOK_LOG_LEVEL } : {}),
+      ...(process.env.BENCH_WEBHOOK_LOG_LEVEL
+        ? { VAULT_IRSA_WEBHOOK_LOG_LEVEL: process.env.BENCH_WEBHOOK_LOG_LEVEL }
+        : {}),
     },
     scratch,
     subjectNodeArgs,
@@ -62,7 +85,8 @@ async function main(): Promise<void> {
   const headers = { 'content-type': 'application/json' };
   const url = `https://127.0.0.1:${port}/mutate`;
   const answer = await fetchOnce(url, { method: 'POST', headers, body, ca: cert.cert });
-  const response = (JSON.parse(answer.body.toString()) as { response?: { allowed?: boolean; patch?: string } }).response;
+  const response = (JSON.parse(answer.body.toString()) as { response?: { allowed?: boolean; patch?: string } })
+    .response;
   if (answer.status !== 200 || response?.allowed !== true || !response.patch) {
     throw new Error(`the webhook did not inject the pod: ${answer.status} ${answer.body.toString().slice(0, 500)}`);
   }
@@ -71,7 +95,12 @@ async function main(): Promise<void> {
   const floor = startNode(
     'floor',
     FLOOR_JS,
-    { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort), BENCH_FLOOR_TLS_CERT_FILE: tls.certFile, BENCH_FLOOR_TLS_KEY_FILE: tls.keyFile },
+    {
+      BENCH_FLOOR_SPEC: floorSpec(answer),
+      BENCH_FLOOR_PORT: String(floorPort),
+      BENCH_FLOOR_TLS_CERT_FILE: tls.certFile,
+      BENCH_FLOOR_TLS_KEY_FILE: tls.keyFile,
+    },
     scratch,
   );
   children.push(floor);
@@ -100,8 +129,14 @@ async function main(): Promise<void> {
     throw new Error('the parsing floor does not answer the same body as the webhook');
   }
 
-  const [idleMb, floorIdleMb] = await Promise.all([idleRss(subject.pid, settleMs, 15, 200), idleRss(floor.pid, settleMs, 15, 200)]);
-  const [idleKinds, floorIdleKinds] = await Promise.all([idleRssBreakdown(subject.pid, 5), idleRssBreakdown(floor.pid, 5)]);
+  const [idleMb, floorIdleMb] = await Promise.all([
+    idleRss(subject.pid, settleMs, 15, 200),
+    idleRss(floor.pid, settleMs, 15, 200),
+  ]);
+  const [idleKinds, floorIdleKinds] = await Promise.all([
+    idleRssBreakdown(subject.pid, 5),
+    idleRssBreakdown(floor.pid, 5),
+  ]);
 
   const r = await rotate(
     {
@@ -114,7 +149,10 @@ async function main(): Promise<void> {
       warmupSeconds,
       phaseSeconds,
       rounds,
-      onPhase: (who, p) => console.log(`  ${who.padEnd(10)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`),
+      onPhase: (who, p) =>
+        console.log(
+          `  ${who.padEnd(10)} ${Math.round(p.perSec)} req/s, ${Math.round((p.cpuMs * 1000) / p.requests)} us CPU/req`,
+        ),
     },
   );
   // p99 where the API server usually is: a few reviews at a time
@@ -126,7 +164,8 @@ async function main(): Promise<void> {
     { connections: latencyConnections, warmupSeconds: 1, phaseSeconds, rounds: Math.max(2, Math.ceil(rounds / 2)) },
   );
   for (const [who, m] of [...Object.entries(r), ...Object.entries(lat)]) {
-    if (m.non2xx + m.errors > 0) throw new Error(`failed requests under load: ${who} ${m.non2xx} non-2xx, ${m.errors} errors`);
+    if (m.non2xx + m.errors > 0)
+      throw new Error(`failed requests under load: ${who} ${m.non2xx} non-2xx, ${m.errors} errors`);
   }
 
   const results = {
@@ -186,19 +225,52 @@ async function main(): Promise<void> {
   };
 
   const ok = (b: boolean | undefined) => (b ? 'ok' : 'MISSED');
-  printTable(`vault-irsa webhook: POST /mutate (${body.length} B in, ${answer.body.length} B out, ${ops} patch ops), HTTPS keep-alive, ${connections} connections, ${round(r.subject.seconds, 1)}s each`, [
-    ['reviews/s', String(results.reviewsPerSec), String(results.floorReviewsPerSec), `${results.reviewRatio} (>= ${TARGETS.reviewRatio}) ${ok(results.met.reviewRatio)}`],
-    ['reviews/s of a floor that parses', '', String(results.parseFloorReviewsPerSec), `${results.parseFloorRatio} of the floor`],
-    ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
-    [`p99 ms (${connections} connections)`, String(results.p99Ms), String(results.floorP99Ms), ''],
-    [`p99 ms (${latencyConnections} connections)`, String(results.p99MsAt4), `${results.parseFloorP99MsAt4} (parsing floor)`, `(<= ${TARGETS.p99MsAt4}) ${ok(results.met.p99MsAt4)}`],
-    ['server CPU us per review', String(results.cpuUsPerReview), `${results.floorCpuUsPerReview}; parsing ${results.parseFloorCpuUsPerReview}`, `${results.cpuPerReviewVsParseFloor}x parsing floor (<= ${TARGETS.cpuPerReviewVsParseFloor}) ${ok(results.met.cpuPerReviewVsParseFloor)}`],
-    ['RSS under load MB (peak)', String(results.rssMb), String(results.floorRssMb), ''],
-    ['idle VmRSS MB', String(results.idleRssMb), String(results.floorIdleRssMb), `${results.idleRssRatio}x (<= ${TARGETS.idleRssRatio}) ${ok(results.met.idleRssRatio)}`],
-    ['idle RssAnon MB (private)', String(results.idleRssAnonMb), String(results.floorIdleRssAnonMb), ''],
-    ['idle RssFile MB (mapped files)', String(results.idleRssFileMb), String(results.floorIdleRssFileMb), ''],
-    ['start to ready ms', String(results.startupToReadyMs), `${results.floorStartupToListeningMs} (to listening)`, ''],
-  ]);
+  printTable(
+    `vault-irsa webhook: POST /mutate (${body.length} B in, ${answer.body.length} B out, ${ops} patch ops), HTTPS keep-alive, ${connections} connections, ${round(r.subject.seconds, 1)}s each`,
+    [
+      [
+        'reviews/s',
+        String(results.reviewsPerSec),
+        String(results.floorReviewsPerSec),
+        `${results.reviewRatio} (>= ${TARGETS.reviewRatio}) ${ok(results.met.reviewRatio)}`,
+      ],
+      [
+        'reviews/s of a floor that parses',
+        '',
+        String(results.parseFloorReviewsPerSec),
+        `${results.parseFloorRatio} of the floor`,
+      ],
+      ['p50 ms', String(results.p50Ms), String(results.floorP50Ms), ''],
+      [`p99 ms (${connections} connections)`, String(results.p99Ms), String(results.floorP99Ms), ''],
+      [
+        `p99 ms (${latencyConnections} connections)`,
+        String(results.p99MsAt4),
+        `${results.parseFloorP99MsAt4} (parsing floor)`,
+        `(<= ${TARGETS.p99MsAt4}) ${ok(results.met.p99MsAt4)}`,
+      ],
+      [
+        'server CPU us per review',
+        String(results.cpuUsPerReview),
+        `${results.floorCpuUsPerReview}; parsing ${results.parseFloorCpuUsPerReview}`,
+        `${results.cpuPerReviewVsParseFloor}x parsing floor (<= ${TARGETS.cpuPerReviewVsParseFloor}) ${ok(results.met.cpuPerReviewVsParseFloor)}`,
+      ],
+      ['RSS under load MB (peak)', String(results.rssMb), String(results.floorRssMb), ''],
+      [
+        'idle VmRSS MB',
+        String(results.idleRssMb),
+        String(results.floorIdleRssMb),
+        `${results.idleRssRatio}x (<= ${TARGETS.idleRssRatio}) ${ok(results.met.idleRssRatio)}`,
+      ],
+      ['idle RssAnon MB (private)', String(results.idleRssAnonMb), String(results.floorIdleRssAnonMb), ''],
+      ['idle RssFile MB (mapped files)', String(results.idleRssFileMb), String(results.floorIdleRssFileMb), ''],
+      [
+        'start to ready ms',
+        String(results.startupToReadyMs),
+        `${results.floorStartupToListeningMs} (to listening)`,
+        '',
+      ],
+    ],
+  );
   console.log(`wrote ${writeResults('webhook', results)}`);
 }
 

@@ -32,7 +32,10 @@ test('the demo runs the whole flow on this machine and exits 0', async () => {
 }, 90_000);
 
 test('without Python and hvac the demo says so at that step and goes on', async () => {
-  const demo = startProcess(process.execPath, ['dist/demo/demo.js'], { VAULT_IRSA_DEMO_VAULT: 'stand-in', VAULT_IRSA_DEMO_PYTHON: '/nonexistent/python3' });
+  const demo = startProcess(process.execPath, ['dist/demo/demo.js'], {
+    VAULT_IRSA_DEMO_VAULT: 'stand-in',
+    VAULT_IRSA_DEMO_PYTHON: '/nonexistent/python3',
+  });
   const exit = await demo.waitForExit(60_000);
   const out = demo.output();
   expect({ code: exit.code, out }).toMatchObject({ code: 0 });

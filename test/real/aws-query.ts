@@ -9,10 +9,20 @@ export const LOCALSTACK_KEYS = { accessKeyId: 'test', secretAccessKey: 'test' } 
 
 const VERSIONS = { iam: '2010-05-08', sts: '2011-06-15' } as const;
 
-export async function awsQuery(endpoint: string, service: keyof typeof VERSIONS, action: string, params: Record<string, string> = {}): Promise<string> {
+export async function awsQuery(
+  endpoint: string,
+  service: keyof typeof VERSIONS,
+  action: string,
+  params: Record<string, string> = {},
+): Promise<string> {
   const url = new URL(endpoint);
   const body = new URLSearchParams({ Action: action, Version: VERSIONS[service], ...params }).toString();
-  const signer = new SignatureV4({ service, region: 'us-east-1', credentials: LOCALSTACK_KEYS, sha256: Hash.bind(null, 'sha256') });
+  const signer = new SignatureV4({
+    service,
+    region: 'us-east-1',
+    credentials: LOCALSTACK_KEYS,
+    sha256: Hash.bind(null, 'sha256'),
+  });
   const signed = await signer.sign({
     method: 'POST',
     protocol: url.protocol,
@@ -43,13 +53,18 @@ export async function createWebIdentityRole(endpoint: string, roleName: string, 
     Statement: [
       {
         Effect: 'Allow',
-        Principal: { Federated: 'arn:aws:iam::000000000000:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/VAULTIRSA' },
+        Principal: {
+          Federated: 'arn:aws:iam::000000000000:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/VAULTIRSA',
+        },
         Action: 'sts:AssumeRoleWithWebIdentity',
         Condition: { StringEquals: { 'oidc.eks.us-east-1.amazonaws.com/id/VAULTIRSA:sub': subject } },
       },
     ],
   };
-  const xml = await awsQuery(endpoint, 'iam', 'CreateRole', { RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) });
+  const xml = await awsQuery(endpoint, 'iam', 'CreateRole', {
+    RoleName: roleName,
+    AssumeRolePolicyDocument: JSON.stringify(trust),
+  });
   const arn = xmlField(xml, 'Arn');
   if (!arn) throw new Error(`iam:CreateRole answered without an Arn: ${xml.slice(0, 300)}`);
   return arn;

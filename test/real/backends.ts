@@ -19,9 +19,16 @@ export async function detectDocker(timeoutMs = 10_000): Promise<Detected<{ host:
   });
   try {
     const client = await Promise.race([getContainerRuntimeClient(), timeout]);
-    return { ok: true, host: client.info.containerRuntime.host, serverVersion: String(client.info.containerRuntime.serverVersion) };
+    return {
+      ok: true,
+      host: client.info.containerRuntime.host,
+      serverVersion: String(client.info.containerRuntime.serverVersion),
+    };
   } catch (err) {
-    return { ok: false, reason: `testcontainers found no container runtime (${err instanceof Error ? err.message : String(err)})` };
+    return {
+      ok: false,
+      reason: `testcontainers found no container runtime (${err instanceof Error ? err.message : String(err)})`,
+    };
   } finally {
     clearTimeout(timer);
   }

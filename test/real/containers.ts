@@ -40,7 +40,10 @@ export async function startVault(network: StartedNetwork, alias = 'vault'): Prom
 }
 
 /** LocalStack with only STS and IAM; reachable as http://<alias>:4566 from the network, getConnectionUri() from the host. */
-export async function startLocalStack(network: StartedNetwork, alias = 'localstack'): Promise<StartedLocalStackContainer> {
+export async function startLocalStack(
+  network: StartedNetwork,
+  alias = 'localstack',
+): Promise<StartedLocalStackContainer> {
   return new LocalstackContainer(IMAGES.localstack)
     .withNetwork(network)
     .withNetworkAliases(alias)
@@ -67,5 +70,7 @@ export async function hostGatewayIp(container: StartedTestContainer): Promise<st
     const [ip, ...names] = line.trim().split(/\s+/);
     if (ip && names.includes(HOST_GATEWAY_NAME)) return ip;
   }
-  throw new Error(`no ${HOST_GATEWAY_NAME} entry in the container's /etc/hosts (Docker Engine 20.10+ maps host-gateway): ${r.output.slice(0, 300)}`);
+  throw new Error(
+    `no ${HOST_GATEWAY_NAME} entry in the container's /etc/hosts (Docker Engine 20.10+ maps host-gateway): ${r.output.slice(0, 300)}`,
+  );
 }

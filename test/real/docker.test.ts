@@ -14,7 +14,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { X509Certificate } from 'node:crypto';
 import { kubeRequester } from '../../webhook/kube-rest.js';
 import { AutoTls } from '../../webhook/tls-auto.js';
@@ -23,16 +29,51 @@ import type { StartedLocalStackContainer } from '@testcontainers/localstack';
 import type { StartedK3sContainer } from '@testcontainers/k3s';
 import { startOidcIssuer, type OidcIssuerExt } from '../../stand-ins/oidc-issuer.js';
 import { makeTestCert, writeTestCert } from '../../stand-ins/tls.js';
-import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../integration/sidecar/helpers.js';
+import {
+  cleanup,
+  SIDECAR_BIN,
+  startSidecar,
+  waitFor,
+  waitReady,
+  type RunningSidecar,
+} from '../integration/sidecar/helpers.js';
 import { startWebhookProcess, type WebhookProcess } from '../integration/webhook/webhook-process.js';
 import { awsQuery, createWebIdentityRole } from './aws-query.js';
 import { detectDocker } from './backends.js';
-import { HOST_GATEWAY_NAME, hostGatewayIp, PULL_AND_START_MS, startK3s, startLocalStack, startVault, type StartedVault } from './containers.js';
+import {
+  HOST_GATEWAY_NAME,
+  hostGatewayIp,
+  PULL_AND_START_MS,
+  startK3s,
+  startLocalStack,
+  startVault,
+  type StartedVault,
+} from './containers.js';
 import { IMAGES } from './images.js';
-import { metric, NAMESPACE, SERVER_ID, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from '../../stand-ins/pod-identity.js';
-import { configureAwsAuthAndKv, enableAwsSecretsEngine, KV1_SEED, KV2_SEED, POLICY } from '../../stand-ins/vault-setup.js';
+import {
+  metric,
+  NAMESPACE,
+  SERVER_ID,
+  SERVICE_ACCOUNT,
+  sidecarEnvFor,
+  writePodIdentity,
+  type PodIdentity,
+} from '../../stand-ins/pod-identity.js';
+import {
+  configureAwsAuthAndKv,
+  enableAwsSecretsEngine,
+  KV1_SEED,
+  KV2_SEED,
+  POLICY,
+} from '../../stand-ins/vault-setup.js';
 import { expectSidecarInjected, expectUntouched, sidecarOf } from './injected-pod.js';
-import { podFor, registrationFor, shippedAdmissionPolicy, shippedAutoTlsObjects, SIDECAR_IMAGE } from './webhook-registration.js';
+import {
+  podFor,
+  registrationFor,
+  shippedAdmissionPolicy,
+  shippedAutoTlsObjects,
+  SIDECAR_IMAGE,
+} from './webhook-registration.js';
 
 const detectStarted = Date.now();
 const docker = await detectDocker();
@@ -47,7 +88,8 @@ test('Docker detection answers at once, with a runtime or a reason', () => {
 });
 
 function requireSidecarBuild(): void {
-  if (!existsSync(SIDECAR_BIN)) throw new Error(`${SIDECAR_BIN} is missing: run \`npm run build\` (npm test and npm run test:real build first)`);
+  if (!existsSync(SIDECAR_BIN))
+    throw new Error(`${SIDECAR_BIN} is missing: run \`npm run build\` (npm test and npm run test:real build first)`);
 }
 
 suite(`Vault (${IMAGES.vault}) + LocalStack (${IMAGES.localstack})`, () => {
@@ -68,7 +110,11 @@ suite(`Vault (${IMAGES.vault}) + LocalStack (${IMAGES.localstack})`, () => {
     const net = network;
     [localstack, vault] = await Promise.all([startLocalStack(net, 'localstack'), startVault(net)]);
     const awsFromHost = localstack.getConnectionUri();
-    roleArn = await createWebIdentityRole(awsFromHost, 'app-vault', `system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`);
+    roleArn = await createWebIdentityRole(
+      awsFromHost,
+      'app-vault',
+      `system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`,
+    );
     // Token TTL 20 s: one renew-self within the test; the max TTL is long so the lease outlives it.
     await configureAwsAuthAndKv(vault.admin, {
       stsEndpoint: AWS_IN_NETWORK,
@@ -117,7 +163,12 @@ suite(`Vault (${IMAGES.vault}) + LocalStack (${IMAGES.localstack})`, () => {
 
   it('serves KV v2, KV v1 and a leased secret from the aws engine (an IAM user in LocalStack)', async () => {
     const s = running();
-    expect((await s.get('/v1/secrets/app')).json()).toMatchObject({ path: 'secret/my-app', data: KV2_SEED, version: 1, stale: false });
+    expect((await s.get('/v1/secrets/app')).json()).toMatchObject({
+      path: 'secret/my-app',
+      data: KV2_SEED,
+      version: 1,
+      stale: false,
+    });
     expect((await s.get('/v1/secrets/legacy')).json()).toMatchObject({ path: 'kv1/app', data: KV1_SEED, stale: false });
     const aws = (await s.get('/v1/secrets/aws')).json();
     expect(aws.leaseDuration).toBeGreaterThan(0);
@@ -131,8 +182,16 @@ suite(`Vault (${IMAGES.vault}) + LocalStack (${IMAGES.localstack})`, () => {
   it('renews the token (renew-self) and the aws lease (sys/leases/renew), keeping the same credentials', async () => {
     const s = running();
     const before = (await s.get('/v1/secrets/aws')).json().data.access_key as string;
-    await waitFor(async () => (await metric(s.health, 'vault_irsa_lease_renewals_total', { outcome: 'success' })) >= 1, 30_000, 250);
-    await waitFor(async () => (await metric(s.health, 'vault_irsa_token_renewals_total', { outcome: 'success' })) >= 1, 30_000, 250);
+    await waitFor(
+      async () => (await metric(s.health, 'vault_irsa_lease_renewals_total', { outcome: 'success' })) >= 1,
+      30_000,
+      250,
+    );
+    await waitFor(
+      async () => (await metric(s.health, 'vault_irsa_token_renewals_total', { outcome: 'success' })) >= 1,
+      30_000,
+      250,
+    );
     expect((await s.get('/v1/secrets/aws')).json().data.access_key).toBe(before);
   }, 70_000);
 
@@ -154,7 +213,8 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
   let core: CoreV1Api;
   let kc: KubeConfig;
 
-  const dryRun = (namespace: string, pod: V1Pod): Promise<V1Pod> => core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' });
+  const dryRun = (namespace: string, pod: V1Pod): Promise<V1Pod> =>
+    core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' });
   const admissionsLogged = () => (webhook?.logs ?? []).filter((l) => l.msg === 'admission');
 
   beforeAll(async () => {
@@ -198,12 +258,19 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
   }, 120_000);
 
   it('an annotated pod, created with dryRun=All, comes back with the sidecar (native, IRSA from the ServiceAccount)', async () => {
-    const annotated = podFor('web', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db' });
+    const annotated = podFor('web', SERVICE_ACCOUNT, {
+      'vault-irsa.io/role': 'app',
+      'vault-irsa.io/secret-db': 'secret/db',
+    });
     // The API server picks up a new webhook configuration within moments; until then a create passes uninjected.
-    const pod = await waitFor(async () => {
-      const p = await dryRun(NAMESPACE, annotated);
-      return sidecarOf(p) ? p : undefined;
-    }, 60_000, 1000);
+    const pod = await waitFor(
+      async () => {
+        const p = await dryRun(NAMESPACE, annotated);
+        return sidecarOf(p) ? p : undefined;
+      },
+      60_000,
+      1000,
+    );
 
     expectSidecarInjected(pod, {
       image: SIDECAR_IMAGE,
@@ -213,14 +280,20 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
       secrets: { db: 'secret/db' },
       roleArn: ROLE_ARN,
     });
-    await waitFor(() => admissionsLogged().some((l) => l.namespace === NAMESPACE && l.pod === 'web' && l.outcome === 'injected'), 10_000);
+    await waitFor(
+      () => admissionsLogged().some((l) => l.namespace === NAMESPACE && l.pod === 'web' && l.outcome === 'injected'),
+      10_000,
+    );
   }, 90_000);
 
   it('the selectors: kube-system and unannotated pods never reach the webhook; inject "false" is left alone', async () => {
     const role = { 'vault-irsa.io/role': 'app' };
     const system = await dryRun('kube-system', podFor('system', SERVICE_ACCOUNT, role));
     const plain = await dryRun(NAMESPACE, podFor('plain', SERVICE_ACCOUNT, {}));
-    const optOut = await dryRun(NAMESPACE, podFor('opt-out', SERVICE_ACCOUNT, { ...role, 'vault-irsa.io/inject': 'false' }));
+    const optOut = await dryRun(
+      NAMESPACE,
+      podFor('opt-out', SERVICE_ACCOUNT, { ...role, 'vault-irsa.io/inject': 'false' }),
+    );
     for (const p of [system, plain, optOut]) expectUntouched(p);
     // The opt-out pod matches every selector, so the webhook answers it (and skips it). Its log line comes after
     // any for the two earlier pods, so once it is here their absence means they were never sent.
@@ -229,61 +302,107 @@ suite(`K3s (${IMAGES.k3s}): the shipped webhook registration with a real API ser
     expect(admissionsLogged().filter((l) => l.pod === 'plain')).toEqual([]);
   }, 60_000);
 
-  it('the shipped ValidatingAdmissionPolicy: type-checked by the API server, the webhook\'s output allowed, a pod without its sidecar denied', async () => {
+  it("the shipped ValidatingAdmissionPolicy: type-checked by the API server, the webhook's output allowed, a pod without its sidecar denied", async () => {
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     const { policy, binding } = shippedAdmissionPolicy();
     await admission.createValidatingAdmissionPolicy({ body: policy });
     await admission.createValidatingAdmissionPolicyBinding({ body: binding });
     const name = policy.metadata?.name ?? '';
-    const checked = await waitFor(async () => {
-      const p = await admission.readValidatingAdmissionPolicy({ name });
-      return p.status?.typeChecking ? p : undefined;
-    }, 30_000, 500);
+    const checked = await waitFor(
+      async () => {
+        const p = await admission.readValidatingAdmissionPolicy({ name });
+        return p.status?.typeChecking ? p : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(checked.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
 
     // claims to be injected, so the webhook skips it: only the policy stands between it and a pod without secrets
-    const claims = podFor('claims-injected', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/status': 'injected' });
+    const claims = podFor('claims-injected', SERVICE_ACCOUNT, {
+      'vault-irsa.io/role': 'app',
+      'vault-irsa.io/status': 'injected',
+    });
     // a new policy takes a moment to be enforced
-    const denial = await waitFor(async () => {
-      try {
-        await dryRun(NAMESPACE, claims);
-        return undefined;
-      } catch (err) {
-        return { code: (err as { code?: number }).code, body: String((err as { body?: unknown }).body ?? err) };
-      }
-    }, 60_000, 1000);
+    const denial = await waitFor(
+      async () => {
+        try {
+          await dryRun(NAMESPACE, claims);
+          return undefined;
+        } catch (err) {
+          return { code: (err as { code?: number }).code, body: String((err as { body?: unknown }).body ?? err) };
+        }
+      },
+      60_000,
+      1000,
+    );
     expect(denial.code).toBe(422);
     expect(denial.body).toMatch(/no vault-irsa sidecar container/);
 
-    const injected = await dryRun(NAMESPACE, podFor('web-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db' }));
+    const injected = await dryRun(
+      NAMESPACE,
+      podFor('web-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db' }),
+    );
     expect(sidecarOf(injected)).toBeDefined();
-    expectUntouched(await dryRun(NAMESPACE, podFor('opt-out-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/inject': 'false' })));
+    expectUntouched(
+      await dryRun(
+        NAMESPACE,
+        podFor('opt-out-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/inject': 'false' }),
+      ),
+    );
     // excluded namespaces are excluded from the policy too
-    expect(sidecarOf(await dryRun('kube-system', podFor('system-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/status': 'injected' })))).toBeUndefined();
+    expect(
+      sidecarOf(
+        await dryRun(
+          'kube-system',
+          podFor('system-2', SERVICE_ACCOUNT, { 'vault-irsa.io/role': 'app', 'vault-irsa.io/status': 'injected' }),
+        ),
+      ),
+    ).toBeUndefined();
   }, 120_000);
 
   // Last: it rewrites the caBundle of the registration the tests above use.
-  it('TLS mode auto with the shipped RBAC, as the webhook\'s ServiceAccount: two replicas agree, the CA is published, nothing else is reachable', async () => {
+  it("TLS mode auto with the shipped RBAC, as the webhook's ServiceAccount: two replicas agree, the CA is published, nothing else is reachable", async () => {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     for (const o of shippedAutoTlsObjects()) await objects.create(o);
-    const issued = await core.createNamespacedServiceAccountToken({ name: 'vault-irsa', namespace: 'vault-irsa', body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    const issued = await core.createNamespacedServiceAccountToken({
+      name: 'vault-irsa',
+      namespace: 'vault-irsa',
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
+    });
     const cluster = kc.getCurrentCluster();
     if (!cluster || !issued.status?.token) throw new Error('no cluster or token');
     const asWebhook = new KubeConfig();
     asWebhook.loadFromOptions({
-      clusters: [cluster], users: [{ name: 'webhook', token: issued.status.token }],
-      contexts: [{ name: 'webhook', cluster: cluster.name, user: 'webhook' }], currentContext: 'webhook',
+      clusters: [cluster],
+      users: [{ name: 'webhook', token: issued.status.token }],
+      contexts: [{ name: 'webhook', cluster: cluster.name, user: 'webhook' }],
+      currentContext: 'webhook',
     });
-    const make = (secretName: string): AutoTls => new AutoTls({
-      request: kubeRequester(asWebhook, 10_000), namespace: 'vault-irsa', secretName, webhookConfigurationName: 'vault-irsa',
-      policy: { validityMs: 24 * 3_600_000, renewBeforeMs: 3_600_000, overlapMs: 600_000, dnsNames: ['vault-irsa.vault-irsa.svc'] },
-      intervalMs: 60_000, apply: () => undefined,
-    });
+    const make = (secretName: string): AutoTls =>
+      new AutoTls({
+        request: kubeRequester(asWebhook, 10_000),
+        namespace: 'vault-irsa',
+        secretName,
+        webhookConfigurationName: 'vault-irsa',
+        policy: {
+          validityMs: 24 * 3_600_000,
+          renewBeforeMs: 3_600_000,
+          overlapMs: 600_000,
+          dnsNames: ['vault-irsa.vault-irsa.svc'],
+        },
+        intervalMs: 60_000,
+        apply: () => undefined,
+      });
     const [a, b] = await Promise.all([make('vault-irsa-auto-tls').start(), make('vault-irsa-auto-tls').start()]);
     expect(a.cert.equals(b.cert)).toBe(true);
-    const mwc = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'vault-irsa' });
+    const mwc = await kc
+      .makeApiClient(AdmissionregistrationV1Api)
+      .readMutatingWebhookConfiguration({ name: 'vault-irsa' });
     const bundle = Buffer.from(mwc.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString();
-    const ca = new X509Certificate(bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? '');
+    const ca = new X509Certificate(
+      bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? '',
+    );
     expect(new X509Certificate(a.cert).checkIssued(ca)).toBe(true);
     const secret = await core.readNamespacedSecret({ name: 'vault-irsa-auto-tls', namespace: 'vault-irsa' });
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);

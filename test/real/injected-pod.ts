@@ -1,7 +1,8 @@
 /** What an injected pod must carry (docs/pod.md), checked on the object a real API server returned. */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 
-export const sidecarOf = (pod: V1Pod): V1Container | undefined => pod.spec?.initContainers?.find((c) => c.name === 'vault-irsa');
+export const sidecarOf = (pod: V1Pod): V1Container | undefined =>
+  pod.spec?.initContainers?.find((c) => c.name === 'vault-irsa');
 
 export interface Expected {
   image: string;
@@ -32,12 +33,17 @@ export function expectSidecarInjected(pod: V1Pod, x: Expected): void {
   expect(sidecar?.volumeMounts).toEqual(
     expect.arrayContaining([
       expect.objectContaining({ name: 'vault-irsa', mountPath: '/var/run/vault-irsa' }),
-      expect.objectContaining({ name: 'aws-iam-token', mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount' }),
+      expect.objectContaining({
+        name: 'aws-iam-token',
+        mountPath: '/var/run/secrets/eks.amazonaws.com/serviceaccount',
+      }),
     ]),
   );
   const volumes = pod.spec?.volumes ?? [];
   expect(volumes.find((v) => v.name === 'vault-irsa')?.emptyDir?.medium).toBe('Memory');
-  const projected = volumes.find((v) => v.name === 'aws-iam-token')?.projected?.sources?.find((s) => s.serviceAccountToken)?.serviceAccountToken;
+  const projected = volumes
+    .find((v) => v.name === 'aws-iam-token')
+    ?.projected?.sources?.find((s) => s.serviceAccountToken)?.serviceAccountToken;
   expect(projected?.audience).toBe('sts.amazonaws.com');
   const app = pod.spec?.containers.find((c) => c.name === 'app');
   expect(app?.env).toEqual(
@@ -46,7 +52,11 @@ export function expectSidecarInjected(pod: V1Pod, x: Expected): void {
       { name: 'VAULT_IRSA_TOKEN_FILE', value: '/var/run/vault-irsa/token' },
     ]),
   );
-  expect(app?.volumeMounts).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'vault-irsa', mountPath: '/var/run/vault-irsa', readOnly: true })]));
+  expect(app?.volumeMounts).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ name: 'vault-irsa', mountPath: '/var/run/vault-irsa', readOnly: true }),
+    ]),
+  );
 }
 
 export function expectUntouched(pod: V1Pod): void {

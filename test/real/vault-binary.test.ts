@@ -9,8 +9,22 @@ import { existsSync } from 'node:fs';
 import { startProcess } from '../../stand-ins/child.js';
 import { startOidcIssuer, type OidcIssuerExt } from '../../stand-ins/oidc-issuer.js';
 import { startFakeSts, type FakeStsExt } from '../../stand-ins/sts.js';
-import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../integration/sidecar/helpers.js';
-import { metric, NAMESPACE, SERVICE_ACCOUNT, sidecarEnvFor, writePodIdentity, type PodIdentity } from '../../stand-ins/pod-identity.js';
+import {
+  cleanup,
+  SIDECAR_BIN,
+  startSidecar,
+  waitFor,
+  waitReady,
+  type RunningSidecar,
+} from '../integration/sidecar/helpers.js';
+import {
+  metric,
+  NAMESPACE,
+  SERVICE_ACCOUNT,
+  sidecarEnvFor,
+  writePodIdentity,
+  type PodIdentity,
+} from '../../stand-ins/pod-identity.js';
 import { detectVaultBinary, startVaultDevServer, type VaultDevServer } from '../../stand-ins/vault-dev-server.js';
 import { configureAwsAuthAndKv, KV1_SEED, KV2_SEED, POLICY } from '../../stand-ins/vault-setup.js';
 
@@ -39,16 +53,28 @@ const logins = (outcome: 'success' | 'failure') => metric(running().health, 'vau
 suite(`the sidecar against a real Vault (${found.ok ? found.version : 'absent'})`, () => {
   beforeAll(async () => {
     if (!found.ok) return;
-    if (!existsSync(SIDECAR_BIN)) throw new Error(`${SIDECAR_BIN} is missing: run \`npm run build\` (npm test and npm run test:real build first)`);
+    if (!existsSync(SIDECAR_BIN))
+      throw new Error(`${SIDECAR_BIN} is missing: run \`npm run build\` (npm test and npm run test:real build first)`);
     oidc = await startOidcIssuer();
     sts = await startFakeSts({ issuer: oidc, account: ACCOUNT });
     sts.addRole({ roleArn: ROLE_ARN, allowedSubjects: [`system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`] });
     vault = await startVaultDevServer(found.bin);
     // TTL 6 s, max 12 s: a renewal at ~4 s, the one at ~8 s comes back capped and the sidecar logs in again.
-    await configureAwsAuthAndKv(vault.admin, { stsEndpoint: sts.url, roleArn: ROLE_ARN, tokenTtl: '6s', tokenMaxTtl: '12s' });
+    await configureAwsAuthAndKv(vault.admin, {
+      stsEndpoint: sts.url,
+      roleArn: ROLE_ARN,
+      tokenTtl: '6s',
+      tokenMaxTtl: '12s',
+    });
     identity = await writePodIdentity(oidc);
     sidecar = await startSidecar(
-      sidecarEnvFor({ vaultAddr: vault.addr, roleArn: ROLE_ARN, stsEndpointUrl: sts.url, identity, secrets: { app: 'secret/my-app', legacy: 'kv1/app' } }),
+      sidecarEnvFor({
+        vaultAddr: vault.addr,
+        roleArn: ROLE_ARN,
+        stsEndpointUrl: sts.url,
+        identity,
+        secrets: { app: 'secret/my-app', legacy: 'kv1/app' },
+      }),
     );
     await waitReady(sidecar, 30_000);
   }, 120_000);
@@ -87,14 +113,20 @@ suite(`the sidecar against a real Vault (${found.ok ? found.version : 'absent'})
 
   it('renews its token with renew-self, and logs in again once a renewal is capped by token_max_ttl', async () => {
     const s = running();
-    await waitFor(async () => (await metric(s.health, 'vault_irsa_token_renewals_total', { outcome: 'success' })) >= 1, 15_000);
+    await waitFor(
+      async () => (await metric(s.health, 'vault_irsa_token_renewals_total', { outcome: 'success' })) >= 1,
+      15_000,
+    );
     expect(s.proc.output()).toContain('"event":"renewal"');
     await waitFor(async () => (await logins('success')) >= 2, 25_000);
     expect(s.proc.output()).toMatch(/"event":"(renewal_capped|relogin)"/);
     // every login went through Vault to the STS and verified
     expect(callerIdentityCalls().filter((c) => c.ok).length).toBeGreaterThanOrEqual(2);
     // the refresh keeps working under the new token: a new version shows up
-    await (vault as VaultDevServer).admin.putKv2('secret', 'my-app', { ...KV2_SEED, password: 'rotated-after-relogin' });
+    await (vault as VaultDevServer).admin.putKv2('secret', 'my-app', {
+      ...KV2_SEED,
+      password: 'rotated-after-relogin',
+    });
     await waitFor(async () => (await s.get('/v1/secrets/app/password')).body === 'rotated-after-relogin', 15_000);
     expect((await s.get('/v1/secrets/app')).json()).toMatchObject({ version: 2, stale: false });
   }, 60_000);
@@ -123,7 +155,8 @@ suite(`the sidecar against a real Vault (${found.ok ? found.version : 'absent'})
     expect(exit.code).toBe(0);
     const output = s.proc.output();
     expect(output).toContain('"event":"token_revoked"');
-    for (const v of [KV2_SEED.password, KV1_SEED.api_key, 'rotated-after-relogin', 'after-403', s.requestToken]) expect(output).not.toContain(v);
+    for (const v of [KV2_SEED.password, KV1_SEED.api_key, 'rotated-after-relogin', 'after-403', s.requestToken])
+      expect(output).not.toContain(v);
     // real Vault service tokens start with hvs.
     expect(output).not.toMatch(/hvs\.[A-Za-z0-9_-]{20,}/);
     // the current token and the one the capped renewal replaced: the pod leaves no live token behind

@@ -30,7 +30,11 @@ suite(`the vault CLI through the sidecar (${found.ok ? found.version : 'absent'}
   beforeAll(async () => {
     if (!existsSync(SIDECAR_BIN)) throw new Error(`${SIDECAR_BIN} is missing: run \`npm run build\``);
     stack = await startStack();
-    sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', legacy: 'kv1/app', db: 'database/creds/app' }) }));
+    sidecar = await startSidecar(
+      stack.sidecarEnv({
+        VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', legacy: 'kv1/app', db: 'database/creds/app' }),
+      }),
+    );
     await waitReady(sidecar);
     home = await mkdtemp(join(tmpdir(), 'vault-irsa-cli-'));
     stack.vault.clearRequests();
@@ -48,7 +52,12 @@ suite(`the vault CLI through the sidecar (${found.ok ? found.version : 'absent'}
     const r = spawnSync(found.bin, args, {
       encoding: 'utf8',
       timeout: 20_000,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home as string, VAULT_ADDR: (sidecar as RunningSidecar).api, VAULT_TOKEN: token },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: home as string,
+        VAULT_ADDR: (sidecar as RunningSidecar).api,
+        VAULT_TOKEN: token,
+      },
     });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   }

@@ -18,7 +18,11 @@ export function toCel(v: unknown): unknown {
   return v;
 }
 
-interface Requirement { key: string; operator: string; values?: string[] }
+interface Requirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
 
 function selects(selector: unknown, labels: Record<string, string>): boolean {
   if (!isObj(selector)) return true;
@@ -49,14 +53,20 @@ export function evaluatePolicy(policy: Obj, pod: Obj, namespace: string): Policy
   const spec = policy.spec as Obj;
   const constraints = spec.matchConstraints as Obj;
   const rules = constraints.resourceRules as Array<{ operations: string[]; resources: string[] }>;
-  if (!rules.some((r) => r.operations.includes('CREATE') && r.resources.includes('pods'))) return { matched: false, reason: 'not a pod CREATE rule' };
-  if (!selects(constraints.namespaceSelector, { 'kubernetes.io/metadata.name': namespace })) return { matched: false, reason: 'namespaceSelector' };
-  const labels = (isObj(pod.metadata) && isObj(pod.metadata.labels) ? pod.metadata.labels : {}) as Record<string, string>;
+  if (!rules.some((r) => r.operations.includes('CREATE') && r.resources.includes('pods')))
+    return { matched: false, reason: 'not a pod CREATE rule' };
+  if (!selects(constraints.namespaceSelector, { 'kubernetes.io/metadata.name': namespace }))
+    return { matched: false, reason: 'namespaceSelector' };
+  const labels = (isObj(pod.metadata) && isObj(pod.metadata.labels) ? pod.metadata.labels : {}) as Record<
+    string,
+    string
+  >;
   if (!selects(constraints.objectSelector, labels)) return { matched: false, reason: 'objectSelector' };
 
   const bindings: Record<string, unknown> = { object: toCel(pod), oldObject: null };
   for (const c of (spec.matchConditions ?? []) as Array<{ name: string; expression: string }>) {
-    if (!evalBool(c.expression, bindings, `matchCondition ${c.name}`)) return { matched: false, reason: `matchCondition ${c.name}` };
+    if (!evalBool(c.expression, bindings, `matchCondition ${c.name}`))
+      return { matched: false, reason: `matchCondition ${c.name}` };
   }
   const variables = new Map<string, unknown>();
   bindings.variables = variables;

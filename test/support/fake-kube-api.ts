@@ -21,7 +21,13 @@ import { join } from 'node:path';
 export interface ServiceAccountObject {
   apiVersion: 'v1';
   kind: 'ServiceAccount';
-  metadata: { name: string; namespace: string; uid: string; resourceVersion: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion: string;
+    annotations?: Record<string, string>;
+  };
 }
 
 export type Obj = Record<string, unknown>;
@@ -74,13 +80,16 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 
   const status = (res: ServerResponse, code: number, reason: string, message: string): void => {
     res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+    res.end(
+      JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }),
+    );
   };
 
   const emit = (type: Event['type'], object: ServiceAccountObject): void => {
     const ev = { type, object: structuredClone(object), rv };
     history.push(ev);
-    for (const w of watchers) if (ev.rv > w.after) w.res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
+    for (const w of watchers)
+      if (ev.rv > w.after) w.res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
   };
 
   const stamp = (o: Obj, existing?: Obj): Obj => {
@@ -96,7 +105,19 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     forbidden: new Set<string>(),
     putSecret(namespace, name, data) {
       const key = `${namespace}/${name}`;
-      secrets.set(key, stamp({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace }, ...(data ? { data } : {}) }, secrets.get(key)));
+      secrets.set(
+        key,
+        stamp(
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: { name, namespace },
+            ...(data ? { data } : {}),
+          },
+          secrets.get(key),
+        ),
+      );
     },
     getSecret: (namespace, name) => structuredClone(secrets.get(`${namespace}/${name}`)),
     deleteSecret: (namespace, name) => void secrets.delete(`${namespace}/${name}`),
@@ -122,7 +143,10 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         apiVersion: 'v1',
         kind: 'ServiceAccount',
         metadata: {
-          name, namespace, uid: existing?.metadata.uid ?? `uid-${++uid}`, resourceVersion: String(rv),
+          name,
+          namespace,
+          uid: existing?.metadata.uid ?? `uid-${++uid}`,
+          resourceVersion: String(rv),
           ...(annotations ? { annotations: { ...annotations } } : {}),
         },
       };
@@ -144,14 +168,29 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     async writeKubeconfig(dir, opts = {}) {
       await mkdir(dir, { recursive: true });
       const path = join(dir, 'kubeconfig');
-      await writeFile(path, [
-        'apiVersion: v1', 'kind: Config',
-        'clusters:', '- name: fake', '  cluster:', `    server: ${api.url}`,
-        ...(opts.markInsecure === false ? [] : ['    insecure-skip-tls-verify: true']),
-        'users:', '- name: fake', '  user:', '    token: fake-kube-token',
-        'contexts:', '- name: fake', '  context:', '    cluster: fake', '    user: fake',
-        'current-context: fake', '',
-      ].join('\n'));
+      await writeFile(
+        path,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters:',
+          '- name: fake',
+          '  cluster:',
+          `    server: ${api.url}`,
+          ...(opts.markInsecure === false ? [] : ['    insecure-skip-tls-verify: true']),
+          'users:',
+          '- name: fake',
+          '  user:',
+          '    token: fake-kube-token',
+          'contexts:',
+          '- name: fake',
+          '  context:',
+          '    cluster: fake',
+          '    user: fake',
+          'current-context: fake',
+          '',
+        ].join('\n'),
+      );
       return path;
     },
     close: async () => {
@@ -175,7 +214,8 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
         // a client's fetch resolves on the headers; send them before the first event
         res.flushHeaders();
-        for (const ev of history) if (ev.rv > after) res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
+        for (const ev of history)
+          if (ev.rv > after) res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
         const w = { res, after };
         watchers.add(w);
         res.on('close', () => watchers.delete(w));
@@ -183,9 +223,14 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       }
       if (api.listStatus !== 200) return status(res, api.listStatus, 'InternalError', 'list failed (fault injected)');
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        kind: 'ServiceAccountList', apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items: [...objects.values()],
-      }));
+      res.end(
+        JSON.stringify({
+          kind: 'ServiceAccountList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(rv) },
+          items: [...objects.values()],
+        }),
+      );
       return;
     }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)$/.exec(url.pathname);
@@ -214,16 +259,23 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   /** Secrets and MutatingWebhookConfigurations; false when the path is neither. */
   const handleWritable = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
     const secretM = /^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/.exec(url.pathname);
-    const hookM = /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/([^/]+)$/.exec(url.pathname);
+    const hookM = /^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/([^/]+)$/.exec(
+      url.pathname,
+    );
     if (!secretM && !hookM) return false;
     const resource = secretM ? 'secrets' : 'mutatingwebhookconfigurations';
     const verb = ({ GET: 'get', POST: 'create', PUT: 'update' } as Record<string, string>)[req.method ?? ''];
-    if (verb === undefined || (secretM && ((verb === 'create') !== (secretM[2] === undefined)))) {
+    if (verb === undefined || (secretM && (verb === 'create') !== (secretM[2] === undefined))) {
       status(res, 405, 'MethodNotAllowed', `${req.method ?? ''} ${url.pathname} is not served`);
       return true;
     }
     if (api.forbidden.has(`${verb} ${resource}`)) {
-      status(res, 403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:test:webhook" cannot ${verb} resource "${resource}"`);
+      status(
+        res,
+        403,
+        'Forbidden',
+        `${resource} is forbidden: User "system:serviceaccount:test:webhook" cannot ${verb} resource "${resource}"`,
+      );
       return true;
     }
     const store = secretM ? secrets : webhookConfigs;
@@ -258,7 +310,12 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         if (!existing) return status(res, 404, 'NotFound', `${resource} "${name}" not found`);
         const want = md.resourceVersion;
         if (want !== undefined && want !== (existing.metadata as Obj).resourceVersion) {
-          return status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+          return status(
+            res,
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
         }
         const updated = stamp(body, existing);
         store.set(key, updated);

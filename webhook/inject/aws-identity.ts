@@ -13,7 +13,12 @@ import { AWS_IDENTITY_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, Pod, Volume, VolumeMount } from '../plan.js';
 import { checkRoleArn, quote } from '../validate.js';
 import {
-  EKS_ANNOTATIONS, IRSA_DEFAULT_AUDIENCE, IRSA_DEFAULT_EXPIRATION, IRSA_MIN_EXPIRATION, IRSA_MOUNT_PATH, IRSA_TOKEN_FILE,
+  EKS_ANNOTATIONS,
+  IRSA_DEFAULT_AUDIENCE,
+  IRSA_DEFAULT_EXPIRATION,
+  IRSA_MIN_EXPIRATION,
+  IRSA_MOUNT_PATH,
+  IRSA_TOKEN_FILE,
   IRSA_VOLUME,
 } from './names.js';
 
@@ -57,14 +62,17 @@ function mountFor(c: Container, file: string | undefined): VolumeMount | undefin
   for (const m of c.volumeMounts ?? []) {
     if (typeof m?.mountPath !== 'string') continue;
     const base = m.mountPath.replace(/\/+$/, '');
-    if ((file === base || file.startsWith(`${base}/`)) && (best === undefined || base.length > best.mountPath.length)) best = m;
+    if ((file === base || file.startsWith(`${base}/`)) && (best === undefined || base.length > best.mountPath.length))
+      best = m;
   }
   return best;
 }
 
 function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
   // a JSON copy: an env entry is plain JSON, and structuredClone costs several times as much per call
-  const env = (c.env ?? []).filter((e) => COPIED.has(e?.name) && !NOT_COPIED[kind].has(e.name)).map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
+  const env = (c.env ?? [])
+    .filter((e) => COPIED.has(e?.name) && !NOT_COPIED[kind].has(e.name))
+    .map((e) => JSON.parse(JSON.stringify(e)) as EnvVar);
   const fileVar = kind === 'irsa' ? 'AWS_WEB_IDENTITY_TOKEN_FILE' : 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
   // a hand-made review can put any JSON in value; only a string names a file
   const rawFile = envValue(c, fileVar)?.value;
@@ -72,10 +80,19 @@ function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
   const mount = mountFor(c, file);
   const warnings: string[] = [];
   if (mount === undefined) {
-    warnings.push(`vault-irsa: container ${quote(c.name)} sets ${fileVar} but mounts no volume holding it; the sidecar gets the env only`);
+    warnings.push(
+      `vault-irsa: container ${quote(c.name)} sets ${fileVar} but mounts no volume holding it; the sidecar gets the env only`,
+    );
   }
   const mounts: VolumeMount[] = mount
-    ? [{ name: mount.name, mountPath: mount.mountPath, readOnly: true, ...(mount.subPath !== undefined ? { subPath: mount.subPath } : {}) }]
+    ? [
+        {
+          name: mount.name,
+          mountPath: mount.mountPath,
+          readOnly: true,
+          ...(mount.subPath !== undefined ? { subPath: mount.subPath } : {}),
+        },
+      ]
     : [];
   return { source: kind === 'irsa' ? 'copied-irsa' : 'copied-pod-identity', env, mounts, volumes: [], warnings };
 }
@@ -83,10 +100,12 @@ function copyFrom(c: Container, kind: 'irsa' | 'pod-identity'): AwsIdentity {
 /** The app or init container whose web identity or Pod Identity credentials the sidecar would share. */
 function copiableSource(containers: Container[]): { container: Container; kind: 'irsa' | 'pod-identity' } | undefined {
   for (const c of containers) {
-    if (envValue(c, 'AWS_ROLE_ARN') && envValue(c, 'AWS_WEB_IDENTITY_TOKEN_FILE')) return { container: c, kind: 'irsa' };
+    if (envValue(c, 'AWS_ROLE_ARN') && envValue(c, 'AWS_WEB_IDENTITY_TOKEN_FILE'))
+      return { container: c, kind: 'irsa' };
   }
   for (const c of containers) {
-    if (envValue(c, 'AWS_CONTAINER_CREDENTIALS_FULL_URI') && envValue(c, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')) return { container: c, kind: 'pod-identity' };
+    if (envValue(c, 'AWS_CONTAINER_CREDENTIALS_FULL_URI') && envValue(c, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'))
+      return { container: c, kind: 'pod-identity' };
   }
   return undefined;
 }
@@ -104,25 +123,33 @@ export function findCopiableIdentity(containers: Container[]): AwsIdentity | und
  */
 function checkCopied(containers: Container[], identity: AwsIdentity): void {
   const literal = new Map<string, string>();
-  for (const e of identity.env) if (typeof e.value === 'string' && e.valueFrom === undefined) literal.set(e.name, e.value);
+  for (const e of identity.env)
+    if (typeof e.value === 'string' && e.valueFrom === undefined) literal.set(e.name, e.value);
   const problem = checkAwsEnv((name) => literal.get(name));
   if (problem === null) return;
   const from = copiableSource(containers)?.container.name;
   throw new IdentityError(
     `container ${quote(from)} env ${problem.name}: ${quote(literal.get(problem.name))} ${problem.problem}; ` +
-      'the sidecar shares this container\'s AWS identity and could not start with it',
+      "the sidecar shares this container's AWS identity and could not start with it",
   );
 }
 
 /** Steps 1–3. Throws IdentityError when the ServiceAccount's role ARN is malformed. */
-export function resolveAwsIdentity(pod: Pod, appContainers: Container[], plan: InjectionPlan, ctx: IdentityContext): AwsIdentity {
+export function resolveAwsIdentity(
+  pod: Pod,
+  appContainers: Container[],
+  plan: InjectionPlan,
+  ctx: IdentityContext,
+): AwsIdentity {
   const copied = findCopiableIdentity(appContainers);
   if (copied) {
     checkCopied(appContainers, copied);
     const roleValue = copied.env.find((e) => e.name === 'AWS_ROLE_ARN')?.value;
     const copiedRole = typeof roleValue === 'string' ? roleValue : undefined;
     if (plan.awsRoleArn !== undefined && copiedRole !== plan.awsRoleArn) {
-      copied.warnings.push(`vault-irsa: vault-irsa.io/aws-role-arn is ignored: the app containers already carry ${copied.source === 'copied-irsa' ? `IRSA (${copiedRole ?? 'AWS_ROLE_ARN'})` : 'EKS Pod Identity'}, which the sidecar shares`);
+      copied.warnings.push(
+        `vault-irsa: vault-irsa.io/aws-role-arn is ignored: the app containers already carry ${copied.source === 'copied-irsa' ? `IRSA (${copiedRole ?? 'AWS_ROLE_ARN'})` : 'EKS Pod Identity'}, which the sidecar shares`,
+      );
     }
     return copied;
   }
@@ -130,20 +157,24 @@ export function resolveAwsIdentity(pod: Pod, appContainers: Container[], plan: I
   const sa = ctx.serviceAccount.status === 'found' ? ctx.serviceAccount.annotations : {};
   const saRef = `${ctx.namespace}/${ctx.serviceAccountName}`;
   const warnings: string[] = [];
-  if (ctx.serviceAccount.status === 'unavailable') warnings.push(`vault-irsa: ServiceAccount ${saRef} could not be read (${ctx.serviceAccount.reason})`);
+  if (ctx.serviceAccount.status === 'unavailable')
+    warnings.push(`vault-irsa: ServiceAccount ${saRef} could not be read (${ctx.serviceAccount.reason})`);
 
   let roleArn = plan.awsRoleArn;
   if (roleArn === undefined) {
     const saRole = sa[EKS_ANNOTATIONS.roleArn];
     if (saRole !== undefined && saRole !== '') {
       const p = checkRoleArn(saRole);
-      if (p) throw new IdentityError(`ServiceAccount ${saRef} annotation ${EKS_ANNOTATIONS.roleArn}: ${quote(saRole)} ${p}`);
+      if (p)
+        throw new IdentityError(`ServiceAccount ${saRef} annotation ${EKS_ANNOTATIONS.roleArn}: ${quote(saRole)} ${p}`);
       roleArn = saRole;
     }
   }
 
   if (roleArn === undefined) {
-    warnings.push(`vault-irsa: no AWS identity for the sidecar (no IRSA or Pod Identity env in the containers, no vault-irsa.io/aws-role-arn, no ${EKS_ANNOTATIONS.roleArn} on ServiceAccount ${saRef}); injected anyway, relying on EKS Pod Identity being added later`);
+    warnings.push(
+      `vault-irsa: no AWS identity for the sidecar (no IRSA or Pod Identity env in the containers, no vault-irsa.io/aws-role-arn, no ${EKS_ANNOTATIONS.roleArn} on ServiceAccount ${saRef}); injected anyway, relying on EKS Pod Identity being added later`,
+    );
     return { source: 'none', env: [], mounts: [], volumes: [], warnings };
   }
 
@@ -152,22 +183,30 @@ export function resolveAwsIdentity(pod: Pod, appContainers: Container[], plan: I
   const expRaw = sa[EKS_ANNOTATIONS.tokenExpiration];
   if (expRaw !== undefined) {
     if (/^[0-9]{1,10}$/.test(expRaw)) expiration = Math.max(IRSA_MIN_EXPIRATION, Number(expRaw));
-    else warnings.push(`vault-irsa: ServiceAccount ${saRef} annotation ${EKS_ANNOTATIONS.tokenExpiration}: ${quote(expRaw)} is not a number of seconds; using ${IRSA_DEFAULT_EXPIRATION}`);
+    else
+      warnings.push(
+        `vault-irsa: ServiceAccount ${saRef} annotation ${EKS_ANNOTATIONS.tokenExpiration}: ${quote(expRaw)} is not a number of seconds; using ${IRSA_DEFAULT_EXPIRATION}`,
+      );
   }
 
   const env: EnvVar[] = [];
   if (plan.awsRegion !== undefined) {
     env.push({ name: 'AWS_REGION', value: plan.awsRegion }, { name: 'AWS_DEFAULT_REGION', value: plan.awsRegion });
   }
-  if (sa[EKS_ANNOTATIONS.stsRegionalEndpoints] === 'true') env.push({ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' });
+  if (sa[EKS_ANNOTATIONS.stsRegionalEndpoints] === 'true')
+    env.push({ name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' });
   env.push({ name: 'AWS_ROLE_ARN', value: roleArn }, { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: IRSA_TOKEN_FILE });
 
   // a pod may already have the EKS webhook's volume without the env in its containers; reuse it, as that webhook does
   const hasVolume = (pod.spec.volumes ?? []).some((v) => v?.name === IRSA_VOLUME);
-  const volumes: Volume[] = hasVolume ? [] : [{
-    name: IRSA_VOLUME,
-    projected: { sources: [{ serviceAccountToken: { audience, expirationSeconds: expiration, path: 'token' } }] },
-  }];
+  const volumes: Volume[] = hasVolume
+    ? []
+    : [
+        {
+          name: IRSA_VOLUME,
+          projected: { sources: [{ serviceAccountToken: { audience, expirationSeconds: expiration, path: 'token' } }] },
+        },
+      ];
   return {
     source: 'minted-irsa',
     env,

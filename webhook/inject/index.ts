@@ -25,7 +25,9 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
   const problems: string[] = [];
   const all = [...(original.spec.initContainers ?? []), ...original.spec.containers];
   if (all.some((c) => c?.name === SIDECAR_CONTAINER)) {
-    problems.push(`the pod already has a container named "${SIDECAR_CONTAINER}" but no ${A.status}: ${STATUS_INJECTED} annotation`);
+    problems.push(
+      `the pod already has a container named "${SIDECAR_CONTAINER}" but no ${A.status}: ${STATUS_INJECTED} annotation`,
+    );
   }
   problems.push(...volumeConflicts(original.spec.volumes, plan), ...mountConflicts(all));
   if (problems.length > 0) return { ok: false, problems };
@@ -48,7 +50,9 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
     if (inits.length > 0) pod.spec.initContainers = inits;
     pod.spec.containers = [sidecar, ...containers];
     if (ownedByJob(pod)) {
-      warnings.push(`vault-irsa: this Job's pod runs the sidecar in classic mode and will not complete; set ${A.mode}: native (Kubernetes 1.29+)`);
+      warnings.push(
+        `vault-irsa: this Job's pod runs the sidecar in classic mode and will not complete; set ${A.mode}: native (Kubernetes 1.29+)`,
+      );
     }
   }
   pod.spec.volumes = withVolumes(pod.spec.volumes, plan, identity);

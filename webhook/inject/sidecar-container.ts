@@ -14,17 +14,21 @@
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
 import {
-  CA_FILE, CA_MOUNT_PATH, CA_VOLUME, HEALTH_PORT_NAME, SIDECAR_COMMAND, SIDECAR_CONTAINER, SIDECAR_MOUNT_PATH, SIDECAR_VOLUME,
+  CA_FILE,
+  CA_MOUNT_PATH,
+  CA_VOLUME,
+  HEALTH_PORT_NAME,
+  SIDECAR_COMMAND,
+  SIDECAR_CONTAINER,
+  SIDECAR_MOUNT_PATH,
+  SIDECAR_VOLUME,
 } from './names.js';
 
 export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
   const env: EnvVar[] = [{ name: SIDECAR_ENV.vaultAddr, value: plan.vaultAddr }];
   if (plan.vaultCaConfigMap) env.push({ name: SIDECAR_ENV.vaultCaCert, value: CA_FILE });
   if (plan.vaultNamespace !== undefined) env.push({ name: SIDECAR_ENV.vaultNamespace, value: plan.vaultNamespace });
-  env.push(
-    { name: SIDECAR_ENV.role, value: plan.role },
-    { name: SIDECAR_ENV.authMount, value: plan.authMount },
-  );
+  env.push({ name: SIDECAR_ENV.role, value: plan.role }, { name: SIDECAR_ENV.authMount, value: plan.authMount });
   if (plan.iamServerId !== undefined) env.push({ name: SIDECAR_ENV.iamServerId, value: plan.iamServerId });
   env.push(
     { name: SIDECAR_ENV.stsRegion, value: plan.stsRegion },
@@ -77,7 +81,12 @@ export function buildSidecarContainer(plan: InjectionPlan, identity: AwsIdentity
     container.restartPolicy = 'Always';
     // every second for up to 5 minutes: secrets usually arrive in well under a second, and a
     // sidecar that cannot read them should be restarted with its reason in the pod's events
-    container.startupProbe = { httpGet: httpGet('/readyz'), periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 300 };
+    container.startupProbe = {
+      httpGet: httpGet('/readyz'),
+      periodSeconds: 1,
+      timeoutSeconds: 2,
+      failureThreshold: 300,
+    };
   } else {
     container.lifecycle = { postStart: { exec: { command: [SIDECAR_COMMAND, 'wait'] } } };
   }

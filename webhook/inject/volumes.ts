@@ -12,7 +12,10 @@ export function withVolumes(existing: Volume[] | undefined, plan: InjectionPlan,
   add({ name: SIDECAR_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
   for (const v of identity.volumes) add(v);
   if (plan.vaultCaConfigMap) {
-    add({ name: CA_VOLUME, configMap: { name: plan.vaultCaConfigMap.name, items: [{ key: plan.vaultCaConfigMap.key, path: 'ca.crt' }] } });
+    add({
+      name: CA_VOLUME,
+      configMap: { name: plan.vaultCaConfigMap.name, items: [{ key: plan.vaultCaConfigMap.key, path: 'ca.crt' }] },
+    });
   }
   return out;
 }
@@ -21,7 +24,13 @@ export function withVolumes(existing: Volume[] | undefined, plan: InjectionPlan,
 export function volumeConflicts(existing: Volume[] | undefined, plan: InjectionPlan): string[] {
   const names = new Set((existing ?? []).map((v) => v?.name));
   const problems: string[] = [];
-  if (names.has(SIDECAR_VOLUME)) problems.push(`spec.volumes already has a volume named "${SIDECAR_VOLUME}", which vault-irsa needs for its token volume`);
-  if (plan.vaultCaConfigMap && names.has(CA_VOLUME)) problems.push(`spec.volumes already has a volume named "${CA_VOLUME}", which vault-irsa needs for Vault's CA bundle`);
+  if (names.has(SIDECAR_VOLUME))
+    problems.push(
+      `spec.volumes already has a volume named "${SIDECAR_VOLUME}", which vault-irsa needs for its token volume`,
+    );
+  if (plan.vaultCaConfigMap && names.has(CA_VOLUME))
+    problems.push(
+      `spec.volumes already has a volume named "${CA_VOLUME}", which vault-irsa needs for Vault's CA bundle`,
+    );
   return problems;
 }

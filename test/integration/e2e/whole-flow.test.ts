@@ -15,7 +15,12 @@ import { STACK_SEED, startStack, type StackExt } from '../../../stand-ins/stack.
 import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { admissionReview, applyOps } from '../../unit/webhook/helpers.js';
 import { SIDECAR_BIN } from '../sidecar/helpers.js';
-import { postReview, startWebhookProcess, waitFor as waitForCondition, type WebhookProcess } from '../webhook/webhook-process.js';
+import {
+  postReview,
+  startWebhookProcess,
+  waitFor as waitForCondition,
+  type WebhookProcess,
+} from '../webhook/webhook-process.js';
 
 let stack: StackExt;
 let kube: FakeKubeApi;
@@ -103,15 +108,25 @@ test('native: the patched sidecar logs in with the ServiceAccount role and serve
   // the kubelet's startup probe, as written in the spec
   const probe = sidecarSpec.startupProbe?.httpGet;
   expect(probe?.path).toBe('/readyz');
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${probe!.port}/readyz`).catch(() => undefined))?.status === 200, 20_000);
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${probe!.port}/readyz`).catch(() => undefined))?.status === 200,
+    20_000,
+  );
 
   // the app: nothing but its own env and the read-only mount
   const appEnv = localEnv(findContainer(patched, 'app').container, dirs);
   const token = (await readFile(appEnv.VAULT_IRSA_TOKEN_FILE!, 'utf8')).trim();
-  const get = (path: string, auth = `Bearer ${token}`) => fetch(`${appEnv.VAULT_IRSA_ADDR}${path}`, { headers: { authorization: auth } });
+  const get = (path: string, auth = `Bearer ${token}`) =>
+    fetch(`${appEnv.VAULT_IRSA_ADDR}${path}`, { headers: { authorization: auth } });
   const config = await get('/v1/secrets/config');
   expect(config.status).toBe(200);
-  expect(await config.json()).toMatchObject({ name: 'config', path: 'secret/my-app', data: STACK_SEED, version: 1, stale: false });
+  expect(await config.json()).toMatchObject({
+    name: 'config',
+    path: 'secret/my-app',
+    data: STACK_SEED,
+    version: 1,
+    stale: false,
+  });
   expect(await (await get('/v1/secrets/config/password')).text()).toBe(STACK_SEED.password);
   const db = (await (await get('/v1/secrets/db')).json()) as { data: Record<string, string>; leaseDuration: number };
   expect(db.data.username).toEqual(expect.any(String));
@@ -141,7 +156,9 @@ test('classic: the postStart command from the spec returns once the sidecar is r
   expect(waited.code).toBe(0);
   const appEnv = localEnv(findContainer(patched, 'app').container, dirs);
   const token = (await readFile(appEnv.VAULT_IRSA_TOKEN_FILE!, 'utf8')).trim();
-  const r = await fetch(`${appEnv.VAULT_IRSA_ADDR}/v1/secrets/config/username`, { headers: { authorization: `Bearer ${token}` } });
+  const r = await fetch(`${appEnv.VAULT_IRSA_ADDR}/v1/secrets/config/username`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   expect(await r.text()).toBe(STACK_SEED.username);
   expect((await sidecar.stop('SIGTERM', 8000)).code).toBe(0);
 });

@@ -16,15 +16,24 @@ import { freePorts } from '../../../stand-ins/ports.js';
 import { STACK_SEED, startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { makeTestCert, writeTestCert } from '../../../stand-ins/tls.js';
 import type { IssuedCredentials } from '../../../stand-ins/types.js';
-import { chartRenderedRuleGroups, dashboardTargets, expandGrafana, hasPrometheus } from '../../unit/ops/monitoring-helpers.js';
+import {
+  chartRenderedRuleGroups,
+  dashboardTargets,
+  expandGrafana,
+  hasPrometheus,
+} from '../../unit/ops/monitoring-helpers.js';
 import { admissionReview } from '../../unit/webhook/helpers.js';
 import { cleanup, SIDECAR_BIN, startSidecar, waitFor, waitReady, type RunningSidecar } from '../sidecar/helpers.js';
 import { httpsRequest, postReview, startWebhookProcess, type WebhookProcess } from '../webhook/webhook-process.js';
 
-if (!hasPrometheus) console.log('skipped: prometheus not on PATH (apt-get install prometheus): live scrape, alert and dashboard checks');
+if (!hasPrometheus)
+  console.log('skipped: prometheus not on PATH (apt-get install prometheus): live scrape, alert and dashboard checks');
 const suite = hasPrometheus ? describe : describe.skip;
 
-interface PromAlert { labels: Record<string, string>; state: 'pending' | 'firing' }
+interface PromAlert {
+  labels: Record<string, string>;
+  state: 'pending' | 'firing';
+}
 type Sample = { metric: Record<string, string>; value: [number, string] };
 
 let stack: StackExt;
@@ -43,7 +52,8 @@ async function promGet<T>(path: string): Promise<T> {
   if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error ?? r.status}`);
   return body.data;
 }
-const query = async (q: string): Promise<Sample[]> => (await promGet<{ result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(q)}`)).result;
+const query = async (q: string): Promise<Sample[]> =>
+  (await promGet<{ result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(q)}`)).result;
 const alerts = async (): Promise<PromAlert[]> => (await promGet<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
 
 /** The bundle the image runs (no node_modules beside it), as its launcher /usr/local/bin/vault-irsa-sidecar does. */
@@ -55,7 +65,11 @@ function statusCommand(args: string[], entry = BUNDLE): { code: number | null; o
   const r = spawnSync(process.execPath, [entry, 'status', ...args], {
     encoding: 'utf8',
     timeout: 20_000,
-    env: { PATH: process.env.PATH ?? '', VAULT_IRSA_LISTEN: s.api.replace('http://', ''), VAULT_IRSA_TOKEN_FILE: s.tokenFile },
+    env: {
+      PATH: process.env.PATH ?? '',
+      VAULT_IRSA_LISTEN: s.api.replace('http://', ''),
+      VAULT_IRSA_TOKEN_FILE: s.tokenFile,
+    },
   });
   return { code: r.status, out: r.stdout ?? '', err: r.stderr ?? '' };
 }
@@ -71,7 +85,10 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     };
     dir = await mkdtemp(join(tmpdir(), 'vault-irsa-ops-'));
     sidecar = await startSidecar(
-      stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', db: 'database/creds/app' }), VAULT_IRSA_REFRESH: '1s' }),
+      stack.sidecarEnv({
+        VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', db: 'database/creds/app' }),
+        VAULT_IRSA_REFRESH: '1s',
+      }),
     );
     await waitReady(sidecar);
 
@@ -99,23 +116,39 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
       scrape_configs: [
         {
           job_name: 'vault-irsa-sidecar',
-          static_configs: [{ targets: [sidecar.health.replace('http://', '')], labels: { namespace: 'demo', pod: 'app-1' } }],
+          static_configs: [
+            { targets: [sidecar.health.replace('http://', '')], labels: { namespace: 'demo', pod: 'app-1' } },
+          ],
         },
         {
           job_name: 'vault-irsa-webhook',
           scheme: 'https',
           tls_config: { ca_file: promCa, server_name: 'localhost' },
-          static_configs: [{ targets: [`127.0.0.1:${webhook.port}`], labels: { namespace: 'vault-irsa', pod: 'webhook-1' } }],
+          static_configs: [
+            { targets: [`127.0.0.1:${webhook.port}`], labels: { namespace: 'vault-irsa', pod: 'webhook-1' } },
+          ],
         },
       ],
     };
     const configFile = join(dir, 'prometheus.yml');
     await writeFile(configFile, stringify(config));
-    prometheus = startProcess('prometheus', [
-      `--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn',
-    ], {}, { cwd: dir });
+    prometheus = startProcess(
+      'prometheus',
+      [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+      ],
+      {},
+      { cwd: dir },
+    );
     await waitFor(async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.status === 200, 30_000, 100);
-    await waitFor(async () => (await query('sum(up{job=~"vault-irsa-sidecar|vault-irsa-webhook"})'))[0]?.value[1] === '2', 30_000, 200);
+    await waitFor(
+      async () => (await query('sum(up{job=~"vault-irsa-sidecar|vault-irsa-webhook"})'))[0]?.value[1] === '2',
+      30_000,
+      200,
+    );
   }, 90_000);
 
   afterAll(async () => {
@@ -134,21 +167,47 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
       expect((await s.get('/v1/secrets/nope')).status).toBe(404);
     }
     const pod = (annotations: Record<string, string>) => ({
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name: 'web', namespace: 'demo', annotations },
       spec: { serviceAccountName: 'app', containers: [{ name: 'app', image: 'ghcr.io/example/web:1.0' }] },
     });
-    const injected = await postReview((webhook as WebhookProcess).port, ca, admissionReview(pod({
-      'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-config': 'secret/my-app', 'vault-irsa.io/aws-role-arn': stack.roleArn,
-    })));
+    const injected = await postReview(
+      (webhook as WebhookProcess).port,
+      ca,
+      admissionReview(
+        pod({
+          'vault-irsa.io/role': 'app',
+          'vault-irsa.io/secret-config': 'secret/my-app',
+          'vault-irsa.io/aws-role-arn': stack.roleArn,
+        }),
+      ),
+    );
     expect((injected.json().response as { allowed: boolean; patch?: string }).patch).toBeDefined();
-    const denied = await postReview((webhook as WebhookProcess).port, ca, admissionReview(pod({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/sidecar-mode': 'sideways' })));
+    const denied = await postReview(
+      (webhook as WebhookProcess).port,
+      ca,
+      admissionReview(pod({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/sidecar-mode': 'sideways' })),
+    );
     expect((denied.json().response as { allowed: boolean }).allowed).toBe(false);
     await postReview((webhook as WebhookProcess).port, ca, admissionReview(pod({})));
 
-    await waitFor(async () => (await query('sum(vault_irsa_secret_reads_total{job="vault-irsa-sidecar", status="404"})'))[0]?.value[1] === '5', 20_000, 200);
-    await waitFor(async () => (await query('sum(vault_irsa_webhook_admissions_total{job="vault-irsa-webhook"})'))[0]?.value[1] === '3', 20_000, 200);
-    const notAfter = Number((await query('vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds'))[0]?.value[1]);
+    await waitFor(
+      async () =>
+        (await query('sum(vault_irsa_secret_reads_total{job="vault-irsa-sidecar", status="404"})'))[0]?.value[1] ===
+        '5',
+      20_000,
+      200,
+    );
+    await waitFor(
+      async () =>
+        (await query('sum(vault_irsa_webhook_admissions_total{job="vault-irsa-webhook"})'))[0]?.value[1] === '3',
+      20_000,
+      200,
+    );
+    const notAfter = Number(
+      (await query('vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds'))[0]?.value[1],
+    );
     expect(Math.abs(notAfter * 1000 - Date.parse(new X509Certificate(ca).validTo))).toBeLessThan(1000);
     // a few rule evaluations on live data
     const evaluatedAfter = Date.now() + 4000;
@@ -168,18 +227,27 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     expect(table.out).toMatch(/\ndb\s+database\/creds\/app\s+1\s+\S+\s+no\s+-\n/);
 
     // the tsc output prints the same table
-    expect(statusCommand([], SIDECAR_BIN).out.replace(/\d+[dhms]\S*/g, '')).toBe(table.out.replace(/\d+[dhms]\S*/g, ''));
+    expect(statusCommand([], SIDECAR_BIN).out.replace(/\d+[dhms]\S*/g, '')).toBe(
+      table.out.replace(/\d+[dhms]\S*/g, ''),
+    );
 
     const json = statusCommand(['--json']);
     expect(json.code).toBe(0);
-    const st = JSON.parse(json.out) as { ready: boolean; token: { loggedIn: boolean; ttlSeconds: number }; secrets: Array<{ name: string }> };
+    const st = JSON.parse(json.out) as {
+      ready: boolean;
+      token: { loggedIn: boolean; ttlSeconds: number };
+      secrets: Array<{ name: string }>;
+    };
     expect(st).toMatchObject({ ready: true, token: { loggedIn: true } });
     expect(st.token.ttlSeconds).toBeGreaterThan(3000);
     expect(st.secrets.map((x) => x.name)).toEqual(['app', 'db']);
 
     const db = (await s.get('/v1/secrets/db')).json() as { data: Record<string, string> };
     const forbidden = [
-      STACK_SEED.password, s.requestToken, await readFile(stack.webIdentityTokenFile, 'utf8'), ...Object.values(db.data),
+      STACK_SEED.password,
+      s.requestToken,
+      await readFile(stack.webIdentityTokenFile, 'utf8'),
+      ...Object.values(db.data),
       ...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
     ];
     expect(issued.length).toBeGreaterThan(0);
@@ -188,7 +256,9 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
       expect(out).not.toMatch(/hvs\.[A-Za-z0-9]{20,}/);
     }
     // and the pod-IP listener does not serve it
-    expect((await fetch(`${s.health}/v1/status`, { headers: { authorization: `Bearer ${s.requestToken}` } })).status).toBe(404);
+    expect(
+      (await fetch(`${s.health}/v1/status`, { headers: { authorization: `Bearer ${s.requestToken}` } })).status,
+    ).toBe(404);
   }, 60_000);
 
   test('with Vault stopped, VaultIrsaSecretStale goes pending, then firing within its (shortened) window; status shows it', async () => {
@@ -196,15 +266,26 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     const stoppedAt = Date.now();
     const seen = new Set<string>();
     let firing: PromAlert | undefined;
-    await waitFor(async () => {
-      for (const a of await alerts()) if (a.labels.alertname === 'VaultIrsaSecretStale') {
-        seen.add(a.state);
-        if (a.state === 'firing') firing = a;
-      }
-      return firing !== undefined;
-    }, 60_000, 250);
+    await waitFor(
+      async () => {
+        for (const a of await alerts())
+          if (a.labels.alertname === 'VaultIrsaSecretStale') {
+            seen.add(a.state);
+            if (a.state === 'firing') firing = a;
+          }
+        return firing !== undefined;
+      },
+      60_000,
+      250,
+    );
     expect(seen.has('pending')).toBe(true);
-    expect(firing?.labels).toEqual({ alertname: 'VaultIrsaSecretStale', severity: 'warning', namespace: 'demo', pod: 'app-1', secret: 'app' });
+    expect(firing?.labels).toEqual({
+      alertname: 'VaultIrsaSecretStale',
+      severity: 'warning',
+      namespace: 'demo',
+      pod: 'app-1',
+      secret: 'app',
+    });
     // 5 s of `for:` after the first stale scrape: it cannot have fired sooner
     expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(5000);
 
@@ -230,9 +311,15 @@ suite('a real Prometheus scraping the sidecar and the webhook', () => {
     const next = await makeTestCert({ days: 3 });
     await writeTestCert(tlsDir, next);
     const expected = Math.floor(Date.parse(new X509Certificate(next.cert).validTo) / 1000);
-    await waitFor(async () => {
-      const r = await httpsRequest((webhook as WebhookProcess).port, next.cert, { path: '/metrics' }).catch(() => undefined);
-      return r?.body.includes(`vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds ${expected}`) === true;
-    }, 20_000, 200);
+    await waitFor(
+      async () => {
+        const r = await httpsRequest((webhook as WebhookProcess).port, next.cert, { path: '/metrics' }).catch(
+          () => undefined,
+        );
+        return r?.body.includes(`vault_irsa_webhook_tls_certificate_not_after_timestamp_seconds ${expected}`) === true;
+      },
+      20_000,
+      200,
+    );
   }, 30_000);
 });

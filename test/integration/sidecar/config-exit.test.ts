@@ -51,7 +51,11 @@ describe('the built sidecar refuses bad configuration', () => {
   });
 
   it('writes that line to stderr, and nothing to stdout', () => {
-    const r = spawnSync(process.execPath, [SIDECAR_BIN], { env: { PATH: process.env.PATH ?? '', ...ok, VAULT_IRSA_ROLE: '' }, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [SIDECAR_BIN], {
+      env: { PATH: process.env.PATH ?? '', ...ok, VAULT_IRSA_ROLE: '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -61,13 +65,19 @@ describe('the built sidecar refuses bad configuration', () => {
   it('without any pod identity, says which variables it looked for', async () => {
     const { exit, output } = await run({ VAULT_ADDR: ok.VAULT_ADDR, VAULT_IRSA_ROLE: 'app' });
     expect(exit.code).toBe(2);
-    for (const v of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']) expect(output).toContain(v);
+    for (const v of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI'])
+      expect(output).toContain(v);
   });
 
   it('names the token file when it cannot be written', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vault-irsa-cfg-'));
     try {
-      const { exit, output } = await run({ ...ok, VAULT_IRSA_TOKEN_FILE: '/proc/vault-irsa/token', VAULT_IRSA_LISTEN: '127.0.0.1:0', VAULT_IRSA_HEALTH_LISTEN: '127.0.0.1:0' });
+      const { exit, output } = await run({
+        ...ok,
+        VAULT_IRSA_TOKEN_FILE: '/proc/vault-irsa/token',
+        VAULT_IRSA_LISTEN: '127.0.0.1:0',
+        VAULT_IRSA_HEALTH_LISTEN: '127.0.0.1:0',
+      });
       expect(exit.code).toBe(1);
       expect(output).toContain('VAULT_IRSA_TOKEN_FILE');
     } finally {

@@ -68,7 +68,8 @@ async function trace(kind: 'web' | 'pod'): Promise<{ before: string[]; after: st
   return { before: lines.slice(0, mark), after: lines.slice(mark + 1) };
 }
 
-const OTHERS = /credential-provider-(ini|sso|process|node|env|cognito-identity|login)|credential-provider-imds|token-providers/;
+const OTHERS =
+  /credential-provider-(ini|sso|process|node|env|cognito-identity|login)|credential-provider-imds|token-providers/;
 
 describe('AWS SDK credential providers load lazily, only the one used', () => {
   it('web identity: nothing until the first call, then the web-identity provider and STS only', async () => {

@@ -10,7 +10,11 @@ beforeAll(async () => {
   stack.vault.writeKv('private', 'payroll', { salary: 'private-value-77' });
   sidecar = await startSidecar(
     stack.sidecarEnv({
-      VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', payroll: 'private/payroll', gone: 'secret/does-not-exist' }),
+      VAULT_IRSA_SECRETS: JSON.stringify({
+        app: 'secret/my-app',
+        payroll: 'private/payroll',
+        gone: 'secret/does-not-exist',
+      }),
     }),
   );
 });
@@ -21,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('secrets Vault will not give', () => {
-  it('403 vault_permission_denied with Vault\'s message; 404 secret_not_found; the readable one is served', async () => {
+  it("403 vault_permission_denied with Vault's message; 404 secret_not_found; the readable one is served", async () => {
     const s = sidecar as RunningSidecar;
     await waitFor(async () => (await s.get('/v1/secrets/app')).status === 200, 20_000);
     const denied = await waitFor(async () => {

@@ -44,7 +44,10 @@ describe('dynamic secrets', () => {
     const s = sidecar as RunningSidecar;
     const first = await s.get('/v1/secrets/short');
     await waitFor(() => reads('dyn/creds/short') >= 2, 20_000);
-    await waitFor(async () => (await s.get('/v1/secrets/short')).headers.get('etag') !== first.headers.get('etag'), 5000);
+    await waitFor(
+      async () => (await s.get('/v1/secrets/short')).headers.get('etag') !== first.headers.get('etag'),
+      5000,
+    );
     const next = (await s.get('/v1/secrets/short')).json();
     expect(next.data).not.toEqual(first.json().data);
     expect(next.stale).toBe(false);

@@ -14,11 +14,17 @@ export interface RunningSidecar {
   requestToken: string;
   /** a private HOME / TMPDIR / cwd, for the leak check */
   scratch: string;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: string; json: () => any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: string; json: () => any; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startSidecar(env: Record<string, string | undefined>, opts: { echo?: boolean } = {}): Promise<RunningSidecar> {
+export async function startSidecar(
+  env: Record<string, string | undefined>,
+  opts: { echo?: boolean } = {},
+): Promise<RunningSidecar> {
   const scratch = await mkdtemp(join(tmpdir(), 'vault-irsa-sidecar-it-'));
   const fullEnv: Record<string, string | undefined> = {
     VAULT_IRSA_LISTEN: '127.0.0.1:0',
@@ -27,7 +33,10 @@ export async function startSidecar(env: Record<string, string | undefined>, opts
     HOME: scratch,
     TMPDIR: scratch,
   };
-  const proc = startProcess(process.execPath, [SIDECAR_BIN], fullEnv, { cwd: scratch, echo: opts.echo ?? process.env.SIDECAR_ECHO === '1' });
+  const proc = startProcess(process.execPath, [SIDECAR_BIN], fullEnv, {
+    cwd: scratch,
+    echo: opts.echo ?? process.env.SIDECAR_ECHO === '1',
+  });
   const line = await proc.waitForLine(/"event":"started"/, 20_000);
   const started = JSON.parse(line) as { api: string; health: string };
   const tokenFile = fullEnv.VAULT_IRSA_TOKEN_FILE as string;

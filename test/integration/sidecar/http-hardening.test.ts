@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { STACK_ACCOUNT, STACK_POLICY, STACK_SEED, startStack, type StackExt } from '../../../stand-ins/stack.js';
 import { rawRequest, requestBytes } from '../../unit/sidecar/raw-http.js';
-import { forwarded, hostHeader, method, requestTarget, rightAuthorization, VAULT_HELPER_ROUTES, wrongAuthorization, wrongVaultToken } from '../../unit/sidecar/target-arbitraries.js';
+import {
+  forwarded,
+  hostHeader,
+  method,
+  requestTarget,
+  rightAuthorization,
+  VAULT_HELPER_ROUTES,
+  wrongAuthorization,
+  wrongVaultToken,
+} from '../../unit/sidecar/target-arbitraries.js';
 import { cleanup, startSidecar, waitFor, waitReady, type RunningSidecar } from './helpers.js';
 
 let stack: StackExt;
@@ -42,23 +51,55 @@ describe('readiness', () => {
 describe('raw TCP against the running sidecar', () => {
   it('property: without the right token in either header, no 2xx but the probes and no byte of a secret value, on the API listener', async () => {
     const s = sidecar as RunningSidecar;
-    const names = { secret: 'app', key: 'password', vaultRoutes: [['secret', 'data', 'my-app'], ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'], ...VAULT_HELPER_ROUTES] };
+    const names = {
+      secret: 'app',
+      key: 'password',
+      vaultRoutes: [
+        ['secret', 'data', 'my-app'],
+        ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'],
+        ...VAULT_HELPER_ROUTES,
+      ],
+    };
     await fc.assert(
-      fc.asyncProperty(method, requestTarget(names), hostHeader(apiPort), wrongAuthorization(s.requestToken), wrongVaultToken(s.requestToken), forwarded, async (m, target, host, authorization, vaultToken, fwd) => {
-        const r = await rawRequest(apiPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ['X-Vault-Token', vaultToken], ...fwd, ['Connection', 'close']]));
-        expect(r.status).toBeDefined();
-        expect(r.raw).not.toContain(STACK_SEED.password);
-        expect(r.raw).not.toContain(STACK_SEED.username);
-        expect(r.raw).not.toContain(s.requestToken);
-        if ((r.status as number) < 300) {
-          if (m === 'HEAD') expect(PROBE_BODIES.map((b) => String(b.length))).toContain(r.headers['content-length']);
-          else expect(PROBE_BODIES).toContain(r.body);
-        }
-      }),
+      fc.asyncProperty(
+        method,
+        requestTarget(names),
+        hostHeader(apiPort),
+        wrongAuthorization(s.requestToken),
+        wrongVaultToken(s.requestToken),
+        forwarded,
+        async (m, target, host, authorization, vaultToken, fwd) => {
+          const r = await rawRequest(
+            apiPort,
+            requestBytes(m, target, [
+              ['Host', host],
+              ['Authorization', authorization],
+              ['X-Vault-Token', vaultToken],
+              ...fwd,
+              ['Connection', 'close'],
+            ]),
+          );
+          expect(r.status).toBeDefined();
+          expect(r.raw).not.toContain(STACK_SEED.password);
+          expect(r.raw).not.toContain(STACK_SEED.username);
+          expect(r.raw).not.toContain(s.requestToken);
+          if ((r.status as number) < 300) {
+            if (m === 'HEAD') expect(PROBE_BODIES.map((b) => String(b.length))).toContain(r.headers['content-length']);
+            else expect(PROBE_BODIES).toContain(r.body);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
     // and the canonical read still works
-    const ok = await rawRequest(apiPort, requestBytes('GET', '/v1/secrets/app/password', [['Host', '127.0.0.1'], ['Authorization', `Bearer ${s.requestToken}`], ['Connection', 'close']]));
+    const ok = await rawRequest(
+      apiPort,
+      requestBytes('GET', '/v1/secrets/app/password', [
+        ['Host', '127.0.0.1'],
+        ['Authorization', `Bearer ${s.requestToken}`],
+        ['Connection', 'close'],
+      ]),
+    );
     expect(ok.status).toBe(200);
     expect(ok.body).toBe(STACK_SEED.password);
   });
@@ -67,16 +108,49 @@ describe('raw TCP against the running sidecar', () => {
     const s = sidecar as RunningSidecar;
     const auth = fc.oneof(wrongAuthorization(s.requestToken), rightAuthorization(s.requestToken));
     // the Vault view's paths with its header too: the health listener has no Vault view
-    const names = { secret: 'app', key: 'password', vaultRoutes: [['secret', 'data', 'my-app'], ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'], ...VAULT_HELPER_ROUTES] };
+    const names = {
+      secret: 'app',
+      key: 'password',
+      vaultRoutes: [
+        ['secret', 'data', 'my-app'],
+        ['sys', 'internal', 'ui', 'mounts', 'secret', 'my-app'],
+        ...VAULT_HELPER_ROUTES,
+      ],
+    };
     const vaultToken = fc.oneof(wrongVaultToken(s.requestToken), fc.constant(s.requestToken));
     await fc.assert(
-      fc.asyncProperty(method, requestTarget(names), hostHeader(healthPort), auth, vaultToken, forwarded, async (m, target, host, authorization, xVaultToken, fwd) => {
-        const r = await rawRequest(healthPort, requestBytes(m, target, [['Host', host], ['Authorization', authorization], ['X-Vault-Token', xVaultToken], ...fwd, ['Connection', 'close']]));
-        expect(r.status).toBeDefined();
-        for (const planted of [STACK_SEED.password, STACK_SEED.username, 'secret/my-app', s.requestToken, stack.roleArn, STACK_ACCOUNT, stack.webIdentityTokenFile]) {
-          expect(r.raw).not.toContain(planted);
-        }
-      }),
+      fc.asyncProperty(
+        method,
+        requestTarget(names),
+        hostHeader(healthPort),
+        auth,
+        vaultToken,
+        forwarded,
+        async (m, target, host, authorization, xVaultToken, fwd) => {
+          const r = await rawRequest(
+            healthPort,
+            requestBytes(m, target, [
+              ['Host', host],
+              ['Authorization', authorization],
+              ['X-Vault-Token', xVaultToken],
+              ...fwd,
+              ['Connection', 'close'],
+            ]),
+          );
+          expect(r.status).toBeDefined();
+          for (const planted of [
+            STACK_SEED.password,
+            STACK_SEED.username,
+            'secret/my-app',
+            s.requestToken,
+            stack.roleArn,
+            STACK_ACCOUNT,
+            stack.webIdentityTokenFile,
+          ]) {
+            expect(r.raw).not.toContain(planted);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -88,7 +162,11 @@ describe('a failing login: details on loopback, a code on the pod IP', () => {
 
   it('no ARN, account, role, session, path or Vault text on the pod-IP listener', async () => {
     // a Vault role bound to someone else: Vault's answer names our principal's ARN and the role
-    stack.vault.writeRole('planted-role-q9', { auth_type: 'iam', bound_iam_principal_arn: ['arn:aws:iam::999988887777:role/someone-*'], token_policies: [STACK_POLICY] });
+    stack.vault.writeRole('planted-role-q9', {
+      auth_type: 'iam',
+      bound_iam_principal_arn: ['arn:aws:iam::999988887777:role/someone-*'],
+      token_policies: [STACK_POLICY],
+    });
     failing = await startSidecar(
       stack.sidecarEnv({
         VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app' }),
@@ -108,10 +186,24 @@ describe('a failing login: details on loopback, a code on the pod IP', () => {
     const pod = await fetch(`${f.health}/readyz`);
     expect(pod.status).toBe(503);
     const text = await pod.text();
-    expect(JSON.parse(text)).toEqual({ error: { code: 'not_ready', message: 'not logged in to Vault yet: vault_login_failed; secret "app": not read yet' } });
+    expect(JSON.parse(text)).toEqual({
+      error: {
+        code: 'not_ready',
+        message: 'not logged in to Vault yet: vault_login_failed; secret "app": not read yet',
+      },
+    });
     const metrics = await (await fetch(`${f.health}/metrics`)).text();
     for (const body of [text, metrics]) {
-      for (const planted of ['planted-role-q9', STACK_ACCOUNT, stack.roleArn, 'app-sidecar', 'does not belong', 'IAM Principal', stack.webIdentityTokenFile, 'secret/my-app']) {
+      for (const planted of [
+        'planted-role-q9',
+        STACK_ACCOUNT,
+        stack.roleArn,
+        'app-sidecar',
+        'does not belong',
+        'IAM Principal',
+        stack.webIdentityTokenFile,
+        'secret/my-app',
+      ]) {
         expect(body).not.toContain(planted);
       }
     }
@@ -149,8 +241,16 @@ describe('more connections than a listener holds', () => {
       expect(api.answered).toBeGreaterThan(0);
       expect(api.answered).toBeLessThanOrEqual(256);
       // the flood's connections stay open and idle; the keep-alive timeout frees their places
-      await waitFor(async () => (await fetch(`${s.health}/readyz`).catch(() => undefined))?.status === 200, 30_000, 250);
-      await waitFor(async () => (await s.get('/v1/secrets/app/password').catch(() => undefined))?.status === 200, 30_000, 250);
+      await waitFor(
+        async () => (await fetch(`${s.health}/readyz`).catch(() => undefined))?.status === 200,
+        30_000,
+        250,
+      );
+      await waitFor(
+        async () => (await s.get('/v1/secrets/app/password').catch(() => undefined))?.status === 200,
+        30_000,
+        250,
+      );
     } finally {
       for (const x of [...health.sockets, ...api.sockets]) x.destroy();
     }
@@ -179,23 +279,29 @@ describe('answered connections that the client never closes', () => {
   it.each([
     ['a request that never ends (408)', 'GET /healthz HTTP/1.1\r\n'],
     ['CONNECT (400)', 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n'],
-  ])('%s: the health listener closes them itself, so probes get through again', async (_what, bytes) => {
-    const s = sidecar as RunningSidecar;
-    const held = hold(healthPort, 40, bytes);
-    try {
-      // the health listener's header timeout is 5 s: its 408s (and the 400s to CONNECT) must free every place,
-      // though none of these clients reads its answer or sends a FIN
-      await new Promise((r) => setTimeout(r, 7_000));
-      let answered = 0;
-      for (let i = 0; i < 5; i++) {
-        const ok = await fetch(`${s.health}/healthz`, { signal: AbortSignal.timeout(3_000) }).then((r) => r.status === 200).catch(() => false);
-        if (ok) answered++;
+  ])(
+    '%s: the health listener closes them itself, so probes get through again',
+    async (_what, bytes) => {
+      const s = sidecar as RunningSidecar;
+      const held = hold(healthPort, 40, bytes);
+      try {
+        // the health listener's header timeout is 5 s: its 408s (and the 400s to CONNECT) must free every place,
+        // though none of these clients reads its answer or sends a FIN
+        await new Promise((r) => setTimeout(r, 7_000));
+        let answered = 0;
+        for (let i = 0; i < 5; i++) {
+          const ok = await fetch(`${s.health}/healthz`, { signal: AbortSignal.timeout(3_000) })
+            .then((r) => r.status === 200)
+            .catch(() => false);
+          if (ok) answered++;
+        }
+        expect(answered).toBe(5);
+      } finally {
+        for (const x of held) x.destroy();
       }
-      expect(answered).toBe(5);
-    } finally {
-      for (const x of held) x.destroy();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });
 
 describe('SIGTERM', () => {
@@ -206,7 +312,13 @@ describe('SIGTERM', () => {
     const poll = () =>
       new Promise<{ status?: number; headers?: Record<string, unknown>; error?: string }>((resolve) => {
         const req = httpRequest(
-          { host: '127.0.0.1', port: apiPort, path: '/v1/secrets/app?wait=60s', agent, headers: { authorization: `Bearer ${s.requestToken}`, 'if-none-match': etag } },
+          {
+            host: '127.0.0.1',
+            port: apiPort,
+            path: '/v1/secrets/app?wait=60s',
+            agent,
+            headers: { authorization: `Bearer ${s.requestToken}`, 'if-none-match': etag },
+          },
           (res) => {
             res.resume();
             res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }));
@@ -216,7 +328,11 @@ describe('SIGTERM', () => {
         req.end();
       });
     const polls = [poll(), poll(), poll()];
-    await waitFor(async () => /vault_irsa_long_polls_waiting 3/.test(await (await fetch(`${s.health}/metrics`)).text()), 10_000, 50);
+    await waitFor(
+      async () => /vault_irsa_long_polls_waiting 3/.test(await (await fetch(`${s.health}/metrics`)).text()),
+      10_000,
+      50,
+    );
     const exit = s.stop();
     for (const r of await Promise.all(polls)) {
       expect(r).toMatchObject({ status: 304, headers: { etag, connection: 'close', 'cache-control': 'no-store' } });

@@ -51,15 +51,25 @@ describe('identities, regions and TLS', () => {
 
   it('a regional STS region signs for the regional endpoint Vault forwards to', async () => {
     stack = await startStack();
-    stack.vault.configureAwsAuth({ iamServerIdHeaderValue: 'vault.example.com', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com' });
+    stack.vault.configureAwsAuth({
+      iamServerIdHeaderValue: 'vault.example.com',
+      stsEndpoint: 'https://sts.eu-west-1.amazonaws.com',
+    });
     sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_IRSA_STS_REGION: 'eu-west-1' }));
     await waitReady(sidecar);
-    expect(stack.sts.calls.find((c) => c.action === 'GetCallerIdentity')).toMatchObject({ ok: true, host: 'sts.eu-west-1.amazonaws.com', region: 'eu-west-1' });
+    expect(stack.sts.calls.find((c) => c.action === 'GetCallerIdentity')).toMatchObject({
+      ok: true,
+      host: 'sts.eu-west-1.amazonaws.com',
+      region: 'eu-west-1',
+    });
   });
 
-  it('a region that does not match Vault keeps /readyz at 503: STS\'s reason on loopback, a code on the pod IP', async () => {
+  it("a region that does not match Vault keeps /readyz at 503: STS's reason on loopback, a code on the pod IP", async () => {
     stack = await startStack();
-    stack.vault.configureAwsAuth({ iamServerIdHeaderValue: 'vault.example.com', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com' });
+    stack.vault.configureAwsAuth({
+      iamServerIdHeaderValue: 'vault.example.com',
+      stsEndpoint: 'https://sts.eu-west-1.amazonaws.com',
+    });
     sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_IRSA_STS_REGION: 'us-east-1' }));
     const s = sidecar;
     const reason = await waitFor(async () => {
@@ -78,8 +88,13 @@ describe('identities, regions and TLS', () => {
 
   it('a wrong IAM server ID is refused by Vault (the header is signed into the login)', async () => {
     stack = await startStack();
-    sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_IRSA_IAM_SERVER_ID: 'other.example.com' }));
-    await waitFor(() => stack?.vault.logins.some((l) => !l.ok && /X-Vault-AWS-IAM-Server-ID/.test(l.error ?? '')), 20_000);
+    sidecar = await startSidecar(
+      stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_IRSA_IAM_SERVER_ID: 'other.example.com' }),
+    );
+    await waitFor(
+      () => stack?.vault.logins.some((l) => !l.ok && /X-Vault-AWS-IAM-Server-ID/.test(l.error ?? '')),
+      20_000,
+    );
   });
 
   it('VAULT_CACERT: talks HTTPS to a Vault whose certificate only that CA vouches for', async () => {
@@ -101,7 +116,9 @@ describe('identities, regions and TLS', () => {
     });
     await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', () => r()));
     const port = (proxy.address() as { port: number }).port;
-    sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_ADDR: `https://127.0.0.1:${port}`, VAULT_CACERT: caFile }));
+    sidecar = await startSidecar(
+      stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_ADDR: `https://127.0.0.1:${port}`, VAULT_CACERT: caFile }),
+    );
     await waitReady(sidecar);
     expect((await sidecar.get('/v1/secrets/app/username')).body).toBe(STACK_SEED.username);
   });
@@ -112,7 +129,9 @@ describe('identities, regions and TLS', () => {
     proxy = createHttpsServer({ cert: cert.cert, key: cert.key }, (_req, res) => res.writeHead(500).end());
     await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', () => r()));
     const port = (proxy.address() as { port: number }).port;
-    sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_ADDR: `https://127.0.0.1:${port}` }));
+    sidecar = await startSidecar(
+      stack.sidecarEnv({ VAULT_IRSA_SECRETS: secrets, VAULT_ADDR: `https://127.0.0.1:${port}` }),
+    );
     const s = sidecar;
     await waitFor(() => /login_failed.*(CERT|SELF_SIGNED|certificate)/i.test(s.proc.output()), 20_000);
     expect((await fetch(`${s.health}/readyz`)).status).toBe(503);

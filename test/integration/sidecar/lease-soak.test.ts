@@ -51,7 +51,8 @@ describe('leases across re-logins (soak)', () => {
           const body = r.json() as { data: { username: string }; stale: boolean };
           const lease = stack.vault.leaseOfUsername(body.data.username);
           if (body.stale) bad.push(`served stale: ${body.data.username}`);
-          if (lease?.state !== 'live') bad.push(`served ${body.data.username} whose lease is ${lease?.state ?? 'unknown'}`);
+          if (lease?.state !== 'live')
+            bad.push(`served ${body.data.username} whose lease is ${lease?.state ?? 'unknown'}`);
         }
         await new Promise((res) => setTimeout(res, 100));
       }

@@ -24,7 +24,8 @@ describe('Vault outage', () => {
     stack.vault.injectFault({ pathPrefix: 'secret/data/my-app', status: 500, times: 1 });
     stack.vault.injectFault({ pathPrefix: 'secret/data/my-app', status: 429, times: 1, retryAfterSeconds: 1 });
     await waitFor(
-      () => stack.vault.requests.filter((r) => r.path === 'secret/data/my-app' && r.status === 200).length >= 1 &&
+      () =>
+        stack.vault.requests.filter((r) => r.path === 'secret/data/my-app' && r.status === 200).length >= 1 &&
         stack.vault.requests.some((r) => r.status === 429),
       15_000,
     );

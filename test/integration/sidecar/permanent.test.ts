@@ -48,9 +48,15 @@ describe('permanent failures', () => {
       const x = await s.get('/v1/secrets/del');
       return x.status === 404 ? x : undefined;
     }, 15_000);
-    expect(r.json().error).toMatchObject({ code: 'secret_not_found', message: expect.stringMatching(/version 1\b.*deleted at /) });
+    expect(r.json().error).toMatchObject({
+      code: 'secret_not_found',
+      message: expect.stringMatching(/version 1\b.*deleted at /),
+    });
     await waitFor(() => s.proc.output().includes('"event":"secret_withdrawn"'), 5000);
-    const lines = s.proc.output().split('\n').filter((l) => l.includes('"secretName":"del"') && l.includes('secret_not_found'));
+    const lines = s.proc
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"secretName":"del"') && l.includes('secret_not_found'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(l).not.toMatch(/stale/);
   });

@@ -36,7 +36,12 @@ describe('a redirect from Vault', () => {
   it('is followed once to the same origin, with the token, the method and the body', async () => {
     stack.vault.clearRequests();
     stack.vault.injectRedirect({ pathPrefix: 'secret/data/my-app', times: 1 });
-    const res = await client().request<{ data: { data: Record<string, unknown> } }>('read', 'GET', 'secret/data/my-app', { token: root() });
+    const res = await client().request<{ data: { data: Record<string, unknown> } }>(
+      'read',
+      'GET',
+      'secret/data/my-app',
+      { token: root() },
+    );
     expect(res.body.data.data).toMatchObject({ username: 'app-user' });
     const seen = stack.vault.requests.filter((r) => r.path === 'secret/data/my-app');
     expect(seen.map((r) => [r.status, r.token])).toEqual([
@@ -51,7 +56,9 @@ describe('a redirect from Vault', () => {
 
   it('to another origin: an error naming it, and nothing (least of all the token) is sent there', async () => {
     stack.vault.injectRedirect({ pathPrefix: 'secret/data/my-app', times: 1, to: elsewhereAddr });
-    const err = (await client().request('read', 'GET', 'secret/data/my-app', { token: root() }).catch((e: unknown) => e)) as Error;
+    const err = (await client()
+      .request('read', 'GET', 'secret/data/my-app', { token: root() })
+      .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(VaultRedirectError);
     expect(err.message).toContain(elsewhereAddr);
     expect(err.message).not.toContain(root());
@@ -61,7 +68,9 @@ describe('a redirect from Vault', () => {
   it('a second redirect in a row: an error, not followed', async () => {
     stack.vault.clearRequests();
     stack.vault.injectRedirect({ pathPrefix: 'secret/data/my-app', times: 2 });
-    const err = (await client().request('read', 'GET', 'secret/data/my-app', { token: root() }).catch((e: unknown) => e)) as Error;
+    const err = (await client()
+      .request('read', 'GET', 'secret/data/my-app', { token: root() })
+      .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(VaultRedirectError);
     expect(err.message).toMatch(/second redirect/);
     expect(stack.vault.requests.filter((r) => r.path === 'secret/data/my-app')).toHaveLength(2);
@@ -81,12 +90,19 @@ describe('the sidecar behind a standby that redirects', () => {
     sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app' }) }));
     await waitReady(sidecar);
     expect((await sidecar.get('/v1/secrets/app/username')).body).toBe('app-user');
-    expect(stack.vault.requests.filter((r) => r.path === 'auth/aws/login').map((r) => r.status)).toEqual(expect.arrayContaining([307, 200]));
+    expect(stack.vault.requests.filter((r) => r.path === 'auth/aws/login').map((r) => r.status)).toEqual(
+      expect.arrayContaining([307, 200]),
+    );
   });
 
   it('VAULT_IRSA_VAULT_TIMEOUT bounds a call Vault never answers; the retry then reads', async () => {
     stack.vault.injectHang({ pathPrefix: 'secret/data/my-app', times: 1 });
-    sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app' }), VAULT_IRSA_VAULT_TIMEOUT: '1s' }));
+    sidecar = await startSidecar(
+      stack.sidecarEnv({
+        VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app' }),
+        VAULT_IRSA_VAULT_TIMEOUT: '1s',
+      }),
+    );
     // with the 60 s default this would not be ready within the wait below
     await waitReady(sidecar, 20_000);
     expect(stack.vault.requests.some((r) => r.path === 'secret/data/my-app' && r.status === 0)).toBe(true);

@@ -19,7 +19,12 @@ beforeAll(async () => {
   stack.vault.writeKv('secret', 'typed', { port: 5432, enabled: true, text: 'plain-text-value-42' });
   sidecar = await startSidecar(
     stack.sidecarEnv({
-      VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', legacy: 'kv1/app', typed: 'secret/typed', db: 'database/creds/app' }),
+      VAULT_IRSA_SECRETS: JSON.stringify({
+        app: 'secret/my-app',
+        legacy: 'kv1/app',
+        typed: 'secret/typed',
+        db: 'database/creds/app',
+      }),
       VAULT_IRSA_LOG_LEVEL: 'debug',
     }),
   );
@@ -36,7 +41,10 @@ describe('the built sidecar against the stand-ins', () => {
     expect(stack.sts.calls.some((c) => c.action === 'AssumeRoleWithWebIdentity' && c.ok)).toBe(true);
     expect(stack.vault.logins.filter((l) => l.ok)).toHaveLength(1);
     expect(stack.vault.logins[0]).toMatchObject({ ok: true, role: 'app' });
-    expect(stack.sts.calls.find((c) => c.action === 'GetCallerIdentity')).toMatchObject({ ok: true, host: 'sts.amazonaws.com' });
+    expect(stack.sts.calls.find((c) => c.action === 'GetCallerIdentity')).toMatchObject({
+      ok: true,
+      host: 'sts.amazonaws.com',
+    });
   });
 
   it('request token file: 32 random bytes, mode 0644', async () => {
@@ -52,7 +60,13 @@ describe('the built sidecar against the stand-ins', () => {
     expect(app.status).toBe(200);
     expect(app.headers.get('cache-control')).toBe('no-store');
     expect(app.headers.get('etag')).toBeTruthy();
-    expect(app.json()).toMatchObject({ name: 'app', path: 'secret/my-app', data: STACK_SEED, version: 1, stale: false });
+    expect(app.json()).toMatchObject({
+      name: 'app',
+      path: 'secret/my-app',
+      data: STACK_SEED,
+      version: 1,
+      stale: false,
+    });
     expect((await s.get('/v1/secrets/app/password')).body).toBe(STACK_SEED.password);
     expect((await s.get('/v1/secrets/legacy')).json()).toMatchObject({ data: { api_key: 'kv1-api-key' } });
     const db = (await s.get('/v1/secrets/db')).json();
@@ -71,7 +85,12 @@ describe('the built sidecar against the stand-ins', () => {
   it('lists without values', async () => {
     const r = await (sidecar as RunningSidecar).get('/v1/secrets');
     expect(r.status).toBe(200);
-    expect(r.json().secrets.map((x: { name: string }) => x.name).sort()).toEqual(['app', 'db', 'legacy', 'typed']);
+    expect(
+      r
+        .json()
+        .secrets.map((x: { name: string }) => x.name)
+        .sort(),
+    ).toEqual(['app', 'db', 'legacy', 'typed']);
     expect(r.body).not.toContain(STACK_SEED.password);
   });
 
@@ -94,7 +113,9 @@ describe('the built sidecar against the stand-ins', () => {
     const s = sidecar as RunningSidecar;
     expect((await fetch(`${s.health}/healthz`)).status).toBe(200);
     expect((await fetch(`${s.health}/readyz`)).status).toBe(200);
-    const secrets = await fetch(`${s.health}/v1/secrets/app`, { headers: { authorization: `Bearer ${s.requestToken}` } });
+    const secrets = await fetch(`${s.health}/v1/secrets/app`, {
+      headers: { authorization: `Bearer ${s.requestToken}` },
+    });
     expect(secrets.status).toBe(404);
     expect(await secrets.text()).not.toContain(STACK_SEED.password);
     const metrics = await (await fetch(`${s.health}/metrics`)).text();
@@ -115,7 +136,9 @@ describe('the built sidecar against the stand-ins', () => {
   it('`wait` exits 0 once ready, probing 127.0.0.1 even for a 0.0.0.0 listener address', async () => {
     const s = sidecar as RunningSidecar;
     const port = new URL(s.health).port;
-    const p = startProcess(process.execPath, [SIDECAR_BIN, 'wait', '--timeout=20s'], { VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}` });
+    const p = startProcess(process.execPath, [SIDECAR_BIN, 'wait', '--timeout=20s'], {
+      VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}`,
+    });
     try {
       expect((await p.waitForExit(30_000)).code).toBe(0);
     } finally {

@@ -61,7 +61,14 @@ describe('token lifecycle with short TTLs', () => {
     stack.vault.injectFault({ pathPrefix: 'auth/aws/login', status: 500, times: 3 });
     stack.vault.expireAllTokens();
     const statuses: number[] = [];
-    const poll = setInterval(() => void fetch(`${s.health}/readyz`).then((r) => statuses.push(r.status), () => undefined), 50);
+    const poll = setInterval(
+      () =>
+        void fetch(`${s.health}/readyz`).then(
+          (r) => statuses.push(r.status),
+          () => undefined,
+        ),
+      50,
+    );
     try {
       await waitFor(() => okLogins() > before, 20_000);
     } finally {
@@ -77,7 +84,10 @@ describe('token lifecycle with short TTLs', () => {
     const exit = await s.stop();
     expect(exit.code).toBe(0);
     // the current token and any older one still alive are revoked: nothing the pod had is left
-    await waitFor(() => stack.vault.requests.some((r) => r.path === 'auth/token/revoke-self' && r.status === 204), 5000);
+    await waitFor(
+      () => stack.vault.requests.some((r) => r.path === 'auth/token/revoke-self' && r.status === 204),
+      5000,
+    );
     expect(stack.vault.liveTokens()).toEqual([]);
   });
 });

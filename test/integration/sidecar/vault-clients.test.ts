@@ -33,7 +33,10 @@ beforeAll(async () => {
     return c;
   };
   sidecar = await startSidecar(
-    stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', legacy: 'kv1/app', db: 'database/creds/app' }), VAULT_IRSA_LOG_LEVEL: 'debug' }),
+    stack.sidecarEnv({
+      VAULT_IRSA_SECRETS: JSON.stringify({ app: 'secret/my-app', legacy: 'kv1/app', db: 'database/creds/app' }),
+      VAULT_IRSA_LOG_LEVEL: 'debug',
+    }),
   );
   await waitReady(sidecar);
   // from here on, nothing the clients do may reach Vault (the token's and the lease's renewals are an hour away)
@@ -60,7 +63,11 @@ async function heldDynamic(): Promise<{ username: string; password: string }> {
       encoding: 'utf8',
       timeout: 30_000,
       // no proxy variables: the sidecar refuses proxied requests
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VAULT_ADDR: running().api, VAULT_IRSA_TOKEN_FILE: running().tokenFile },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        VAULT_ADDR: running().api,
+        VAULT_IRSA_TOKEN_FILE: running().tokenFile,
+      },
     });
     if (r.status !== 0) throw new Error(`hvac script failed (${r.status}): ${r.stderr}`);
     out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
@@ -151,7 +158,10 @@ describe('node-vault (npm) through the sidecar', () => {
     const undeclared = await errorOf(client().read('secret/data/not-declared'));
     expect(undeclared).toEqual({ status: 403, body: { errors: ['permission denied'] }, message: 'permission denied' });
     const wrong = NodeVault({ apiVersion: 'v1', endpoint: running().api, token: 'not-the-request-token' });
-    expect(await errorOf(wrong.read('secret/data/my-app'))).toMatchObject({ status: 403, message: 'permission denied' });
+    expect(await errorOf(wrong.read('secret/data/my-app'))).toMatchObject({
+      status: 403,
+      message: 'permission denied',
+    });
     expect(await errorOf(wrong.tokenLookupSelf())).toMatchObject({ status: 403 });
     expect(await errorOf(client().write('secret/data/my-app', { data: { x: 'y' } }))).toMatchObject({ status: 405 });
   });
@@ -163,13 +173,18 @@ describe('over all of these reads', () => {
     expect(stack.vault.liveLeases()).toHaveLength(1);
   });
 
-  it('no secret value, Vault token, request token or AWS key in the sidecar\'s log or metrics', async () => {
+  it("no secret value, Vault token, request token or AWS key in the sidecar's log or metrics", async () => {
     const s = running();
     const metrics = await (await fetch(`${s.health}/metrics`)).text();
     expect(metrics).toMatch(/vault_irsa_secret_reads_total\{status="200"\} \d+/);
     const output = s.proc.output();
     const projected = await readFile(stack.webIdentityTokenFile, 'utf8');
-    const forbidden = [...new Set(served), s.requestToken, projected, ...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken])];
+    const forbidden = [
+      ...new Set(served),
+      s.requestToken,
+      projected,
+      ...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken]),
+    ];
     expect(served.length).toBeGreaterThan(0);
     expect(issued.length).toBeGreaterThan(0);
     for (const text of [output, metrics]) {

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/tls.js';
 import { startFakeKubeApi } from '../../support/fake-kube-api.js';
 import { admissionReview, applyOps } from '../../unit/webhook/helpers.js';
-import { httpsRequest, postReview, runToExit, startWebhookProcess, waitFor, type WebhookProcess } from './webhook-process.js';
+import {
+  httpsRequest,
+  postReview,
+  runToExit,
+  startWebhookProcess,
+  waitFor,
+  type WebhookProcess,
+} from './webhook-process.js';
 
 let dir: string;
 let cert: TestCert;
@@ -23,9 +30,13 @@ const baseEnv = (): Record<string, string> => ({
 });
 
 const pod = (annotations: Record<string, string>) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', annotations }, spec: { containers: [{ name: 'app', image: 'busybox' }] },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { generateName: 'web-', annotations },
+  spec: { containers: [{ name: 'app', image: 'busybox' }] },
 });
-const decodePatch = (resp: Record<string, unknown>) => JSON.parse(Buffer.from(String(resp.patch), 'base64').toString('utf8'));
+const decodePatch = (resp: Record<string, unknown>) =>
+  JSON.parse(Buffer.from(String(resp.patch), 'base64').toString('utf8'));
 
 beforeAll(async () => {
   cert = await makeTestCert();
@@ -60,15 +71,25 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
   wh = await startWebhookProcess(baseEnv());
   const { port } = wh;
 
-  const p = pod({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db', 'vault-irsa.io/aws-role-arn': 'arn:aws:iam::111122223333:role/app' });
+  const p = pod({
+    'vault-irsa.io/role': 'app',
+    'vault-irsa.io/secret-db': 'secret/db',
+    'vault-irsa.io/aws-role-arn': 'arn:aws:iam::111122223333:role/app',
+  });
   const ok = await postReview(port, cert.cert, admissionReview(p, { uid: 'abc-1' }));
   expect(ok.status).toBe(200);
   const resp = ok.json().response as Record<string, unknown>;
   expect(resp).toMatchObject({ uid: 'abc-1', allowed: true, patchType: 'JSONPatch' });
-  const injected = applyOps(p, decodePatch(resp)) as unknown as { spec: { initContainers: Array<{ name: string; restartPolicy: string }> } };
+  const injected = applyOps(p, decodePatch(resp)) as unknown as {
+    spec: { initContainers: Array<{ name: string; restartPolicy: string }> };
+  };
   expect(injected.spec.initContainers[0]).toMatchObject({ name: 'vault-irsa', restartPolicy: 'Always' });
 
-  const denied = await postReview(port, cert.cert, admissionReview(pod({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/port': 'abc' }), { uid: 'abc-2' }));
+  const denied = await postReview(
+    port,
+    cert.cert,
+    admissionReview(pod({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/port': 'abc' }), { uid: 'abc-2' }),
+  );
   expect(denied.status).toBe(200);
   expect(denied.json().response).toMatchObject({ uid: 'abc-2', allowed: false, status: { code: 400 } });
   expect(JSON.stringify(denied.json())).toContain('vault-irsa.io/port: \\"abc\\"');
@@ -76,12 +97,21 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
   const del = await postReview(port, cert.cert, admissionReview(null, { operation: 'DELETE', uid: 'abc-3' }));
   expect(del.json().response).toEqual({ uid: 'abc-3', allowed: true });
 
-  const notJson = await httpsRequest(port, cert.cert, { method: 'POST', path: '/mutate', body: '{"apiVersion":', headers: { 'content-type': 'application/json' } });
+  const notJson = await httpsRequest(port, cert.cert, {
+    method: 'POST',
+    path: '/mutate',
+    body: '{"apiVersion":',
+    headers: { 'content-type': 'application/json' },
+  });
   expect(notJson.status).toBe(400);
   expect(notJson.json().message).toMatch(/not JSON/);
   const noType = await httpsRequest(port, cert.cert, { method: 'POST', path: '/mutate', body: 'hello' });
   expect(noType.status).toBe(400);
-  const empty = await httpsRequest(port, cert.cert, { method: 'POST', path: '/mutate', headers: { 'content-type': 'application/json' } });
+  const empty = await httpsRequest(port, cert.cert, {
+    method: 'POST',
+    path: '/mutate',
+    headers: { 'content-type': 'application/json' },
+  });
   expect(empty.status).toBe(400);
   expect(empty.json().message).toMatch(/empty body/);
   const notReview = await postReview(port, cert.cert, { hello: 'world' });
@@ -105,11 +135,16 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
 test('with KUBECONFIG, the role ARN comes from the ServiceAccount through the informer', async () => {
   const kube = await startFakeKubeApi();
   try {
-    kube.upsertServiceAccount('demo', 'irsa', { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/from-sa' });
+    kube.upsertServiceAccount('demo', 'irsa', {
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/from-sa',
+    });
     const kubeconfig = await kube.writeKubeconfig(dir);
     wh = await startWebhookProcess({ ...baseEnv(), VAULT_IRSA_WEBHOOK_KUBERNETES: 'auto', KUBECONFIG: kubeconfig });
     await waitFor(() => kube.openWatches === 1, 'the informer watch');
-    const p = { ...pod({ 'vault-irsa.io/role': 'app' }), spec: { serviceAccountName: 'irsa', containers: [{ name: 'app' }] } };
+    const p = {
+      ...pod({ 'vault-irsa.io/role': 'app' }),
+      spec: { serviceAccountName: 'irsa', containers: [{ name: 'app' }] },
+    };
     const r = await postReview(wh.port, cert.cert, admissionReview(p, { namespace: 'demo' }));
     const resp = r.json().response as Record<string, unknown>;
     expect(resp.warnings).toBeUndefined();
@@ -153,13 +188,20 @@ test('a Kubernetes Secret volume update (..data symlink swap) is picked up; a br
   await writeVersion('..v1', cert);
   await symlink('..data/tls.crt', join(vol, 'tls.crt'));
   await symlink('..data/tls.key', join(vol, 'tls.key'));
-  wh = await startWebhookProcess({ ...baseEnv(), VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: join(vol, 'tls.crt'), VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: join(vol, 'tls.key') });
+  wh = await startWebhookProcess({
+    ...baseEnv(),
+    VAULT_IRSA_WEBHOOK_TLS_CERT_FILE: join(vol, 'tls.crt'),
+    VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: join(vol, 'tls.key'),
+  });
   expect((await httpsRequest(wh.port, cert.cert, { path: '/healthz' })).fingerprint256).toBe(cert.fingerprint256);
 
   // a certificate with another certificate's key is refused: the old pair keeps serving
   const other = await makeTestCert();
   await writeVersion('..v2', { cert: other.cert, key: cert.key });
-  await waitFor(() => wh!.logs.some((l) => l.msg === 'TLS certificate change not applied; keeping the current one'), 'the refused pair to be logged');
+  await waitFor(
+    () => wh!.logs.some((l) => l.msg === 'TLS certificate change not applied; keeping the current one'),
+    'the refused pair to be logged',
+  );
   expect((await httpsRequest(wh.port, cert.cert, { path: '/healthz' })).fingerprint256).toBe(cert.fingerprint256);
   expect(JSON.stringify(wh.logs)).not.toContain('PRIVATE KEY');
 
@@ -177,7 +219,15 @@ test('SIGTERM: an in-flight review finishes, then the process exits 0', async ()
   const headersSent = new Promise<void>((resolve) => (headersFlushed = resolve));
   const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: wh!.port, method: 'POST', path: '/mutate', ca: cert.cert, agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        host: '127.0.0.1',
+        port: wh!.port,
+        method: 'POST',
+        path: '/mutate',
+        ca: cert.cert,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -187,8 +237,10 @@ test('SIGTERM: an in-flight review finishes, then the process exits 0', async ()
     req.on('error', reject);
     // headers and part of the body now; the rest only after the webhook has started shutting down
     req.write(body.subarray(0, 100), () => headersFlushed());
-    waitFor(() => wh!.logs.some((l) => l.msg === 'shutting down: finishing in-flight requests'), 'the shutdown log line')
-      .then(() => req.end(body.subarray(100)), reject);
+    waitFor(
+      () => wh!.logs.some((l) => l.msg === 'shutting down: finishing in-flight requests'),
+      'the shutdown log line',
+    ).then(() => req.end(body.subarray(100)), reject);
   });
   await headersSent;
   // let the server parse the request head, so the request is in flight (not an idle connection)

@@ -31,7 +31,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const rssKb = (pid: number): number =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
 /** One TLS connection: 'open' once the handshake is done, 'closed' if the server closed it before that. */
 function open(port: number): Promise<{ socket: TLSSocket; state: 'open' | 'closed' }> {
@@ -47,11 +48,24 @@ function open(port: number): Promise<{ socket: TLSSocket; state: 'open' | 'close
 /** A review sent over an existing TLS connection (as the API server reuses its connections). */
 function reviewOver(socket: TLSSocket): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify(admissionReview({ metadata: { name: 'p', annotations: {} }, spec: { containers: [{ name: 'a', image: 'x' }] } }, { uid: 'held' }));
-    const req = request({ method: 'POST', path: '/mutate', createConnection: () => socket, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const body = JSON.stringify(
+      admissionReview(
+        { metadata: { name: 'p', annotations: {} }, spec: { containers: [{ name: 'a', image: 'x' }] } },
+        { uid: 'held' },
+      ),
+    );
+    const req = request(
+      {
+        method: 'POST',
+        path: '/mutate',
+        createConnection: () => socket,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -79,13 +93,26 @@ test(`${OPENED} TLS connections against a limit of ${LIMIT}: at most ${LIMIT} he
   // the held connections are served: a review on each of a few of them
   for (const { socket } of held.slice(0, 3)) expect(await reviewOver(socket)).toBe(200);
   // and the webhook said why it closed the others, once, not once per connection
-  await waitFor(() => wh!.logs.some((l) => l.msg === 'connection limit reached: new connections closed'), 'the drop warning', 15_000);
+  await waitFor(
+    () => wh!.logs.some((l) => l.msg === 'connection limit reached: new connections closed'),
+    'the drop warning',
+    15_000,
+  );
   expect(wh.logs.filter((l) => l.msg === 'connection limit reached: new connections closed')).toHaveLength(1);
   const during = rssKb(pid);
 
   // once the held connections go, new ones are served again
   for (const s of sockets) s.destroy();
   const p = { metadata: { name: 'p', annotations: {} }, spec: { containers: [{ name: 'a', image: 'x' }] } };
-  await waitFor(async () => (await postReview(wh!.port, cert.cert, admissionReview(p)).then((r) => r.status, () => 0)) === 200, 'a review on a new connection');
-  console.log(`connection limit ${LIMIT}: ${held.length} held, ${closed.length} closed; webhook RSS ${Math.round(before / 1024)} MB before, ${Math.round(during / 1024)} MB while held`);
+  await waitFor(
+    async () =>
+      (await postReview(wh!.port, cert.cert, admissionReview(p)).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+    'a review on a new connection',
+  );
+  console.log(
+    `connection limit ${LIMIT}: ${held.length} held, ${closed.length} closed; webhook RSS ${Math.round(before / 1024)} MB before, ${Math.round(during / 1024)} MB while held`,
+  );
 }, 60_000);

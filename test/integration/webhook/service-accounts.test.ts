@@ -26,7 +26,12 @@ let lookups: LookupResultLabel[];
 async function makeCache(getTimeoutMs = 2000): Promise<ServiceAccountCache> {
   const kc = new KubeConfig();
   kc.loadFromFile(await kube.writeKubeconfig(dir));
-  cache = new ServiceAccountCache({ kubeConfig: kc, getTimeoutMs, onLookup: (r) => lookups.push(r), restartDelayMs: 50 });
+  cache = new ServiceAccountCache({
+    kubeConfig: kc,
+    getTimeoutMs,
+    onLookup: (r) => lookups.push(r),
+    restartDelayMs: 50,
+  });
   return cache;
 }
 
@@ -49,15 +54,24 @@ test('lookups are answered from the informer cache, which follows the watch', as
   expect(kube.requests.some((r) => r.path === '/api/v1/serviceaccounts' && !r.query.includes('watch'))).toBe(true);
   await waitFor(() => kube.openWatches === 1, 'the watch');
 
-  expect(await c.lookup('demo', 'app')).toEqual({ status: 'found', annotations: { 'eks.amazonaws.com/role-arn': ROLE } });
+  expect(await c.lookup('demo', 'app')).toEqual({
+    status: 'found',
+    annotations: { 'eks.amazonaws.com/role-arn': ROLE },
+  });
   expect(lookups).toEqual(['cache']);
   expect(kube.requests.some((r) => r.path.startsWith('/api/v1/namespaces/'))).toBe(false);
 
   // a change arrives over the watch, not by a GET
   kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': `${ROLE}-2` });
   kube.upsertServiceAccount('team', 'new', { 'eks.amazonaws.com/audience': 'custom' });
-  await waitFor(async () => (await c.lookup('team', 'new')).status === 'found' && lookups.at(-1) === 'cache', 'the watched ADDED event');
-  expect(await c.lookup('demo', 'app')).toEqual({ status: 'found', annotations: { 'eks.amazonaws.com/role-arn': `${ROLE}-2` } });
+  await waitFor(
+    async () => (await c.lookup('team', 'new')).status === 'found' && lookups.at(-1) === 'cache',
+    'the watched ADDED event',
+  );
+  expect(await c.lookup('demo', 'app')).toEqual({
+    status: 'found',
+    annotations: { 'eks.amazonaws.com/role-arn': `${ROLE}-2` },
+  });
   kube.deleteServiceAccount('demo', 'app');
   await waitFor(async () => (await c.lookup('demo', 'app')).status === 'not_found', 'the watched DELETED event');
   // a watch the server ends is resumed from the last resourceVersion
@@ -79,7 +93,10 @@ test('while the list fails, lookups fall back to GET; a slow GET times out as un
   kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
   const c = await makeCache(300);
   await c.start();
-  expect(await c.lookup('demo', 'app')).toEqual({ status: 'found', annotations: { 'eks.amazonaws.com/role-arn': ROLE } });
+  expect(await c.lookup('demo', 'app')).toEqual({
+    status: 'found',
+    annotations: { 'eks.amazonaws.com/role-arn': ROLE },
+  });
   expect(lookups).toEqual(['api']);
 
   kube.getDelayMs = 5_000;
@@ -105,11 +122,28 @@ test('an admission takes the role ARN and token settings from the ServiceAccount
   });
   const c = await makeCache();
   await c.start();
-  const pod = { metadata: { generateName: 'x-', annotations: { 'vault-irsa.io/role': 'app' } }, spec: { serviceAccountName: 'irsa', containers: [{ name: 'app' }] } };
-  const r = responseOf(await review(admissionReview(pod, { namespace: 'demo' }), { defaults: TEST_CONFIG, lookupServiceAccount: (ns, n) => c.lookup(ns, n) }));
+  const pod = {
+    metadata: { generateName: 'x-', annotations: { 'vault-irsa.io/role': 'app' } },
+    spec: { serviceAccountName: 'irsa', containers: [{ name: 'app' }] },
+  };
+  const r = responseOf(
+    await review(admissionReview(pod, { namespace: 'demo' }), {
+      defaults: TEST_CONFIG,
+      lookupServiceAccount: (ns, n) => c.lookup(ns, n),
+    }),
+  );
   expect(r.warnings).toEqual([]);
-  const out = applyOps(pod, r.ops) as unknown as { spec: { initContainers: Array<{ env: Array<{ name: string; value: string }> }>; volumes: Array<{ name: string; projected?: { sources: Array<{ serviceAccountToken: unknown }> } }> } };
+  const out = applyOps(pod, r.ops) as unknown as {
+    spec: {
+      initContainers: Array<{ env: Array<{ name: string; value: string }> }>;
+      volumes: Array<{ name: string; projected?: { sources: Array<{ serviceAccountToken: unknown }> } }>;
+    };
+  };
   expect(out.spec.initContainers[0]?.env).toContainEqual({ name: 'AWS_ROLE_ARN', value: ROLE });
   // the EKS webhook's floor of 600 seconds applies
-  expect(out.spec.volumes.find((v) => v.name === 'aws-iam-token')?.projected?.sources[0]?.serviceAccountToken).toEqual({ audience: 'sts.example', expirationSeconds: 600, path: 'token' });
+  expect(out.spec.volumes.find((v) => v.name === 'aws-iam-token')?.projected?.sources[0]?.serviceAccountToken).toEqual({
+    audience: 'sts.example',
+    expirationSeconds: 600,
+    path: 'token',
+  });
 });

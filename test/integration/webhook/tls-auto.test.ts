@@ -34,25 +34,46 @@ const managers: AutoTls[] = [];
 
 function webhookConfiguration(caBundle?: string): Obj {
   return {
-    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: MWC },
-    webhooks: [{
-      name: 'inject.vault-irsa.io', admissionReviewVersions: ['v1'], sideEffects: 'None',
-      clientConfig: { service: { name: 'vault-irsa', namespace: NS, path: '/mutate', port: 443 }, ...(caBundle ? { caBundle } : {}) },
-      // a field this client has no model for must survive the webhook's write
-      futureField: { keep: true },
-    }],
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: MWC },
+    webhooks: [
+      {
+        name: 'inject.vault-irsa.io',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        clientConfig: {
+          service: { name: 'vault-irsa', namespace: NS, path: '/mutate', port: 443 },
+          ...(caBundle ? { caBundle } : {}),
+        },
+        // a field this client has no model for must survive the webhook's write
+        futureField: { keep: true },
+      },
+    ],
   };
 }
 
-interface Replica { tls: AutoTls; served: () => string | undefined; events: string[] }
+interface Replica {
+  tls: AutoTls;
+  served: () => string | undefined;
+  events: string[];
+}
 
 function replica(clock: { now: Date } = { now: new Date() }, intervalMs = 60_000): Replica {
   let served: string | undefined;
   const events: string[] = [];
   const tls = new AutoTls({
-    request: kubeRequester(kc, 5000), namespace: NS, secretName: SECRET, webhookConfigurationName: MWC,
-    policy: POLICY, intervalMs, apply: (p) => { served = p.cert.toString(); },
-    onEvent: (e) => events.push(`${e.level}: ${e.message}`), now: () => clock.now,
+    request: kubeRequester(kc, 5000),
+    namespace: NS,
+    secretName: SECRET,
+    webhookConfigurationName: MWC,
+    policy: POLICY,
+    intervalMs,
+    apply: (p) => {
+      served = p.cert.toString();
+    },
+    onEvent: (e) => events.push(`${e.level}: ${e.message}`),
+    now: () => clock.now,
     make: generationMaker(DNS, POLICY.validityMs),
   });
   managers.push(tls);
@@ -63,7 +84,10 @@ const bundleOf = (): string => {
   const hook = ((kube.getWebhookConfiguration(MWC)?.webhooks as Obj[])[0] as Obj).clientConfig as Obj;
   return typeof hook.caBundle === 'string' ? Buffer.from(hook.caBundle, 'base64').toString() : '';
 };
-const cas = (bundle: string): X509Certificate[] => (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+const cas = (bundle: string): X509Certificate[] =>
+  (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+    (p) => new X509Certificate(p),
+  );
 /** The API server's view: the served certificate chains to a CA in the published bundle. */
 const trusted = (certPem: string | undefined): boolean => {
   if (certPem === undefined) return false;
@@ -71,7 +95,8 @@ const trusted = (certPem: string | undefined): boolean => {
   return cas(bundleOf()).some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
 };
 const secretData = (): Record<string, string> => (kube.getSecret(NS, SECRET)?.data ?? {}) as Record<string, string>;
-const writes = (method: string, fragment: string): number => kube.requests.filter((r) => r.method === method && r.path.includes(fragment)).length;
+const writes = (method: string, fragment: string): number =>
+  kube.requests.filter((r) => r.method === method && r.path.includes(fragment)).length;
 
 beforeEach(async () => {
   kube = await startFakeKubeApi();
@@ -127,7 +152,7 @@ describe('first start', () => {
     expect(r.events.some((e) => e.startsWith('warn:') && e.includes('replacing it'))).toBe(true);
   });
 
-  test('two replicas starting at once: one write wins (409 for the other), both serve the winner\'s certificate', async () => {
+  test("two replicas starting at once: one write wins (409 for the other), both serve the winner's certificate", async () => {
     kube.gateSecretWrites(2);
     const [a, b] = [replica(), replica()];
     const [pa, pb] = await Promise.all([a.tls.start(), b.tls.start()]);
@@ -180,13 +205,17 @@ describe('rotation', () => {
     const b = replica(clock);
     const first = (await a.tls.start()).cert.toString();
     await b.tls.start();
-    const at = (ms: number): void => { clock.now = new Date(clock.now.getTime() + ms); };
+    const at = (ms: number): void => {
+      clock.now = new Date(clock.now.getTime() + ms);
+    };
 
     at(7 * DAY + 60_000); // inside renewBefore
     expect(await a.tls.reconcile()).toEqual(['renewal-started']);
     expect(cas(bundleOf())).toHaveLength(2);
     expect(a.served()).toBe(first); // still the old certificate
-    expect(Object.keys(secretData())).toEqual(expect.arrayContaining(['next.ca.crt', 'next.tls.crt', 'next.tls.key', 'next.since']));
+    expect(Object.keys(secretData())).toEqual(
+      expect.arrayContaining(['next.ca.crt', 'next.tls.crt', 'next.tls.key', 'next.since']),
+    );
 
     at(HOUR / 2);
     expect(await b.tls.reconcile()).toEqual([]); // overlap not over: nobody switches
@@ -208,29 +237,39 @@ describe('rotation', () => {
   });
 
   test('property: however replicas interleave, every served certificate stays trusted (each re-reads within an overlap)', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: Math.floor(POLICY.overlapMs / 3) })), { minLength: 5, maxLength: 40 }),
-      async (script) => {
-        for (const m of managers.splice(0)) await m.stop();
-        kube.putWebhookConfiguration(webhookConfiguration());
-        kube.putSecret(NS, SECRET);
-        const clock = { now: new Date() };
-        const rs = [replica(clock), replica(clock), replica(clock)];
-        for (const r of rs) await r.tls.start();
-        // start near the end of the renewal window so the script crosses renewal, promotion and the drop
-        clock.now = new Date(clock.now.getTime() + 7 * DAY - HOUR);
-        const lastRead = rs.map(() => clock.now.getTime());
-        for (const [who, dt] of script) {
-          clock.now = new Date(clock.now.getTime() + dt);
-          // the rule the interval check enforces: nobody goes an overlap without re-reading
-          for (const [i, r] of rs.entries()) if (clock.now.getTime() - (lastRead[i] ?? 0) >= POLICY.overlapMs / 2) { await r.tls.reconcile(); lastRead[i] = clock.now.getTime(); }
-          await (rs[who] as Replica).tls.reconcile();
-          lastRead[who] = clock.now.getTime();
-          for (const r of rs) if (!trusted(r.served())) return false;
-        }
-        return true;
-      },
-    ), { numRuns: 15 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: Math.floor(POLICY.overlapMs / 3) })),
+          { minLength: 5, maxLength: 40 },
+        ),
+        async (script) => {
+          for (const m of managers.splice(0)) await m.stop();
+          kube.putWebhookConfiguration(webhookConfiguration());
+          kube.putSecret(NS, SECRET);
+          const clock = { now: new Date() };
+          const rs = [replica(clock), replica(clock), replica(clock)];
+          for (const r of rs) await r.tls.start();
+          // start near the end of the renewal window so the script crosses renewal, promotion and the drop
+          clock.now = new Date(clock.now.getTime() + 7 * DAY - HOUR);
+          const lastRead = rs.map(() => clock.now.getTime());
+          for (const [who, dt] of script) {
+            clock.now = new Date(clock.now.getTime() + dt);
+            // the rule the interval check enforces: nobody goes an overlap without re-reading
+            for (const [i, r] of rs.entries())
+              if (clock.now.getTime() - (lastRead[i] ?? 0) >= POLICY.overlapMs / 2) {
+                await r.tls.reconcile();
+                lastRead[i] = clock.now.getTime();
+              }
+            await (rs[who] as Replica).tls.reconcile();
+            lastRead[who] = clock.now.getTime();
+            for (const r of rs) if (!trusted(r.served())) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   test('an expired certificate is replaced at once', async () => {
@@ -246,13 +285,21 @@ describe('rotation', () => {
 
 describe('missing objects or permissions fail the start with one line naming what could not be done', () => {
   test.each([
-    ['get mutatingwebhookconfigurations', /cannot get MutatingWebhookConfiguration vault-irsa: HTTP 403 \(forbidden\); the webhook's ServiceAccount needs get and update on it/],
+    [
+      'get mutatingwebhookconfigurations',
+      /cannot get MutatingWebhookConfiguration vault-irsa: HTTP 403 \(forbidden\); the webhook's ServiceAccount needs get and update on it/,
+    ],
     ['update mutatingwebhookconfigurations', /cannot update MutatingWebhookConfiguration vault-irsa: HTTP 403/],
     ['get secrets', /cannot get Secret vault-irsa\/vault-irsa-tls: HTTP 403 \(forbidden\)/],
     ['update secrets', /cannot update Secret vault-irsa\/vault-irsa-tls: HTTP 403/],
   ])('without %s', async (denied, message) => {
     kube.forbidden.add(denied);
-    const err = await replica().tls.start().then(() => undefined, (e: unknown) => e);
+    const err = await replica()
+      .tls.start()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(TlsError);
     expect((err as Error).message).toMatch(message);
     expect((err as Error).message).not.toContain('\n');
@@ -261,21 +308,32 @@ describe('missing objects or permissions fail the start with one line naming wha
   test('without the Secret and without create', async () => {
     kube.deleteSecret(NS, SECRET);
     kube.forbidden.add('create secrets');
-    await expect(replica().tls.start()).rejects.toThrow(/cannot create Secret vault-irsa\/vault-irsa-tls: HTTP 403 \(forbidden\); create it \(empty\) beforehand/);
+    await expect(replica().tls.start()).rejects.toThrow(
+      /cannot create Secret vault-irsa\/vault-irsa-tls: HTTP 403 \(forbidden\); create it \(empty\) beforehand/,
+    );
   });
 
   test('without the MutatingWebhookConfiguration', async () => {
     const r = replica();
-    const other = new AutoTls({ ...(r.tls as unknown as { opts: ConstructorParameters<typeof AutoTls>[0] }).opts, webhookConfigurationName: 'missing' });
-    await expect(other.start()).rejects.toThrow(/cannot get MutatingWebhookConfiguration missing: HTTP 404 \(not found\)/);
+    const other = new AutoTls({
+      ...(r.tls as unknown as { opts: ConstructorParameters<typeof AutoTls>[0] }).opts,
+      webhookConfigurationName: 'missing',
+    });
+    await expect(other.start()).rejects.toThrow(
+      /cannot get MutatingWebhookConfiguration missing: HTTP 404 \(not found\)/,
+    );
   });
 });
 
 describe('the webhook in TLS mode auto', () => {
   test('serves a certificate that the published caBundle trusts for the Service name', async () => {
     const env = {
-      VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200', VAULT_IRSA_WEBHOOK_PORT: '0', VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
-      VAULT_IRSA_WEBHOOK_KUBERNETES: 'off', VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: NS,
+      VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200',
+      VAULT_IRSA_WEBHOOK_PORT: '0',
+      VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+      VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_NAMESPACE: NS,
       KUBECONFIG: join(dir, 'kubeconfig'),
     };
     const saved = process.env.KUBECONFIG;
@@ -284,11 +342,16 @@ describe('the webhook in TLS mode auto', () => {
     try {
       const ca = bundleOf();
       const body = await new Promise<string>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: running.port, path: '/healthz', ca, servername: `vault-irsa.${NS}.svc` }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => { text += c.toString(); });
-          res.on('end', () => resolve(text));
-        });
+        const req = request(
+          { host: '127.0.0.1', port: running.port, path: '/healthz', ca, servername: `vault-irsa.${NS}.svc` },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => {
+              text += c.toString();
+            });
+            res.on('end', () => resolve(text));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -305,10 +368,19 @@ describe('the webhook in TLS mode auto', () => {
     const saved = process.env.KUBECONFIG;
     process.env.KUBECONFIG = join(dir, 'kubeconfig');
     try {
-      await expect(startWebhook({
-        VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200', VAULT_IRSA_WEBHOOK_PORT: '0', VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
-        VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: NS, KUBECONFIG: join(dir, 'kubeconfig'),
-      }, { logger: createLogger('silent') })).rejects.toThrow(/cannot get Secret vault-irsa\/vault-irsa-tls: HTTP 403/);
+      await expect(
+        startWebhook(
+          {
+            VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200',
+            VAULT_IRSA_WEBHOOK_PORT: '0',
+            VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+            VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+            VAULT_IRSA_WEBHOOK_NAMESPACE: NS,
+            KUBECONFIG: join(dir, 'kubeconfig'),
+          },
+          { logger: createLogger('silent') },
+        ),
+      ).rejects.toThrow(/cannot get Secret vault-irsa\/vault-irsa-tls: HTTP 403/);
     } finally {
       if (saved === undefined) delete process.env.KUBECONFIG;
       else process.env.KUBECONFIG = saved;
@@ -318,14 +390,24 @@ describe('the webhook in TLS mode auto', () => {
 
 describe('the built binary in TLS mode auto', () => {
   const env = (): Record<string, string> => ({
-    VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200', VAULT_IRSA_WEBHOOK_KUBERNETES: 'off', VAULT_IRSA_WEBHOOK_PORT: '0',
-    VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: NS, KUBECONFIG: join(dir, 'kubeconfig'),
+    VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200',
+    VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+    VAULT_IRSA_WEBHOOK_PORT: '0',
+    VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+    VAULT_IRSA_WEBHOOK_NAMESPACE: NS,
+    KUBECONFIG: join(dir, 'kubeconfig'),
   });
   beforeAll(() => requireBuild());
 
   test.each([
-    ['update secrets', /^vault-irsa-webhook: tls mode auto: cannot update Secret vault-irsa\/vault-irsa-tls: HTTP 403 \(forbidden\); the webhook's ServiceAccount needs get and update on it\n$/],
-    ['get mutatingwebhookconfigurations', /^vault-irsa-webhook: tls mode auto: cannot get MutatingWebhookConfiguration vault-irsa: HTTP 403 \(forbidden\)/],
+    [
+      'update secrets',
+      /^vault-irsa-webhook: tls mode auto: cannot update Secret vault-irsa\/vault-irsa-tls: HTTP 403 \(forbidden\); the webhook's ServiceAccount needs get and update on it\n$/,
+    ],
+    [
+      'get mutatingwebhookconfigurations',
+      /^vault-irsa-webhook: tls mode auto: cannot get MutatingWebhookConfiguration vault-irsa: HTTP 403 \(forbidden\)/,
+    ],
   ])('without %s it exits 1 with one line on stderr', async (denied, line) => {
     kube.forbidden.add(denied);
     const r = await runToExit(env());

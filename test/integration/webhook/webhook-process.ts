@@ -8,7 +8,8 @@ import type { TLSSocket } from 'node:tls';
 export const BIN = fileURLToPath(new URL('../../../dist/bin/vault-irsa-webhook.js', import.meta.url));
 
 export function requireBuild(): void {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npx tsc -p tsconfig.build.json\` (npm test builds first)`);
+  if (!existsSync(BIN))
+    throw new Error(`${BIN} is missing: run \`npx tsc -p tsconfig.build.json\` (npm test builds first)`);
 }
 
 export interface WebhookProcess {
@@ -20,7 +21,11 @@ export interface WebhookProcess {
   stop(): Promise<void>;
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -29,9 +34,14 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+export function runToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN], {
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -44,7 +54,13 @@ export async function startWebhookProcess(env: Record<string, string>): Promise<
   requireBuild();
   const child = spawn(process.execPath, [BIN], {
     // HOME without ~/.kube/config, so `auto` only finds a cluster through KUBECONFIG when a test gives one
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', VAULT_IRSA_WEBHOOK_PORT: '0', VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: '/nonexistent',
+      VAULT_IRSA_WEBHOOK_PORT: '0',
+      VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
@@ -64,14 +80,19 @@ export async function startWebhookProcess(env: Record<string, string>): Promise<
     }
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   let exitedYet = false;
   void exited.then(() => (exitedYet = true));
   await waitFor(() => exitedYet || logs.some((l) => l.msg === 'listening'), 'the webhook to listen');
   if (exitedYet) throw new Error(`webhook exited at start: ${err}`);
   const port = Number(logs.find((l) => l.msg === 'listening')?.port);
   return {
-    child, port, logs, exited,
+    child,
+    port,
+    logs,
+    exited,
     stderr: () => err,
     async stop() {
       if (!exitedYet) child.kill('SIGKILL');
@@ -88,17 +109,35 @@ export interface HttpsAnswer {
 }
 
 /** One request on a fresh connection (no agent), trusting only `ca`. */
-export function httpsRequest(port: number, ca: string, opts: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<HttpsAnswer> {
+export function httpsRequest(
+  port: number,
+  ca: string,
+  opts: { method?: string; path: string; body?: string | Buffer; headers?: Record<string, string> },
+): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, ca, agent: false, headers: opts.headers, timeout: 15_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        ca,
+        agent: false,
+        headers: opts.headers,
+        timeout: 15_000,
+      },
       (res) => {
         const fingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) as Record<string, unknown>, fingerprint256 });
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            json: () => JSON.parse(body) as Record<string, unknown>,
+            fingerprint256,
+          });
         });
       },
     );
@@ -110,5 +149,10 @@ export function httpsRequest(port: number, ca: string, opts: { method?: string; 
 }
 
 export function postReview(port: number, ca: string, review: unknown): Promise<HttpsAnswer> {
-  return httpsRequest(port, ca, { method: 'POST', path: '/mutate', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
+  return httpsRequest(port, ca, {
+    method: 'POST',
+    path: '/mutate',
+    body: JSON.stringify(review),
+    headers: { 'content-type': 'application/json' },
+  });
 }

@@ -20,14 +20,26 @@ async function restricted(file: string, code: string): Promise<boolean> {
 
 test.each([
   ['webhook/x.ts', "import { parseConfig } from '../sidecar/config.js';\nexport const x = parseConfig;\n", true],
-  ['webhook/inject/x.ts', "import { ConfigError } from '../../sidecar/errors.js';\nexport const x = ConfigError;\n", true],
-  ['webhook/x.ts', "import { SIDECAR_ENV } from '../sidecar/contract/names.js';\nexport const x = SIDECAR_ENV;\n", false],
+  [
+    'webhook/inject/x.ts',
+    "import { ConfigError } from '../../sidecar/errors.js';\nexport const x = ConfigError;\n",
+    true,
+  ],
+  [
+    'webhook/x.ts',
+    "import { SIDECAR_ENV } from '../sidecar/contract/names.js';\nexport const x = SIDECAR_ENV;\n",
+    false,
+  ],
   ['sidecar/x.ts', "import { A } from '../webhook/annotations.js';\nexport const x = A;\n", true],
   ['sidecar/x.ts', "import { SIDECAR_ENV } from './contract/names.js';\nexport const x = SIDECAR_ENV;\n", false],
   ['sidecar/contract/x.ts', "import { ConfigError } from '../errors.js';\nexport const x = ConfigError;\n", true],
   ['sidecar/contract/x.ts', "import { A } from '../../webhook/annotations.js';\nexport const x = A;\n", true],
   ['sidecar/contract/x.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", true],
-  ['sidecar/contract/x.ts', "import { PARTITIONS } from './partitions.generated.js';\nexport const x = PARTITIONS;\n", false],
+  [
+    'sidecar/contract/x.ts',
+    "import { PARTITIONS } from './partitions.generated.js';\nexport const x = PARTITIONS;\n",
+    false,
+  ],
 ])('%s: %j restricted: %s', async (file, code, expected) => {
   expect(await restricted(file, code)).toBe(expected);
 });

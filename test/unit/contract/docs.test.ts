@@ -33,14 +33,21 @@ test('docs/annotations.md lists every annotation, and nothing else', () => {
   expect([...tableUnder(read('docs/annotations.md'), '# Pod annotations').keys()].sort()).toEqual(annotationNames);
 });
 
-test('the README\'s annotation reference lists every annotation, and nothing else', () => {
+test("the README's annotation reference lists every annotation, and nothing else", () => {
   const text = read('README.md');
   const start = text.indexOf('## Annotation reference');
   const tableStart = text.indexOf('\n|', start);
   // the first table of the section: its rows run up to the first blank line
   const section = text.slice(tableStart, text.indexOf('\n\n', tableStart));
-  const keys = [...section.matchAll(/^\| ((?:`[^`]+`(?:, )?)+) \|/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([^`]+)`/g)].map((k) => k[1]));
-  expect(keys.filter((k) => k !== 'annotation').map((k) => `${ANNOTATION_PREFIX}${k}`).sort()).toEqual(annotationNames);
+  const keys = [...section.matchAll(/^\| ((?:`[^`]+`(?:, )?)+) \|/gm)].flatMap((m) =>
+    [...(m[1] ?? '').matchAll(/`([^`]+)`/g)].map((k) => k[1]),
+  );
+  expect(
+    keys
+      .filter((k) => k !== 'annotation')
+      .map((k) => `${ANNOTATION_PREFIX}${k}`)
+      .sort(),
+  ).toEqual(annotationNames);
 });
 
 const RELEASE_IMAGE = "the release's image";
@@ -48,18 +55,25 @@ const RELEASE_IMAGE = "the release's image";
 test.each([
   ['## The sidecar', Object.values(SIDECAR_SETTINGS).filter((s) => !s.name.startsWith('AWS_'))],
   ['## The webhook', Object.values(WEBHOOK_SETTINGS)],
-])('docs/configuration.md %s: every variable of the code\'s table with its default', (heading, settings) => {
+])("docs/configuration.md %s: every variable of the code's table with its default", (heading, settings) => {
   const docs = tableUnder(read('docs/configuration.md'), heading);
   const aws = heading === '## The sidecar' ? SIDECAR_AWS_SETTINGS : WEBHOOK_TLS_AUTO_SETTINGS;
-  const expected = new Map<string, string>([...settings, ...aws].map((s) => [s.name, fmt('default' in s ? s.default : undefined)]));
+  const expected = new Map<string, string>(
+    [...settings, ...aws].map((s) => [s.name, fmt('default' in s ? s.default : undefined)]),
+  );
   if (heading === '## The webhook') expected.set(WEBHOOK_SETTINGS.sidecarImage.name, RELEASE_IMAGE);
   expect(Object.fromEntries(docs)).toEqual(Object.fromEntries(expected));
 });
 
 test('every environment variable the README names in a table is one the code reads', () => {
-  const known = new Set<string>([
-    ...Object.values(SIDECAR_SETTINGS), ...SIDECAR_AWS_SETTINGS, ...Object.values(WEBHOOK_SETTINGS), ...WEBHOOK_TLS_AUTO_SETTINGS,
-  ].map((s) => s.name));
+  const known = new Set<string>(
+    [
+      ...Object.values(SIDECAR_SETTINGS),
+      ...SIDECAR_AWS_SETTINGS,
+      ...Object.values(WEBHOOK_SETTINGS),
+      ...WEBHOOK_TLS_AUTO_SETTINGS,
+    ].map((s) => s.name),
+  );
   for (const line of read('README.md').split('\n')) {
     const m = /^\| `((?:VAULT|AWS)_[A-Z0-9_]+)`/.exec(line);
     if (m) expect(known).toContain(m[1]);

@@ -23,9 +23,12 @@ test('no file names a document that is not in the repository', () => {
   const hits: string[] = [];
   for (const file of files(root)) {
     if (file.endsWith('package-lock.json') || file === import.meta.filename) continue;
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if (OUTSIDE.test(line) || line.includes('../shared')) hits.push(`${relative(root, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (OUTSIDE.test(line) || line.includes('../shared'))
+          hits.push(`${relative(root, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
+      });
   }
   expect(hits).toEqual([]);
 });

@@ -17,7 +17,11 @@ const pod = (labels?: Record<string, string>) => ({
     name: 'web',
     namespace: 'demo',
     ...(labels ? { labels } : {}),
-    annotations: { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-config': 'secret/my-app', 'vault-irsa.io/aws-role-arn': 'arn:aws:iam::111122223333:role/web' },
+    annotations: {
+      'vault-irsa.io/role': 'app',
+      'vault-irsa.io/secret-config': 'secret/my-app',
+      'vault-irsa.io/aws-role-arn': 'arn:aws:iam::111122223333:role/web',
+    },
   },
   spec: { containers: [{ name: 'app', image: 'ghcr.io/example/web:1.0' }] },
 });
@@ -40,21 +44,40 @@ describe('sidecar metrics', () => {
   test('vault_irsa_secret_error: one series per code, 1 for the last failure’s code, all 0 once a read works', async () => {
     const m = new Metrics({ defaultMetrics: false });
     m.secretFailed('db', 'vault_permission_denied');
-    const values = async () => (await m.secretError.get()).values.filter((v) => v.labels.secret === 'db').map((v) => [v.labels.code, v.value]).sort();
-    expect(await values()).toEqual([['secret_not_found', 0], ['vault_permission_denied', 1], ['vault_unavailable', 0]]);
+    const values = async () =>
+      (await m.secretError.get()).values
+        .filter((v) => v.labels.secret === 'db')
+        .map((v) => [v.labels.code, v.value])
+        .sort();
+    expect(await values()).toEqual([
+      ['secret_not_found', 0],
+      ['vault_permission_denied', 1],
+      ['vault_unavailable', 0],
+    ]);
     m.secretFailed('db', 'vault_unavailable');
-    expect(await values()).toEqual([['secret_not_found', 0], ['vault_permission_denied', 0], ['vault_unavailable', 1]]);
+    expect(await values()).toEqual([
+      ['secret_not_found', 0],
+      ['vault_permission_denied', 0],
+      ['vault_unavailable', 1],
+    ]);
     m.secretFailed('db', undefined);
-    expect(await values()).toEqual([['secret_not_found', 0], ['vault_permission_denied', 0], ['vault_unavailable', 0]]);
+    expect(await values()).toEqual([
+      ['secret_not_found', 0],
+      ['vault_permission_denied', 0],
+      ['vault_unavailable', 0],
+    ]);
   });
 
   test('login, renewal and refresh counters exist at 0 for every outcome before anything happened', async () => {
     const text = await new Metrics({ defaultMetrics: false }).registry.metrics();
     for (const line of [
-      'vault_irsa_logins_total{outcome="failure"} 0', 'vault_irsa_logins_total{outcome="success"} 0',
-      'vault_irsa_token_renewals_total{outcome="failure"} 0', 'vault_irsa_lease_renewals_total{outcome="failure"} 0',
+      'vault_irsa_logins_total{outcome="failure"} 0',
+      'vault_irsa_logins_total{outcome="success"} 0',
+      'vault_irsa_token_renewals_total{outcome="failure"} 0',
+      'vault_irsa_lease_renewals_total{outcome="failure"} 0',
       'vault_irsa_secret_refreshes_total{outcome="failure"} 0',
-    ]) expect(text).toContain(line);
+    ])
+      expect(text).toContain(line);
   });
 
   test('Vault request latency carries the outcome', async () => {
@@ -70,8 +93,10 @@ describe('sidecar metrics', () => {
 describe('webhook metrics', () => {
   test('admission outcomes and ServiceAccount lookup results exist at 0 from the start', async () => {
     const text = await createMetrics({ defaultMetrics: false }).registry.metrics();
-    for (const o of ['injected', 'skipped', 'denied', 'invalid', 'error']) expect(text).toContain(`vault_irsa_webhook_admissions_total{outcome="${o}"} 0`);
-    for (const r of ['cache', 'api', 'not_found', 'error']) expect(text).toContain(`vault_irsa_webhook_serviceaccount_lookups_total{result="${r}"} 0`);
+    for (const o of ['injected', 'skipped', 'denied', 'invalid', 'error'])
+      expect(text).toContain(`vault_irsa_webhook_admissions_total{outcome="${o}"} 0`);
+    for (const r of ['cache', 'api', 'not_found', 'error'])
+      expect(text).toContain(`vault_irsa_webhook_serviceaccount_lookups_total{result="${r}"} 0`);
   });
 
   test('the serving certificate’s notAfter, updated when another certificate is observed; garbage changes nothing', async () => {

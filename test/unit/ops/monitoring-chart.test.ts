@@ -14,7 +14,18 @@ import { createMetrics } from '../../../webhook/metrics.js';
 import { HEALTH_PORT_NAME, INJECTED_LABEL } from '../../../webhook/inject/names.js';
 import { at, CHART, isObj, loadValues, read, type Obj } from '../ship/ship-helpers.js';
 import {
-  chartRenderedRuleGroups, dashboard, dashboardTargets, DASHBOARD_FILE, hasHelm, helmPath, helmSkip, hasPromtool, labelNames, metricNames, run, SCRAPE_FILE,
+  chartRenderedRuleGroups,
+  dashboard,
+  dashboardTargets,
+  DASHBOARD_FILE,
+  hasHelm,
+  helmPath,
+  helmSkip,
+  hasPromtool,
+  labelNames,
+  metricNames,
+  run,
+  SCRAPE_FILE,
   TARGET_LABELS,
 } from './monitoring-helpers.js';
 
@@ -34,13 +45,17 @@ function withMetrics(patch: Obj): Obj {
 describe('monitoring values', () => {
   test('all four are off by default', () => {
     const v = loadValues();
-    for (const k of ['serviceMonitor', 'podMonitor', 'prometheusRule', 'dashboard']) expect([k, at(v, `metrics.${k}.enabled`)]).toEqual([k, false]);
+    for (const k of ['serviceMonitor', 'podMonitor', 'prometheusRule', 'dashboard'])
+      expect([k, at(v, `metrics.${k}.enabled`)]).toEqual([k, false]);
     expect(validate(v)).toBe(true);
   });
 
   test.each<[string, Obj]>([
     ['a scrape interval that is not a duration', { serviceMonitor: { enabled: true, interval: '30 seconds' } }],
-    ['a `for:` that is not a duration', { prometheusRule: { enabled: true, for: { VaultIrsaSecretStale: 'ten minutes' } } }],
+    [
+      'a `for:` that is not a duration',
+      { prometheusRule: { enabled: true, for: { VaultIrsaSecretStale: 'ten minutes' } } },
+    ],
     ['a `for:` for an alert that does not exist', { prometheusRule: { enabled: true, for: { VaultIrsaTypo: '5m' } } }],
     ['a namespace that is not a DNS label', { podMonitor: { enabled: true, namespaces: ['Team_A'] } }],
     ['an unknown key', { podmonitor: { enabled: true } }],
@@ -51,9 +66,18 @@ describe('monitoring values', () => {
 
   test('accepts the documented settings', () => {
     const v = withMetrics({
-      serviceMonitor: { enabled: true, labels: { release: 'kps' }, interval: '30s', tlsConfig: { insecureSkipVerify: true } },
+      serviceMonitor: {
+        enabled: true,
+        labels: { release: 'kps' },
+        interval: '30s',
+        tlsConfig: { insecureSkipVerify: true },
+      },
       podMonitor: { enabled: true, labels: {}, interval: '1m', namespaces: ['team-a', 'team-b'] },
-      prometheusRule: { enabled: true, labels: { release: 'kps' }, for: { VaultIrsaSecretStale: '15m', VaultIrsaWebhookDown: '0' } },
+      prometheusRule: {
+        enabled: true,
+        labels: { release: 'kps' },
+        for: { VaultIrsaSecretStale: '15m', VaultIrsaWebhookDown: '0' },
+      },
       dashboard: { enabled: true, labels: {}, annotations: { grafana_folder: 'Vault' } },
     });
     expect([validate(v), ajv.errorsText(validate.errors)]).toEqual([true, 'No errors']);
@@ -104,8 +128,11 @@ describe('the Grafana dashboard', () => {
 
   test('is a dashboard with a Prometheus data source variable, every panel on it', () => {
     expect(d.uid).toBe('vault-irsa');
-    expect(at(d, 'templating.list')).toEqual([expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' })]);
-    for (const p of d.panels as Obj[]) if (p.type !== 'row') expect([p.title, at(p, 'datasource.uid')]).toEqual([p.title, '${datasource}']);
+    expect(at(d, 'templating.list')).toEqual([
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    ]);
+    for (const p of d.panels as Obj[])
+      if (p.type !== 'row') expect([p.title, at(p, 'datasource.uid')]).toEqual([p.title, '${datasource}']);
     const ids = (d.panels as Obj[]).map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
@@ -113,18 +140,28 @@ describe('the Grafana dashboard', () => {
   test('shows what the issue lists', () => {
     const exprs = targets.map((t) => t.expr).join('\n');
     for (const m of [
-      'vault_irsa_webhook_admissions_total', 'vault_irsa_webhook_admission_duration_seconds_bucket', 'vault_irsa_logins_total',
-      'vault_irsa_token_renewals_total', 'vault_irsa_lease_renewals_total', 'vault_irsa_secret_stale', 'vault_irsa_secret_reads_total',
+      'vault_irsa_webhook_admissions_total',
+      'vault_irsa_webhook_admission_duration_seconds_bucket',
+      'vault_irsa_logins_total',
+      'vault_irsa_token_renewals_total',
+      'vault_irsa_lease_renewals_total',
+      'vault_irsa_secret_stale',
+      'vault_irsa_secret_reads_total',
       'vault_irsa_vault_request_duration_seconds_bucket',
-    ]) expect([m, exprs.includes(m)]).toEqual([m, true]);
+    ])
+      expect([m, exprs.includes(m)]).toEqual([m, true]);
     expect(exprs).toMatch(/sum by \(le, outcome\) \(rate\(vault_irsa_webhook_admission_duration_seconds_bucket/);
     expect(exprs).toMatch(/sum by \(le, operation, outcome\) \(rate\(vault_irsa_vault_request_duration_seconds_bucket/);
   });
 
   test('no panel refers to a metric or a label the programs do not export (the live check is test/integration/ops)', () => {
     const exported = new Map<string, string[]>();
-    for (const r of [new Metrics({ defaultMetrics: false }).registry, createMetrics({ defaultMetrics: false }).registry]) {
-      for (const m of r.getMetricsAsArray()) exported.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
+    for (const r of [
+      new Metrics({ defaultMetrics: false }).registry,
+      createMetrics({ defaultMetrics: false }).registry,
+    ]) {
+      for (const m of r.getMetricsAsArray())
+        exported.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
     }
     const problems: string[] = [];
     for (const t of targets) {
@@ -135,7 +172,8 @@ describe('the Grafana dashboard', () => {
         else labels.forEach((l) => known.add(l));
       }
       for (const l of labelNames(t.expr)) if (!known.has(l)) problems.push(`${t.panel}: label ${l}`);
-      for (const m of (t.legendFormat ?? '').matchAll(/\{\{(\w+)\}\}/g)) if (!known.has(m[1] as string)) problems.push(`${t.panel}: legend ${m[1]}`);
+      for (const m of (t.legendFormat ?? '').matchAll(/\{\{(\w+)\}\}/g))
+        if (!known.has(m[1] as string)) problems.push(`${t.panel}: legend ${m[1]}`);
     }
     expect(problems).toEqual([]);
   });
@@ -152,7 +190,11 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
   test('keep injected pods on the sidecar’s named port, and set namespace and pod as the PodMonitor does', () => {
     const relabel = job('vault-irsa-sidecar').relabel_configs as Obj[];
     const sanitized = `__meta_kubernetes_pod_label_${INJECTED_LABEL.replace(/[^a-zA-Z0-9_]/g, '_')}`;
-    expect(relabel[0]).toEqual({ source_labels: [sanitized, '__meta_kubernetes_pod_container_port_name'], regex: `true;${HEALTH_PORT_NAME}`, action: 'keep' });
+    expect(relabel[0]).toEqual({
+      source_labels: [sanitized, '__meta_kubernetes_pod_container_port_name'],
+      regex: `true;${HEALTH_PORT_NAME}`,
+      action: 'keep',
+    });
     for (const j of ['vault-irsa-sidecar', 'vault-irsa-webhook']) {
       const targets = (job(j).relabel_configs as Obj[]).map((r) => r.target_label).filter(Boolean);
       expect([j, targets]).toEqual([j, ['namespace', 'pod']]);
@@ -173,11 +215,16 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vault-irsa-scrape-'));
     try {
       const file = join(dir, 'prometheus.yml');
-      writeFileSync(file, `rule_files: [${JSON.stringify(join(CHART, '../../manifests/monitoring/vault-irsa.rules.yaml'))}]\n${read(SCRAPE_FILE)}`);
+      writeFileSync(
+        file,
+        `rule_files: [${JSON.stringify(join(CHART, '../../manifests/monitoring/vault-irsa.rules.yaml'))}]\n${read(SCRAPE_FILE)}`,
+      );
       const r = run('promtool', ['check', 'config', file]);
       if (/field kubernetes_sd_configs not found/.test(r.out)) {
         // Debian builds Prometheus without Kubernetes discovery
-        console.log('skipped: this promtool has no kubernetes_sd_configs (Debian build): scrape configs not checked by promtool');
+        console.log(
+          'skipped: this promtool has no kubernetes_sd_configs (Debian build): scrape configs not checked by promtool',
+        );
         return;
       }
       expect([r.status, r.out]).toEqual([0, expect.stringContaining('SUCCESS')]);
@@ -189,19 +236,44 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
 
 (hasHelm ? describe : describe.skip)('helm template with monitoring on', () => {
   const sets = [
-    'metrics.serviceMonitor.enabled=true', 'metrics.podMonitor.enabled=true', 'metrics.prometheusRule.enabled=true',
-    'metrics.dashboard.enabled=true', 'metrics.prometheusRule.for.VaultIrsaSecretStale=5s',
+    'metrics.serviceMonitor.enabled=true',
+    'metrics.podMonitor.enabled=true',
+    'metrics.prometheusRule.enabled=true',
+    'metrics.dashboard.enabled=true',
+    'metrics.prometheusRule.for.VaultIrsaSecretStale=5s',
   ];
   function render(extra: string[]): Obj[] {
-    const r = spawnSync(helmPath as string, ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...extra.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      helmPath as string,
+      [
+        'template',
+        'vault-irsa',
+        CHART,
+        '--namespace',
+        'vault-irsa',
+        '--kube-version',
+        '1.30.0',
+        ...extra.flatMap((s) => ['--set', s]),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-    return parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj);
+    return parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as unknown)
+      .filter(isObj);
   }
 
   test('the default render has none of them', () => {
     const kinds = render([]).map((d) => d.kind);
     for (const k of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule']) expect(kinds).not.toContain(k);
-    expect(render([]).some((d) => d.kind === 'ConfigMap' && isObj(at(d, 'metadata.labels')) && at(d, 'metadata.labels.grafana_dashboard') === '1')).toBe(false);
+    expect(
+      render([]).some(
+        (d) =>
+          d.kind === 'ConfigMap' &&
+          isObj(at(d, 'metadata.labels')) &&
+          at(d, 'metadata.labels.grafana_dashboard') === '1',
+      ),
+    ).toBe(false);
   });
 
   test('the PrometheusRule holds the rules file with the `for:` overrides; the ConfigMap the dashboard', () => {

@@ -22,7 +22,10 @@ export interface Rule {
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
-export interface RuleGroup { name: string; rules: Rule[] }
+export interface RuleGroup {
+  name: string;
+  rules: Rule[];
+}
 
 function tool(name: string): boolean {
   return spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -35,8 +38,16 @@ export const helmPath: string | undefined = 'path' in HELM ? HELM.path : undefin
 export const helmSkip: string = 'skip' in HELM ? HELM.skip : '';
 export const hasHelm = helmPath !== undefined;
 
-export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): { status: number | null; out: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60_000,
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
@@ -59,15 +70,24 @@ export function allRules(groups: RuleGroup[]): Rule[] {
 export function chartRenderedRuleGroups(forOverrides: Record<string, string> = {}): RuleGroup[] {
   const values = loadValues();
   const fromValues = at(values, 'metrics.prometheusRule.for');
-  const durations: Record<string, string> = { ...(isObj(fromValues) ? (fromValues as Record<string, string>) : {}), ...forOverrides };
+  const durations: Record<string, string> = {
+    ...(isObj(fromValues) ? (fromValues as Record<string, string>) : {}),
+    ...forOverrides,
+  };
   const groups = loadRuleGroups(CHART_RULES_FILE);
   return groups.map((g) => ({
     ...g,
-    rules: g.rules.map((r) => (Object.prototype.hasOwnProperty.call(durations, r.alert) ? { ...r, for: durations[r.alert] as string } : r)),
+    rules: g.rules.map((r) =>
+      Object.prototype.hasOwnProperty.call(durations, r.alert) ? { ...r, for: durations[r.alert] as string } : r,
+    ),
   }));
 }
 
-export interface DashboardTarget { panel: string; expr: string; legendFormat?: string }
+export interface DashboardTarget {
+  panel: string;
+  expr: string;
+  legendFormat?: string;
+}
 
 export function dashboard(): Obj {
   return JSON.parse(read(DASHBOARD_FILE)) as Obj;
@@ -78,7 +98,11 @@ export function dashboardTargets(): DashboardTarget[] {
   const panels = (dashboard().panels ?? []) as Obj[];
   for (const p of panels) {
     for (const t of (p.targets ?? []) as Obj[]) {
-      out.push({ panel: String(p.title), expr: String(t.expr), ...(typeof t.legendFormat === 'string' ? { legendFormat: t.legendFormat } : {}) });
+      out.push({
+        panel: String(p.title),
+        expr: String(t.expr),
+        ...(typeof t.legendFormat === 'string' ? { legendFormat: t.legendFormat } : {}),
+      });
     }
   }
   return out;

@@ -12,16 +12,33 @@ import { Metrics } from '../../../sidecar/metrics.js';
 import { createMetrics } from '../../../webhook/metrics.js';
 import { at, loadValues, read, ROOT, type Obj } from '../ship/ship-helpers.js';
 import {
-  allRules, chartRenderedRuleGroups, CHART_RULES_FILE, hasPromtool, labelNames, loadRuleGroups, metricNames, README_RUNBOOK_BASE, RULES_FILE,
-  RULES_TEST_FILE, run, TARGET_LABELS, type RuleGroup,
+  allRules,
+  chartRenderedRuleGroups,
+  CHART_RULES_FILE,
+  hasPromtool,
+  labelNames,
+  loadRuleGroups,
+  metricNames,
+  README_RUNBOOK_BASE,
+  RULES_FILE,
+  RULES_TEST_FILE,
+  run,
+  TARGET_LABELS,
+  type RuleGroup,
 } from './monitoring-helpers.js';
 
 if (!hasPromtool) console.log('skipped: promtool not on PATH (apt-get install prometheus): promtool check/test rules');
 const withPromtool = hasPromtool ? describe : describe.skip;
 
 const ALERTS = [
-  'VaultIrsaSecretStale', 'VaultIrsaLoginFailing', 'VaultIrsaSecretUnreadable', 'VaultIrsaRenewalsFailing',
-  'VaultIrsaWebhookErrors', 'VaultIrsaWebhookDenyRateHigh', 'VaultIrsaWebhookCertificateExpiring', 'VaultIrsaWebhookDown',
+  'VaultIrsaSecretStale',
+  'VaultIrsaLoginFailing',
+  'VaultIrsaSecretUnreadable',
+  'VaultIrsaRenewalsFailing',
+  'VaultIrsaWebhookErrors',
+  'VaultIrsaWebhookDenyRateHigh',
+  'VaultIrsaWebhookCertificateExpiring',
+  'VaultIrsaWebhookDown',
 ];
 
 /** GitHub's heading anchors: lowercased, punctuation other than - and _ dropped, spaces to -. */
@@ -32,7 +49,13 @@ export function githubAnchors(markdown: string): Set<string> {
     if (line.startsWith('```')) inFence = !inFence;
     const m = inFence ? null : /^#{1,6}\s+(.*)$/.exec(line);
     if (!m) continue;
-    out.add((m[1] as string).trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
+    out.add(
+      (m[1] as string)
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    );
   }
   return out;
 }
@@ -40,8 +63,12 @@ export function githubAnchors(markdown: string): Set<string> {
 /** Every metric the two programs export, with its label names. */
 function exportedMetrics(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const registry of [new Metrics({ defaultMetrics: false }).registry, createMetrics({ defaultMetrics: false }).registry]) {
-    for (const m of registry.getMetricsAsArray()) out.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
+  for (const registry of [
+    new Metrics({ defaultMetrics: false }).registry,
+    createMetrics({ defaultMetrics: false }).registry,
+  ]) {
+    for (const m of registry.getMetricsAsArray())
+      out.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
   }
   return out;
 }
@@ -58,23 +85,29 @@ describe('the alert rules file', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...ALERTS].sort());
   });
 
-  test.each(ALERTS)('%s: severity, summary, description and a runbook_url to an anchor that exists in the README', (name) => {
-    const rule = rules.find((r) => r.alert === name);
-    expect(rule).toBeDefined();
-    const r = rule as (typeof rules)[number];
-    expect(['warning', 'critical']).toContain(r.labels.severity);
-    expect(r.annotations.summary?.length).toBeGreaterThan(10);
-    expect(r.annotations.description?.length).toBeGreaterThan(10);
-    const url = r.annotations.runbook_url ?? '';
-    expect(url.startsWith(README_RUNBOOK_BASE)).toBe(true);
-    const anchor = url.slice(README_RUNBOOK_BASE.length);
-    expect(anchor).toBe(name.toLowerCase());
-    expect([anchor, githubAnchors(read('README.md')).has(anchor)]).toEqual([anchor, true]);
-  });
+  test.each(ALERTS)(
+    '%s: severity, summary, description and a runbook_url to an anchor that exists in the README',
+    (name) => {
+      const rule = rules.find((r) => r.alert === name);
+      expect(rule).toBeDefined();
+      const r = rule as (typeof rules)[number];
+      expect(['warning', 'critical']).toContain(r.labels.severity);
+      expect(r.annotations.summary?.length).toBeGreaterThan(10);
+      expect(r.annotations.description?.length).toBeGreaterThan(10);
+      const url = r.annotations.runbook_url ?? '';
+      expect(url.startsWith(README_RUNBOOK_BASE)).toBe(true);
+      const anchor = url.slice(README_RUNBOOK_BASE.length);
+      expect(anchor).toBe(name.toLowerCase());
+      expect([anchor, githubAnchors(read('README.md')).has(anchor)]).toEqual([anchor, true]);
+    },
+  );
 
   test('the runbook anchors sit in the README troubleshooting section, which starts from the status command', () => {
     const readme = read('README.md');
-    const section = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 5));
+    const section = readme.slice(
+      readme.indexOf('## Troubleshooting'),
+      readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 5),
+    );
     expect(section.slice(0, 600)).toContain('vault-irsa-sidecar status');
     for (const name of ALERTS) expect([name, section.includes(`#### ${name}\n`)]).toEqual([name, true]);
   });
@@ -90,14 +123,17 @@ describe('the alert rules file', () => {
         if (labels === undefined) problems.push(`${r.alert}: metric ${n} is not exported`);
         else labels.forEach((l) => known.add(l));
       }
-      for (const l of labelNames(r.expr)) if (!known.has(l)) problems.push(`${r.alert}: label ${l} exists on none of ${names.join(', ')}`);
+      for (const l of labelNames(r.expr))
+        if (!known.has(l)) problems.push(`${r.alert}: label ${l} exists on none of ${names.join(', ')}`);
     }
     expect(problems).toEqual([]);
   });
 
   test('the stale threshold is the 10 minutes the issue names; the certificate threshold 7 days', () => {
     expect(rules.find((r) => r.alert === 'VaultIrsaSecretStale')?.for).toBe('10m');
-    expect(rules.find((r) => r.alert === 'VaultIrsaWebhookCertificateExpiring')?.expr).toMatch(/- time\(\) < 7 \* 86400$/);
+    expect(rules.find((r) => r.alert === 'VaultIrsaWebhookCertificateExpiring')?.expr).toMatch(
+      /- time\(\) < 7 \* 86400$/,
+    );
   });
 });
 
@@ -117,7 +153,14 @@ describe('the PrometheusRule as the chart renders it', () => {
     expect(Object.keys(values).sort()).toEqual([...ALERTS].sort());
     for (const r of rules) expect([r.alert, values[r.alert]]).toEqual([r.alert, r.for]);
     expect(chartRenderedRuleGroups()).toEqual(groups);
-    const schemaNames = (at(JSON.parse(read('charts/vault-irsa/values.schema.json')), 'properties.metrics.properties.prometheusRule.properties.for.propertyNames.enum') as string[]).slice().sort();
+    const schemaNames = (
+      at(
+        JSON.parse(read('charts/vault-irsa/values.schema.json')),
+        'properties.metrics.properties.prometheusRule.properties.for.propertyNames.enum',
+      ) as string[]
+    )
+      .slice()
+      .sort();
     expect(schemaNames).toEqual([...ALERTS].sort());
   });
 
@@ -155,24 +198,37 @@ withPromtool('promtool', () => {
       ['chart-short.yaml', chartRenderedRuleGroups(Object.fromEntries(ALERTS.map((a) => [a, '5s'])))],
     ] as const) {
       const r = run('promtool', ['check', 'rules', writeGroups(name, g)]);
-      expect([name, r.status, r.out]).toEqual([name, 0, expect.stringContaining(`SUCCESS: ${ALERTS.length} rules found`)]);
+      expect([name, r.status, r.out]).toEqual([
+        name,
+        0,
+        expect.stringContaining(`SUCCESS: ${ALERTS.length} rules found`),
+      ]);
     }
   });
 
   test('promtool check rules rejects a broken expression (the check is real)', () => {
     const broken = chartRenderedRuleGroups();
-    (broken[0] as RuleGroup).rules[0] = { ...((broken[0] as RuleGroup).rules[0] as (typeof rules)[number]), expr: 'sum by (pod (vault_irsa_secret_stale)' };
+    (broken[0] as RuleGroup).rules[0] = {
+      ...((broken[0] as RuleGroup).rules[0] as (typeof rules)[number]),
+      expr: 'sum by (pod (vault_irsa_secret_stale)',
+    };
     const r = run('promtool', ['check', 'rules', writeGroups('broken.yaml', broken)]);
     expect(r.status).not.toBe(0);
   });
 
-  const unitTests = parse(read(RULES_TEST_FILE)) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
+  const unitTests = parse(read(RULES_TEST_FILE)) as {
+    tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+  };
 
   test('the promtool unit tests have, for every alert, a time where it fires and one where it must not', () => {
     const cases = unitTests.tests.flatMap((t) => t.alert_rule_test);
     for (const a of ALERTS) {
       const mine = cases.filter((c) => c.alertname === a);
-      expect([a, mine.some((c) => c.exp_alerts.length > 0), mine.some((c) => c.exp_alerts.length === 0)]).toEqual([a, true, true]);
+      expect([a, mine.some((c) => c.exp_alerts.length > 0), mine.some((c) => c.exp_alerts.length === 0)]).toEqual([
+        a,
+        true,
+        true,
+      ]);
     }
   });
 

@@ -17,7 +17,14 @@ import { createLogger } from '../../../sidecar/logger.js';
 import { Metrics } from '../../../sidecar/metrics.js';
 import { SecretStore } from '../../../sidecar/secret-store.js';
 import {
-  buildStatus, formatSeconds, parseStatusArgs, renderStatusTable, runStatus, statusSource, type SidecarStatus, type StatusInputs,
+  buildStatus,
+  formatSeconds,
+  parseStatusArgs,
+  renderStatusTable,
+  runStatus,
+  statusSource,
+  type SidecarStatus,
+  type StatusInputs,
 } from '../../../sidecar/status.js';
 import { TokenManager, type TokenState } from '../../../sidecar/token-manager.js';
 import { VaultClient, type FetchLike } from '../../../sidecar/vault-client.js';
@@ -29,7 +36,12 @@ const CONFIG: StatusInputs['config'] = {
   role: 'app',
   authMount: 'aws',
   stsRegion: 'us-east-1',
-  aws: { kind: 'web-identity', roleArn: ROLE_ARN, tokenFile: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', sessionName: 'app-sidecar' },
+  aws: {
+    kind: 'web-identity',
+    roleArn: ROLE_ARN,
+    tokenFile: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+    sessionName: 'app-sidecar',
+  },
 };
 const LOGGED_IN: TokenState = {
   loggedIn: true,
@@ -42,12 +54,15 @@ const LOGGED_IN: TokenState = {
 };
 
 function store(now = () => NOW - 125_000): SecretStore {
-  const s = new SecretStore([
-    { name: 'config', path: 'secret/my-app' },
-    { name: 'db', path: 'database/creds/app' },
-    { name: 'denied', path: 'secret/other' },
-    { name: 'pending', path: 'secret/later' },
-  ], now);
+  const s = new SecretStore(
+    [
+      { name: 'config', path: 'secret/my-app' },
+      { name: 'db', path: 'database/creds/app' },
+      { name: 'denied', path: 'secret/other' },
+      { name: 'pending', path: 'secret/later' },
+    ],
+    now,
+  );
   s.update('config', { data: { password: 'hunter2-value', api_key: 'AKIA-LIKE-VALUE' }, version: 3, leaseDuration: 0 });
   s.update('db', { data: { username: 'v-app-x', password: 'dyn-pass-value' }, version: 0, leaseDuration: 3600 });
   s.fail('db', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
@@ -56,16 +71,63 @@ function store(now = () => NOW - 125_000): SecretStore {
 }
 
 const statusOf = (s = store(), t: TokenState = LOGGED_IN, config = CONFIG): SidecarStatus =>
-  buildStatus({ store: s, tokens: { state: () => t }, config, version: '0.1.0', hostname: 'web-7d9f8-x2x4q', now: NOW });
+  buildStatus({
+    store: s,
+    tokens: { state: () => t },
+    config,
+    version: '0.1.0',
+    hostname: 'web-7d9f8-x2x4q',
+    now: NOW,
+  });
 
 describe('buildStatus', () => {
   test('each declared secret: name, path, version, age, stale, last error code', () => {
     const st = statusOf();
     expect(st.secrets).toEqual([
-      { name: 'config', path: 'secret/my-app', version: 3, updatedAt: new Date(NOW - 125_000).toISOString(), ageSeconds: 125, ready: true, stale: false, lastError: null, leaseSeconds: 0 },
-      { name: 'db', path: 'database/creds/app', version: 1, updatedAt: new Date(NOW - 125_000).toISOString(), ageSeconds: 125, ready: true, stale: true, lastError: 'vault_unavailable', leaseSeconds: 3600 },
-      { name: 'denied', path: 'secret/other', version: 0, updatedAt: null, ageSeconds: null, ready: false, stale: false, lastError: 'vault_permission_denied', leaseSeconds: 0 },
-      { name: 'pending', path: 'secret/later', version: 0, updatedAt: null, ageSeconds: null, ready: false, stale: false, lastError: null, leaseSeconds: 0 },
+      {
+        name: 'config',
+        path: 'secret/my-app',
+        version: 3,
+        updatedAt: new Date(NOW - 125_000).toISOString(),
+        ageSeconds: 125,
+        ready: true,
+        stale: false,
+        lastError: null,
+        leaseSeconds: 0,
+      },
+      {
+        name: 'db',
+        path: 'database/creds/app',
+        version: 1,
+        updatedAt: new Date(NOW - 125_000).toISOString(),
+        ageSeconds: 125,
+        ready: true,
+        stale: true,
+        lastError: 'vault_unavailable',
+        leaseSeconds: 3600,
+      },
+      {
+        name: 'denied',
+        path: 'secret/other',
+        version: 0,
+        updatedAt: null,
+        ageSeconds: null,
+        ready: false,
+        stale: false,
+        lastError: 'vault_permission_denied',
+        leaseSeconds: 0,
+      },
+      {
+        name: 'pending',
+        path: 'secret/later',
+        version: 0,
+        updatedAt: null,
+        ageSeconds: null,
+        ready: false,
+        stale: false,
+        lastError: null,
+        leaseSeconds: 0,
+      },
     ]);
     expect(st.ready).toBe(false);
   });
@@ -83,38 +145,84 @@ describe('buildStatus', () => {
       lastLoginError: null,
     });
     expect(st.aws).toEqual({ identity: 'web-identity', roleArn: ROLE_ARN, sessionName: 'app-sidecar' });
-    expect(st.vault).toEqual({ addr: 'https://vault.example.com:8200', namespace: null, role: 'app', authMount: 'aws', stsRegion: 'us-east-1' });
+    expect(st.vault).toEqual({
+      addr: 'https://vault.example.com:8200',
+      namespace: null,
+      role: 'app',
+      authMount: 'aws',
+      stsRegion: 'us-east-1',
+    });
   });
 
   test('the default session name is the one the credential provider uses (from HOSTNAME); Pod Identity shows its endpoint', () => {
     const { sessionName: _drop, ...noSession } = CONFIG.aws as Extract<SidecarConfig['aws'], { kind: 'web-identity' }>;
-    expect(statusOf(store(), LOGGED_IN, { ...CONFIG, aws: noSession }).aws).toEqual({ identity: 'web-identity', roleArn: ROLE_ARN, sessionName: 'vault-irsa-web-7d9f8-x2x4q' });
-    const pi = statusOf(store(), LOGGED_IN, { ...CONFIG, aws: { kind: 'pod-identity', fullUri: 'http://169.254.170.23/v1/credentials', authorizationTokenFile: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token' } });
+    expect(statusOf(store(), LOGGED_IN, { ...CONFIG, aws: noSession }).aws).toEqual({
+      identity: 'web-identity',
+      roleArn: ROLE_ARN,
+      sessionName: 'vault-irsa-web-7d9f8-x2x4q',
+    });
+    const pi = statusOf(store(), LOGGED_IN, {
+      ...CONFIG,
+      aws: {
+        kind: 'pod-identity',
+        fullUri: 'http://169.254.170.23/v1/credentials',
+        authorizationTokenFile: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+      },
+    });
     expect(pi.aws).toEqual({ identity: 'pod-identity', credentialsUri: 'http://169.254.170.23/v1/credentials' });
   });
 
   test('not logged in: no TTL, the login error', () => {
-    const st = statusOf(store(), { loggedIn: false, expiresAt: undefined, nextActionAt: undefined, nextAction: undefined, renewable: false, lastLoginAt: undefined, lastError: 'Vault answered 400: IAM Principal does not belong to the role' });
-    expect(st.token).toMatchObject({ loggedIn: false, ttlSeconds: null, nextAction: null, lastLoginError: 'Vault answered 400: IAM Principal does not belong to the role' });
+    const st = statusOf(store(), {
+      loggedIn: false,
+      expiresAt: undefined,
+      nextActionAt: undefined,
+      nextAction: undefined,
+      renewable: false,
+      lastLoginAt: undefined,
+      lastError: 'Vault answered 400: IAM Principal does not belong to the role',
+    });
+    expect(st.token).toMatchObject({
+      loggedIn: false,
+      ttlSeconds: null,
+      nextAction: null,
+      lastLoginError: 'Vault answered 400: IAM Principal does not belong to the role',
+    });
     expect(st.ready).toBe(false);
   });
 
   test('never a value, a token or a key, whatever they hold (property)', () => {
     const secretish = fc.stringMatching(/^[A-Za-z0-9+/=_.-]{12,40}$/);
     fc.assert(
-      fc.property(fc.array(secretish, { minLength: 1, maxLength: 4 }), secretish, secretish, (values, vaultToken, requestToken) => {
-        const s = new SecretStore([{ name: 'a', path: 'secret/a' }, { name: 'b', path: 'kv/b' }], () => NOW);
-        s.update('a', { data: Object.fromEntries(values.map((v, i) => [`k${i}`, v])), version: 1, leaseDuration: 0 });
-        s.update('b', { data: { nested: { deep: values } }, version: 2, leaseDuration: 60 });
-        s.fail('b', { code: 'vault_unavailable', status: 503, message: 'down' });
-        // what a careless implementation could reach: a token manager that also has the token, a config with keys
-        const tokens = { state: () => LOGGED_IN, current: () => vaultToken, token: vaultToken };
-        const config = { ...CONFIG, requestToken, awsSecretAccessKey: vaultToken } as unknown as StatusInputs['config'];
-        const st = buildStatus({ store: s, tokens, config, version: '0.1.0', now: NOW });
-        const outputs = [JSON.stringify(st), renderStatusTable(st)];
-        for (const out of outputs) for (const f of [...values, vaultToken, requestToken]) if (out.includes(f)) return false;
-        return true;
-      }),
+      fc.property(
+        fc.array(secretish, { minLength: 1, maxLength: 4 }),
+        secretish,
+        secretish,
+        (values, vaultToken, requestToken) => {
+          const s = new SecretStore(
+            [
+              { name: 'a', path: 'secret/a' },
+              { name: 'b', path: 'kv/b' },
+            ],
+            () => NOW,
+          );
+          s.update('a', { data: Object.fromEntries(values.map((v, i) => [`k${i}`, v])), version: 1, leaseDuration: 0 });
+          s.update('b', { data: { nested: { deep: values } }, version: 2, leaseDuration: 60 });
+          s.fail('b', { code: 'vault_unavailable', status: 503, message: 'down' });
+          // what a careless implementation could reach: a token manager that also has the token, a config with keys
+          const tokens = { state: () => LOGGED_IN, current: () => vaultToken, token: vaultToken };
+          const config = {
+            ...CONFIG,
+            requestToken,
+            awsSecretAccessKey: vaultToken,
+          } as unknown as StatusInputs['config'];
+          const st = buildStatus({ store: s, tokens, config, version: '0.1.0', now: NOW });
+          const outputs = [JSON.stringify(st), renderStatusTable(st)];
+          for (const out of outputs)
+            for (const f of [...values, vaultToken, requestToken]) if (out.includes(f)) return false;
+          return true;
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -124,10 +232,17 @@ describe('renderStatusTable', () => {
   test('a human-readable table with everything the issue lists', () => {
     const text = renderStatusTable(statusOf());
     expect(text).toContain('vault-irsa sidecar 0.1.0: NOT READY');
-    expect(text).toContain('Vault:     https://vault.example.com:8200 (role app, auth mount aws, STS region us-east-1)');
+    expect(text).toContain(
+      'Vault:     https://vault.example.com:8200 (role app, auth mount aws, STS region us-east-1)',
+    );
     expect(text).toContain(`AWS:       IRSA role ${ROLE_ARN}, session app-sidecar`);
-    expect(text).toContain(`Token:     logged in; expires in 1h0m (${new Date(NOW + 3600_000).toISOString()}); next renewal in 40m0s`);
-    const rows = text.split('\n').filter((l) => /^(SECRET|config|db|denied|pending)\s/.test(l)).map((l) => l.split(/\s{2,}/));
+    expect(text).toContain(
+      `Token:     logged in; expires in 1h0m (${new Date(NOW + 3600_000).toISOString()}); next renewal in 40m0s`,
+    );
+    const rows = text
+      .split('\n')
+      .filter((l) => /^(SECRET|config|db|denied|pending)\s/.test(l))
+      .map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
       ['SECRET', 'PATH', 'VERSION', 'AGE', 'STALE', 'LAST ERROR'],
       ['config', 'secret/my-app', '3', '2m5s', 'no', '-'],
@@ -138,7 +253,14 @@ describe('renderStatusTable', () => {
   });
 
   test('formatSeconds', () => {
-    expect([formatSeconds(null), formatSeconds(0), formatSeconds(59), formatSeconds(60), formatSeconds(3725), formatSeconds(90_000)]).toEqual(['-', '0s', '59s', '1m0s', '1h2m', '1d1h']);
+    expect([
+      formatSeconds(null),
+      formatSeconds(0),
+      formatSeconds(59),
+      formatSeconds(60),
+      formatSeconds(3725),
+      formatSeconds(90_000),
+    ]).toEqual(['-', '0s', '59s', '1m0s', '1h2m', '1d1h']);
   });
 });
 
@@ -160,7 +282,13 @@ describe('the route and the CLI', () => {
   beforeAll(async () => {
     const readiness = { notReadyReasons: (detail: boolean) => s.notReadyReasons(detail) };
     const metrics = new Metrics({ defaultMetrics: false });
-    const status = statusSource({ store: s, tokens: { state: () => LOGGED_IN }, config: CONFIG, version: '0.1.0', now: () => NOW });
+    const status = statusSource({
+      store: s,
+      tokens: { state: () => LOGGED_IN },
+      config: CONFIG,
+      version: '0.1.0',
+      now: () => NOW,
+    });
     api = buildApiApp({ store: s, requestToken: REQUEST_TOKEN, readiness, metrics, status });
     health = buildHealthApp({ readiness, metrics });
     apiPort = await listen(api);
@@ -175,7 +303,11 @@ describe('the route and the CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const env = (over: Record<string, string> = {}): NodeJS.ProcessEnv => ({ VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`, VAULT_IRSA_TOKEN_FILE: join(dir, 'token'), ...over });
+  const env = (over: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
+    VAULT_IRSA_TOKEN_FILE: join(dir, 'token'),
+    ...over,
+  });
   async function cli(args: string[], e: NodeJS.ProcessEnv) {
     let out = '';
     let err = '';
@@ -210,7 +342,8 @@ describe('the route and the CLI', () => {
     expect(json.code).toBe(0);
     expect(JSON.parse(json.out)).toEqual(JSON.parse(JSON.stringify(statusOf(s))));
     for (const out of [table.out, json.out]) {
-      for (const f of ['hunter2-value', 'AKIA-LIKE-VALUE', 'dyn-pass-value', 'v-app-x', REQUEST_TOKEN]) expect(out).not.toContain(f);
+      for (const f of ['hunter2-value', 'AKIA-LIKE-VALUE', 'dyn-pass-value', 'v-app-x', REQUEST_TOKEN])
+        expect(out).not.toContain(f);
     }
   });
 
@@ -220,7 +353,9 @@ describe('the route and the CLI', () => {
     expect(wrong.err).toBe('vault-irsa-sidecar status: the sidecar answered 403 (forbidden: wrong request token)\n');
     const missing = await cli([], env({ VAULT_IRSA_TOKEN_FILE: join(dir, 'absent') }));
     expect(missing).toMatchObject({ code: 1, out: '' });
-    expect(missing.err).toContain(`cannot read the request token from VAULT_IRSA_TOKEN_FILE=${join(dir, 'absent')} (ENOENT)`);
+    expect(missing.err).toContain(
+      `cannot read the request token from VAULT_IRSA_TOKEN_FILE=${join(dir, 'absent')} (ENOENT)`,
+    );
     const closed = await cli([], env({ VAULT_IRSA_LISTEN: '127.0.0.1:1' }));
     expect(closed).toMatchObject({ code: 1, out: '' });
     expect(closed.err).toMatch(/cannot reach the sidecar at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
@@ -228,8 +363,15 @@ describe('the route and the CLI', () => {
     expect(notStatus).toMatchObject({ code: 1, out: '' });
     expect(notStatus.err).toContain('answered 404 (not_found: no such endpoint');
     for (const r of [wrong, missing, closed, notStatus]) expect(r.err).not.toContain(REQUEST_TOKEN);
-    expect(await cli(['--yaml'], env())).toMatchObject({ code: 2, out: '', err: expect.stringContaining('unknown argument "--yaml"') });
-    expect(await cli([], env({ VAULT_IRSA_LISTEN: 'nonsense' }))).toMatchObject({ code: 2, err: expect.stringContaining('VAULT_IRSA_LISTEN') });
+    expect(await cli(['--yaml'], env())).toMatchObject({
+      code: 2,
+      out: '',
+      err: expect.stringContaining('unknown argument "--yaml"'),
+    });
+    expect(await cli([], env({ VAULT_IRSA_LISTEN: 'nonsense' }))).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('VAULT_IRSA_LISTEN'),
+    });
   });
 
   test('the API is asked on loopback even when it listens on every address', async () => {
@@ -249,7 +391,10 @@ describe('TokenManager.state()', () => {
     let clock = NOW;
     const fetchImpl: FetchLike = async (url) => {
       const path = url.replace(/^.*?\/v1\//, '');
-      const body = path === 'auth/aws/login' ? { auth: { client_token: 'hvs.SECRET-TOKEN-VALUE-0123456789', lease_duration: 3600, renewable: true } } : {};
+      const body =
+        path === 'auth/aws/login'
+          ? { auth: { client_token: 'hvs.SECRET-TOKEN-VALUE-0123456789', lease_duration: 3600, renewable: true } }
+          : {};
       return { status: 200, headers: { get: () => null }, text: async () => JSON.stringify(body) };
     };
     const tm = new TokenManager({
@@ -266,7 +411,15 @@ describe('TokenManager.state()', () => {
     await tm.token();
     clock += 1000;
     const st = tm.state();
-    expect(st).toEqual({ loggedIn: true, expiresAt: NOW + 3600_000, nextActionAt: NOW + 2400_000, nextAction: 'renew', renewable: true, lastLoginAt: NOW, lastError: undefined });
+    expect(st).toEqual({
+      loggedIn: true,
+      expiresAt: NOW + 3600_000,
+      nextActionAt: NOW + 2400_000,
+      nextAction: 'renew',
+      renewable: true,
+      lastLoginAt: NOW,
+      lastError: undefined,
+    });
     expect(JSON.stringify(st)).not.toContain('SECRET-TOKEN');
     await tm.stop(100);
     expect(tm.state()).toMatchObject({ loggedIn: false, nextAction: undefined });

@@ -19,7 +19,10 @@ const binding = findKind(docs, 'ValidatingAdmissionPolicyBinding', 'vault-irsa')
 const mwc = findKind(docs, 'MutatingWebhookConfiguration', 'vault-irsa');
 const hook = (mwc.webhooks as Obj[])[0] as Obj;
 
-const cases = readdirSync(FIXTURES).filter((f) => f.endsWith('.pod.injected.yaml')).map((f) => f.slice(0, -'.pod.injected.yaml'.length)).sort();
+const cases = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.pod.injected.yaml'))
+  .map((f) => f.slice(0, -'.pod.injected.yaml'.length))
+  .sort();
 const injected = (name: string): Obj => parse(readFileSync(join(FIXTURES, `${name}.pod.injected.yaml`), 'utf8')) as Obj;
 type Container = Obj & { name: string; volumeMounts?: Obj[] };
 const spec = (pod: Obj): { initContainers?: Container[]; containers: Container[] } => pod.spec as never;
@@ -47,7 +50,7 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
     expect(at(policy, 'spec.matchConstraints.objectSelector')).toEqual(hook.objectSelector);
   });
 
-  test.each(cases)('allows the webhook\'s output for fixture %s', (name) => {
+  test.each(cases)("allows the webhook's output for fixture %s", (name) => {
     const r = check(injected(name));
     if (r.matched) expect(r.messages).toEqual([]);
   });
@@ -57,10 +60,11 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
     expect(unmatched.sort()).toEqual(['no-annotation', 'opt-out']);
   });
 
-  test('allows, without evaluating, pods in excluded namespaces and the webhook\'s own pods', () => {
+  test("allows, without evaluating, pods in excluded namespaces and the webhook's own pods", () => {
     const pod = injected('native');
     spec(pod).initContainers = [];
-    for (const ns of ['kube-system', 'vault-irsa']) expect(check(pod, ns)).toEqual({ matched: false, reason: 'namespaceSelector' });
+    for (const ns of ['kube-system', 'vault-irsa'])
+      expect(check(pod, ns)).toEqual({ matched: false, reason: 'namespaceSelector' });
     const own = structuredClone(pod);
     (own.metadata as Obj).labels = { 'vault-irsa.io/webhook-pod': 'true' };
     expect(check(own)).toEqual({ matched: false, reason: 'objectSelector' });
@@ -68,9 +72,17 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
   });
 
   test('allows a pod without annotations or with inject: "false" even without a sidecar', () => {
-    const bare = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x' }] } };
+    const bare = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'a', image: 'x' }] },
+    };
     expect(check(bare)).toEqual({ matched: false, reason: 'matchCondition asks-for-secrets' });
-    const out = { ...bare, metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'r', 'vault-irsa.io/inject': 'false' } } };
+    const out = {
+      ...bare,
+      metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'r', 'vault-irsa.io/inject': 'false' } },
+    };
     expect(check(out)).toEqual({ matched: false, reason: 'matchCondition not-opted-out' });
   });
 
@@ -88,7 +100,11 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
     test('sidecar moved after another init container', () => {
       const pod = injected('native');
       const inits = spec(pod).initContainers as Container[];
-      inits.unshift({ name: 'istio-init', image: 'istio/proxyv2', volumeMounts: [{ name: 'vault-irsa', mountPath: '/var/run/vault-irsa' }] });
+      inits.unshift({
+        name: 'istio-init',
+        image: 'istio/proxyv2',
+        volumeMounts: [{ name: 'vault-irsa', mountPath: '/var/run/vault-irsa' }],
+      });
       expect(denied(pod)).toEqual([expect.stringContaining('must come before every other init container')]);
     });
     test('startupProbe removed', () => {
@@ -100,7 +116,9 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
       const pod = injected('multi-container');
       const victim = spec(pod).containers[1] as Container;
       victim.volumeMounts = (victim.volumeMounts ?? []).filter((m) => m.name !== 'vault-irsa');
-      expect(denied(pod)).toEqual([`vault-irsa: container ${victim.name} does not mount the vault-irsa volume at /var/run/vault-irsa, so it cannot read the request token`]);
+      expect(denied(pod)).toEqual([
+        `vault-irsa: container ${victim.name} does not mount the vault-irsa volume at /var/run/vault-irsa, so it cannot read the request token`,
+      ]);
     });
     test('a container added by a later webhook without the mount', () => {
       const pod = injected('native');
@@ -113,10 +131,22 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
       expect(denied(pod)).toEqual([expect.stringContaining('sidecar-mode is native')]);
     });
     test('a pod that claims vault-irsa.io/status: injected but has no sidecar (the webhook skips it)', async () => {
-      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'demo', annotations: { 'vault-irsa.io/role': 'r', 'vault-irsa.io/status': 'injected' } }, spec: { containers: [{ name: 'a', image: 'x' }] } };
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'p',
+          namespace: 'demo',
+          annotations: { 'vault-irsa.io/role': 'r', 'vault-irsa.io/status': 'injected' },
+        },
+        spec: { containers: [{ name: 'a', image: 'x' }] },
+      };
       const { response } = await admit(pod);
       expect([response.allowed, response.ops]).toEqual([true, []]);
-      expect(denied(pod)).toEqual([expect.stringContaining('no vault-irsa sidecar container'), expect.stringContaining('container a does not mount')]);
+      expect(denied(pod)).toEqual([
+        expect.stringContaining('no vault-irsa sidecar container'),
+        expect.stringContaining('container a does not mount'),
+      ]);
     });
   });
 
@@ -155,17 +185,20 @@ describe('the ValidatingAdmissionPolicy in manifests/install.yaml', () => {
 
   test('property: removing the mount from any one app container of any injected fixture is denied, naming it', () => {
     const injectedCases = cases.filter((n) => check(injected(n)).matched);
-    fc.assert(fc.property(fc.constantFrom(...injectedCases), fc.nat(), (name, pick) => {
-      const pod = injected(name);
-      const apps = spec(pod).containers.filter((c) => c.name !== 'vault-irsa');
-      const victim = apps[pick % apps.length] as Container;
-      victim.volumeMounts = (victim.volumeMounts ?? []).filter((m) => m.name !== 'vault-irsa');
-      const r = check(pod);
-      return r.matched && !r.allowed && r.messages.some((m) => m.includes(`container ${victim.name} does not mount`));
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.constantFrom(...injectedCases), fc.nat(), (name, pick) => {
+        const pod = injected(name);
+        const apps = spec(pod).containers.filter((c) => c.name !== 'vault-irsa');
+        const victim = apps[pick % apps.length] as Container;
+        victim.volumeMounts = (victim.volumeMounts ?? []).filter((m) => m.name !== 'vault-irsa');
+        const r = check(pod);
+        return r.matched && !r.allowed && r.messages.some((m) => m.includes(`container ${victim.name} does not mount`));
+      }),
+      { numRuns: 50 },
+    );
   });
 
-  test('the webhook\'s output as it is now (not only as stored in the fixtures) is allowed', async () => {
+  test("the webhook's output as it is now (not only as stored in the fixtures) is allowed", async () => {
     for (const name of cases) {
       const input = parse(readFileSync(join(FIXTURES, `${name}.pod.yaml`), 'utf8')) as Obj;
       const { response } = await admit(input);

@@ -32,8 +32,12 @@ const suite = 'path' in HELM ? describe : describe.skip;
 // helm keeps caches and repository config under these; a private directory keeps the user's own out of it
 const HELM_HOME = mkdtempSync(join(tmpdir(), 'vault-irsa-helm-'));
 const HELM_ENV = {
-  PATH: process.env.PATH ?? '', HOME: HELM_HOME, HELM_CACHE_HOME: join(HELM_HOME, 'cache'),
-  HELM_CONFIG_HOME: join(HELM_HOME, 'config'), HELM_DATA_HOME: join(HELM_HOME, 'data'), KUBECONFIG: join(HELM_HOME, 'no-kubeconfig'),
+  PATH: process.env.PATH ?? '',
+  HOME: HELM_HOME,
+  HELM_CACHE_HOME: join(HELM_HOME, 'cache'),
+  HELM_CONFIG_HOME: join(HELM_HOME, 'config'),
+  HELM_DATA_HOME: join(HELM_HOME, 'data'),
+  KUBECONFIG: join(HELM_HOME, 'no-kubeconfig'),
 };
 
 const KUBE_VERSION = '1.30.0';
@@ -42,7 +46,9 @@ const VAP_API = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAd
 const RELEASE = 'vault-irsa';
 const NAMESPACE = 'vault-irsa';
 
-interface Validatable { validate(): void }
+interface Validatable {
+  validate(): void;
+}
 const MODELS: Record<string, (o: Obj) => Validatable> = {
   'v1/Service': (o) => new Service(o),
   'v1/Secret': (o) => new Secret(o),
@@ -66,13 +72,21 @@ function helm(args: string[]): { status: number | null; stdout: string; stderr: 
 
 function render(sets: string[] = [], opts: { vapApi?: boolean } = {}): Obj[] {
   const r = helm([
-    'template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...(opts.vapApi === false ? [] : VAP_API),
+    'template',
+    RELEASE,
+    CHART,
+    '--namespace',
+    NAMESPACE,
+    '--kube-version',
+    KUBE_VERSION,
+    ...(opts.vapApi === false ? [] : VAP_API),
     ...sets.flatMap((s) => ['--set', s]),
   ]);
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
   const out: Obj[] = [];
   for (const d of parseAllDocuments(r.stdout)) {
-    if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join('; ')}`);
+    if (d.errors.length > 0)
+      throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join('; ')}`);
     const js: unknown = d.toJS();
     if (isObj(js)) out.push(js);
   }
@@ -112,12 +126,17 @@ function normalise(docs: Obj[]): Obj[] {
   };
   return docs
     .map((d) => strip(d) as Obj)
-    .sort((a, b) => `${str(a.kind)}/${str(at(a, 'metadata.name'))}`.localeCompare(`${str(b.kind)}/${str(at(b, 'metadata.name'))}`));
+    .sort((a, b) =>
+      `${str(a.kind)}/${str(at(a, 'metadata.name'))}`.localeCompare(`${str(b.kind)}/${str(at(b, 'metadata.name'))}`),
+    );
 }
 
 suite('helm', () => {
   test.each([
-    [[]], [['tls.mode=auto']], [['tls.mode=certManager']], [['tls.mode=secret', 'tls.secret.name=x', 'tls.secret.caBundle=eA==']],
+    [[]],
+    [['tls.mode=auto']],
+    [['tls.mode=certManager']],
+    [['tls.mode=secret', 'tls.secret.name=x', 'tls.secret.caBundle=eA==']],
     [['validatingAdmissionPolicy.enabled=false']],
   ])('helm lint --strict passes with %j', (sets) => {
     // helm lint has no --api-versions: the policy template renders in the helm template tests below
@@ -142,7 +161,7 @@ suite('helm', () => {
     expect(at(mwc, 'metadata.annotations')).toBeUndefined();
   });
 
-  test('tls.mode=auto renders exactly manifests/install.yaml (less the Namespace and Helm\'s labels)', () => {
+  test("tls.mode=auto renders exactly manifests/install.yaml (less the Namespace and Helm's labels)", () => {
     const docs = render(['tls.mode=auto']);
     structurallyValid(docs);
     const install = loadDocs('manifests/install.yaml').filter((d) => d.kind !== 'Namespace');
@@ -150,21 +169,48 @@ suite('helm', () => {
   });
 
   test('tls.mode=auto in another release: names, RBAC and env follow the release', () => {
-    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, '--set', 'tls.mode=auto', '--set', 'tls.auto.validity=2160h', '--set', 'tls.auto.renewBefore=240h']);
+    const r = helm([
+      'template',
+      'other',
+      CHART,
+      '--namespace',
+      'platform',
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'tls.mode=auto',
+      '--set',
+      'tls.auto.validity=2160h',
+      '--set',
+      'tls.auto.renewBefore=240h',
+    ]);
     expect(r.status).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const docs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as Obj)
+      .filter(isObj);
     structurallyValid(docs);
     const full = 'other-vault-irsa';
-    expect(at(findKind(docs, 'Role', `${full}-tls`), 'rules')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [`${full}-auto-tls`], verbs: ['get', 'update'] }]);
+    expect(at(findKind(docs, 'Role', `${full}-tls`), 'rules')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [`${full}-auto-tls`], verbs: ['get', 'update'] },
+    ]);
     expect(at(findKind(docs, 'ClusterRole', `${full}-tls`), 'rules')).toEqual([
-      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [full], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: [full],
+        verbs: ['get', 'update'],
+      },
     ]);
     const c = (at(findKind(docs, 'Deployment', full), 'spec.template.spec.containers') as Obj[])[0] as Obj;
     const env = Object.fromEntries((c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
     expect(env).toMatchObject({
-      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform', VAULT_IRSA_WEBHOOK_TLS_SECRET: `${full}-auto-tls`,
-      VAULT_IRSA_WEBHOOK_SERVICE_NAME: full, VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: full,
-      VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '2160h', VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '240h',
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform',
+      VAULT_IRSA_WEBHOOK_TLS_SECRET: `${full}-auto-tls`,
+      VAULT_IRSA_WEBHOOK_SERVICE_NAME: full,
+      VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: full,
+      VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '2160h',
+      VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '240h',
     });
     expect(env.VAULT_IRSA_WEBHOOK_TLS_CERT_FILE).toBeUndefined();
     // even with ServiceAccount reading off, the webhook needs its token to manage its certificate
@@ -185,12 +231,19 @@ suite('helm', () => {
     const docs = render(['tls.mode=certManager']);
     structurallyValid(docs);
     const mwc = findKind(docs, 'MutatingWebhookConfiguration', RELEASE);
-    expect(at(mwc, 'metadata.annotations')).toEqual({ 'cert-manager.io/inject-ca-from': `${NAMESPACE}/${RELEASE}-tls` });
+    expect(at(mwc, 'metadata.annotations')).toEqual({
+      'cert-manager.io/inject-ca-from': `${NAMESPACE}/${RELEASE}-tls`,
+    });
     expect(at((mwc.webhooks as Obj[])[0], 'clientConfig.caBundle')).toBeUndefined();
     expect(at(findKind(docs, 'Certificate', `${RELEASE}-tls`), 'spec.dnsNames')).toEqual([
-      RELEASE, `${RELEASE}.${NAMESPACE}`, `${RELEASE}.${NAMESPACE}.svc`, `${RELEASE}.${NAMESPACE}.svc.cluster.local`,
+      RELEASE,
+      `${RELEASE}.${NAMESPACE}`,
+      `${RELEASE}.${NAMESPACE}.svc`,
+      `${RELEASE}.${NAMESPACE}.svc.cluster.local`,
     ]);
-    expect(at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: `${RELEASE}-tls`, defaultMode: 0o440 } }]);
+    expect(at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.volumes')).toEqual([
+      { name: 'tls', secret: { secretName: `${RELEASE}-tls`, defaultMode: 0o440 } },
+    ]);
   });
 
   test('tls.mode=secret uses the given Secret and caBundle', () => {
@@ -199,7 +252,9 @@ suite('helm', () => {
     structurallyValid(docs);
     expect(docs.some((d) => d.kind === 'Secret' || str(d.apiVersion).startsWith('cert-manager.io/'))).toBe(false);
     const dep = findKind(docs, 'Deployment', RELEASE);
-    expect(at(dep, 'spec.template.spec.volumes')).toEqual([{ name: 'tls', secret: { secretName: 'my-webhook-tls', defaultMode: 0o440 } }]);
+    expect(at(dep, 'spec.template.spec.volumes')).toEqual([
+      { name: 'tls', secret: { secretName: 'my-webhook-tls', defaultMode: 0o440 } },
+    ]);
     const hook = (findKind(docs, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0];
     expect(at(hook, 'clientConfig.caBundle')).toBe(caBundle);
   });
@@ -207,7 +262,9 @@ suite('helm', () => {
   test('a second install in another namespace excludes that namespace', () => {
     const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION]);
     expect(r.status).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const docs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as Obj)
+      .filter(isObj);
     const hook = (findKind(docs, 'MutatingWebhookConfiguration').webhooks as Obj[])[0];
     expect(at(hook, 'namespaceSelector.matchExpressions')).toEqual([
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'platform'] },
@@ -217,15 +274,20 @@ suite('helm', () => {
   test('switches: kubernetes=off drops RBAC, matchConditions off drops them, one replica drops the PDB', () => {
     const docs = render(['webhook.kubernetes=off', 'webhook.matchConditions.enabled=false', 'webhook.replicas=1']);
     structurallyValid(docs);
-    expect(docs.some((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding' || d.kind === 'PodDisruptionBudget')).toBe(false);
+    expect(
+      docs.some((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding' || d.kind === 'PodDisruptionBudget'),
+    ).toBe(false);
     const hook = (findKind(docs, 'MutatingWebhookConfiguration', RELEASE).webhooks as Obj[])[0];
     expect(at(hook, 'matchConditions')).toBeUndefined();
   });
 
   test('the webhook env follows the values', () => {
     const docs = render([
-      'vault.addr=https://vault.example.com:8200', 'vault.allowedAddrs={https://a.example.com,https://b.example.com}',
-      'vault.iamServerId=vault.example.com', 'aws.stsRegion=eu-west-1', 'sidecar.mode=classic',
+      'vault.addr=https://vault.example.com:8200',
+      'vault.allowedAddrs={https://a.example.com,https://b.example.com}',
+      'vault.iamServerId=vault.example.com',
+      'aws.stsRegion=eu-west-1',
+      'sidecar.mode=classic',
     ]);
     const c = (at(findKind(docs, 'Deployment', RELEASE), 'spec.template.spec.containers') as Obj[])[0] as Obj;
     const env = Object.fromEntries((c.env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
@@ -252,9 +314,22 @@ suite('helm', () => {
   });
 
   test('the policy follows excludedNamespaces and the release namespace, as the webhook does', () => {
-    const r = helm(['template', 'other', CHART, '--namespace', 'platform', '--kube-version', KUBE_VERSION, ...VAP_API, '--set', 'webhook.excludedNamespaces={kube-system,istio-system}']);
+    const r = helm([
+      'template',
+      'other',
+      CHART,
+      '--namespace',
+      'platform',
+      '--kube-version',
+      KUBE_VERSION,
+      ...VAP_API,
+      '--set',
+      'webhook.excludedNamespaces={kube-system,istio-system}',
+    ]);
     expect(r.status).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter(isObj);
+    const docs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS() as Obj)
+      .filter(isObj);
     const policy = findKind(docs, 'ValidatingAdmissionPolicy');
     expect(at(policy, 'spec.matchConstraints.namespaceSelector.matchExpressions')).toEqual([
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'istio-system', 'platform'] },
@@ -271,13 +346,33 @@ suite('helm', () => {
     ['tls.auto.rotate=true', /rotate/],
     ['validatingAdmissionPolicy.typo=true', /typo/],
   ])('helm rejects %s through values.schema.json', (set, message) => {
-    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '--set', set]);
+    const r = helm([
+      'template',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NAMESPACE,
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      set,
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(message);
   });
 
   test('a PodDisruptionBudget that would block every drain is refused', () => {
-    const r = helm(['template', RELEASE, CHART, '--kube-version', KUBE_VERSION, '--set', 'webhook.replicas=2', '--set', 'webhook.podDisruptionBudget.minAvailable=2']);
+    const r = helm([
+      'template',
+      RELEASE,
+      CHART,
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'webhook.replicas=2',
+      '--set',
+      'webhook.podDisruptionBudget.minAvailable=2',
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/minAvailable/);
   });

@@ -29,7 +29,11 @@ test('off by default, and the whole template sits behind the switch', () => {
 });
 
 test.each<[string, unknown, boolean]>([
-  ['CIDRs and namespaces', { enabled: true, allowedCidrs: ['10.0.0.0/16', '192.168.1.7/32', 'fd00::/8'], allowedNamespaces: ['monitoring'] }, true],
+  [
+    'CIDRs and namespaces',
+    { enabled: true, allowedCidrs: ['10.0.0.0/16', '192.168.1.7/32', 'fd00::/8'], allowedNamespaces: ['monitoring'] },
+    true,
+  ],
   ['nothing but the switch', { enabled: true }, true],
   ['an address without a prefix length', { enabled: true, allowedCidrs: ['10.0.0.0'] }, false],
   ['a hostname', { enabled: true, allowedCidrs: ['api.example.com/32'] }, false],
@@ -48,9 +52,24 @@ const withHelm = hasHelm ? describe : describe.skip;
 
 function render(sets: string[]): Obj[] {
   if (!('path' in HELM)) throw new Error('helm is not available');
-  const r = spawnSync(HELM.path, ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0', ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    HELM.path,
+    [
+      'template',
+      'vault-irsa',
+      CHART,
+      '--namespace',
+      'vault-irsa',
+      '--kube-version',
+      '1.30.0',
+      ...sets.flatMap((s) => ['--set', s]),
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as unknown).filter(isObj);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as unknown)
+    .filter(isObj);
 }
 
 withHelm('rendered', () => {
@@ -69,16 +88,23 @@ withHelm('rendered', () => {
   });
 
   test('CIDRs and namespaces restrict the sources', () => {
-    const docs = render(['webhook.networkPolicy.enabled=true', 'webhook.networkPolicy.allowedCidrs={10.0.0.0/16,10.1.0.0/16}', 'webhook.networkPolicy.allowedNamespaces={monitoring}', 'webhook.containerPort=9443']);
+    const docs = render([
+      'webhook.networkPolicy.enabled=true',
+      'webhook.networkPolicy.allowedCidrs={10.0.0.0/16,10.1.0.0/16}',
+      'webhook.networkPolicy.allowedNamespaces={monitoring}',
+      'webhook.containerPort=9443',
+    ]);
     const np = docs.find((d) => d.kind === 'NetworkPolicy') as Obj;
     expect(() => new NetworkPolicy(np as never).validate()).not.toThrow();
-    expect(at(np, 'spec.ingress')).toEqual([{
-      ports: [{ port: 9443, protocol: 'TCP' }],
-      from: [
-        { ipBlock: { cidr: '10.0.0.0/16' } },
-        { ipBlock: { cidr: '10.1.0.0/16' } },
-        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
-      ],
-    }]);
+    expect(at(np, 'spec.ingress')).toEqual([
+      {
+        ports: [{ port: 9443, protocol: 'TCP' }],
+        from: [
+          { ipBlock: { cidr: '10.0.0.0/16' } },
+          { ipBlock: { cidr: '10.1.0.0/16' } },
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+        ],
+      },
+    ]);
   });
 });

@@ -75,7 +75,10 @@ describe('values.yaml and values.schema.json', () => {
     const v = withValue('tls.mode', 'secret');
     expect(errorsOf(v)).not.toBe('');
     const ok = withValue('tls.mode', 'secret');
-    (ok.tls as Obj).secret = { name: 'my-webhook-tls', caBundle: Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64') };
+    (ok.tls as Obj).secret = {
+      name: 'my-webhook-tls',
+      caBundle: Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64'),
+    };
     expect(errorsOf(ok)).toBe('');
   });
 
@@ -116,7 +119,10 @@ describe('values.yaml and values.schema.json', () => {
 
   test('failurePolicy is explained: what Ignore and what Fail cost', () => {
     const text = read('charts/vault-irsa/values.yaml');
-    const block = text.slice(text.indexOf('What the API server does when it cannot reach'), text.indexOf('failurePolicy: Fail'));
+    const block = text.slice(
+      text.indexOf('What the API server does when it cannot reach'),
+      text.indexOf('failurePolicy: Fail'),
+    );
     expect(block).toMatch(/"Fail"/);
     expect(block).toMatch(/"Ignore"/);
     expect(block).toMatch(/without (the|its) sidecar/);
@@ -156,9 +162,17 @@ describe('Chart.yaml', () => {
 describe('templates', () => {
   test('the chart has the templates the install needs', () => {
     for (const f of [
-      '_helpers.tpl', 'NOTES.txt', 'deployment.yaml', 'service.yaml', 'serviceaccount.yaml', 'rbac.yaml',
-      'poddisruptionbudget.yaml', 'mutatingwebhookconfiguration.yaml', 'certmanager.yaml',
-    ]) expect(templateFiles).toContain(f);
+      '_helpers.tpl',
+      'NOTES.txt',
+      'deployment.yaml',
+      'service.yaml',
+      'serviceaccount.yaml',
+      'rbac.yaml',
+      'poddisruptionbudget.yaml',
+      'mutatingwebhookconfiguration.yaml',
+      'certmanager.yaml',
+    ])
+      expect(templateFiles).toContain(f);
   });
 
   test('every .Values reference exists in values.yaml', () => {
@@ -180,7 +194,8 @@ describe('templates', () => {
     }
     const leaves: string[] = [];
     const rec = (o: unknown, prefix: string) => {
-      if (isObj(o) && Object.keys(o).length > 0) for (const [k, v] of Object.entries(o)) rec(v, prefix ? `${prefix}.${k}` : k);
+      if (isObj(o) && Object.keys(o).length > 0)
+        for (const [k, v] of Object.entries(o)) rec(v, prefix ? `${prefix}.${k}` : k);
       else leaves.push(prefix);
     };
     rec(loadValues(), '');
@@ -219,7 +234,10 @@ describe('templates', () => {
       const idx = text.indexOf(`- name: ${e.name}\n`);
       expect([e.name, idx >= 0]).toEqual([e.name, true]);
       // the entry, plus a `with` guard just above it, plus any helper it includes
-      let window = text.slice(Math.max(0, text.lastIndexOf('\n', text.lastIndexOf('\n', idx) - 1)), text.indexOf('\n', text.indexOf('value:', idx)));
+      let window = text.slice(
+        Math.max(0, text.lastIndexOf('\n', text.lastIndexOf('\n', idx) - 1)),
+        text.indexOf('\n', text.indexOf('value:', idx)),
+      );
       for (const inc of window.matchAll(/include "([^"]+)"/g)) {
         const start = helpers.indexOf(`{{- define "${inc[1]}" -}}`);
         window += helpers.slice(start, helpers.indexOf('{{- end -}}', start));
@@ -238,7 +256,9 @@ describe('templates', () => {
     expect(t).toMatch(/operations: \["CREATE"\]/);
     expect(t).toMatch(/resources: \["pods"\]/);
     expect(t).toMatch(/path: \/mutate/);
-    expect(t).toContain(`expression: "has(object.metadata.annotations) && 'vault-irsa.io/role' in object.metadata.annotations"`);
+    expect(t).toContain(
+      `expression: "has(object.metadata.annotations) && 'vault-irsa.io/role' in object.metadata.annotations"`,
+    );
     // the selectors live in _helpers.tpl, shared with the ValidatingAdmissionPolicy; the release namespace joins the excluded ones
     expect(t).toContain('include "vault-irsa.namespaceSelector" .');
     expect(t).toContain('include "vault-irsa.objectSelector" .');

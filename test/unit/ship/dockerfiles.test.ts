@@ -9,8 +9,16 @@ import { dockerignore, parseCopy, parseDockerfile, resolveImage, type Dockerfile
 import { exists, read, walk, type Obj } from './ship-helpers.js';
 
 const pkg = JSON.parse(read('package.json')) as Obj & { bin: Record<string, string>; scripts?: Record<string, string> };
-const builtDist = ['dist/bin/vault-irsa-webhook.js', 'dist/bin/vault-irsa-sidecar.js', 'dist/bundle/vault-irsa-webhook.mjs', 'dist/bundle/vault-irsa-sidecar.mjs'].every(exists);
-if (!builtDist) console.log('skipped: dist/bin/vault-irsa-*.js or dist/bundle/vault-irsa-*.mjs missing (run npm run build): dist COPY sources not checked');
+const builtDist = [
+  'dist/bin/vault-irsa-webhook.js',
+  'dist/bin/vault-irsa-sidecar.js',
+  'dist/bundle/vault-irsa-webhook.mjs',
+  'dist/bundle/vault-irsa-sidecar.mjs',
+].every(exists);
+if (!builtDist)
+  console.log(
+    'skipped: dist/bin/vault-irsa-*.js or dist/bundle/vault-irsa-*.mjs missing (run npm run build): dist COPY sources not checked',
+  );
 const bundleScript = read('scripts/bundle.mjs');
 /** What the image runs: the esbuild bundle of the program. */
 const bundleOf = (program: string): string => `dist/bundle/${program}.mjs`;
@@ -39,7 +47,7 @@ describe.each(images)('$file', ({ file, program, port }) => {
       const m = /^(?:[^/]+\/)*[^/:@]+(?::([^@]+))?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
       expect([image, m !== null]).toEqual([image, true]);
       const tag = m?.[1];
-      expect([image, tag !== undefined && tag !== 'latest' || image.includes('@sha256:')]).toEqual([image, true]);
+      expect([image, (tag !== undefined && tag !== 'latest') || image.includes('@sha256:')]).toEqual([image, true]);
     }
     expect(resolveImage(df, df.stages[0]?.image ?? '')).toMatch(/^node:\d+\.\d+\.\d+-/);
   });
@@ -66,7 +74,10 @@ describe.each(images)('$file', ({ file, program, port }) => {
   });
 
   test('installs deterministically, then builds the product only (tsc over product sources, and the bundles)', () => {
-    const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runs = build
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toMatch(/\bnpm ci\b/);
     expect(runs).not.toMatch(/\bnpm install\b/);
     expect(runs).toMatch(/\bnpm run build:product\b/);
@@ -76,7 +87,10 @@ describe.each(images)('$file', ({ file, program, port }) => {
   });
 
   test('the runtime stage copies only the bundle and package.json from the build: no node_modules, no tsc output', () => {
-    const copies = final.filter((i) => i.op === 'COPY').map(parseCopy).filter((c) => c.heredoc === undefined);
+    const copies = final
+      .filter((i) => i.op === 'COPY')
+      .map(parseCopy)
+      .filter((c) => c.heredoc === undefined);
     for (const c of copies) expect(c.from).toBe('build');
     expect(copies.flatMap((c) => c.sources).sort()).toEqual([`/app/${bundleOf(program)}`, '/app/package.json']);
     expect(copies.find((c) => c.sources.includes(`/app/${bundleOf(program)}`))?.dest).toBe(`./${bundleOf(program)}`);
@@ -108,23 +122,34 @@ describe.each(images)('$file', ({ file, program, port }) => {
     expect(ep).toEqual(['/nodejs/bin/node', `/app/${bundleOf(program)}`]);
     // package.json's program (dist/bin/<program>.js, from bin/<program>.ts) is what the bundle is built from
     expect(pkg.bin[program]).toBe(`dist/bin/${program}.js`);
-    expect(bundleScript).toContain("entryPoints: { [name]: join(root, `bin/${name}.ts`) }");
+    expect(bundleScript).toContain('entryPoints: { [name]: join(root, `bin/${name}.ts`) }');
     expect(bundleScript).toContain(`'${program}'`);
   });
 
   test('the build checks the bundle it ships exists', () => {
-    const runs = build.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runs = build
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
     expect(runs).toContain(`test -f ${bundleOf(program)}`);
   });
 
   test(`exposes port ${port}`, () => {
-    expect(final.filter((i) => i.op === 'EXPOSE').map((i) => i.args).join(' ')).toContain(String(port));
+    expect(
+      final
+        .filter((i) => i.op === 'EXPOSE')
+        .map((i) => i.args)
+        .join(' '),
+    ).toContain(String(port));
   });
 });
 
 describe('Dockerfile.sidecar launcher', () => {
   const df = parseDockerfile(read('Dockerfile.sidecar'));
-  const launcher = df.instructions.filter((i) => i.op === 'COPY').map(parseCopy).find((c) => c.heredoc !== undefined);
+  const launcher = df.instructions
+    .filter((i) => i.op === 'COPY')
+    .map(parseCopy)
+    .find((c) => c.heredoc !== undefined);
 
   test(`makes "${SIDECAR_COMMAND}" resolvable on PATH for the postStart exec hook`, () => {
     expect(launcher?.dest).toBe(`/usr/local/bin/${SIDECAR_COMMAND}`);
@@ -154,8 +179,11 @@ describe('.dockerignore', () => {
   });
 
   test('admits every source the build compiles and the files npm ci, tsc and the bundle step read', () => {
-    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs']) expect([f, ignored(f)]).toEqual([f, false]);
-    const sources = buildConfig.include.flatMap((dir) => walk(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs'])
+      expect([f, ignored(f)]).toEqual([f, false]);
+    const sources = buildConfig.include
+      .flatMap((dir) => walk(dir))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
     expect(sources.length).toBeGreaterThan(0);
     for (const f of sources) expect([f, ignored(f)]).toEqual([f, false]);
     for (const dir of buildConfig.include) expect([dir, ignored(`${dir}/x.ts`)]).toEqual([dir, false]);
@@ -163,11 +191,26 @@ describe('.dockerignore', () => {
 
   test('keeps local artefacts, tests, secrets and VCS data out of the context', () => {
     for (const f of [
-      'node_modules/yaml/package.json', 'dist/bin/vault-irsa-webhook.js', '.git/HEAD', 'coverage/lcov.info',
-      'test/unit/smoke.test.ts', 'test/fixtures/x.yaml', 'charts/vault-irsa/values.yaml', 'manifests/install.yaml',
-      '.env', 'kubeconfig', 'sidecar/config.test.ts', 'Dockerfile.webhook', 'test/bench/results/sidecar.json',
+      'node_modules/yaml/package.json',
+      'dist/bin/vault-irsa-webhook.js',
+      '.git/HEAD',
+      'coverage/lcov.info',
+      'test/unit/smoke.test.ts',
+      'test/fixtures/x.yaml',
+      'charts/vault-irsa/values.yaml',
+      'manifests/install.yaml',
+      '.env',
+      'kubeconfig',
+      'sidecar/config.test.ts',
+      'Dockerfile.webhook',
+      'test/bench/results/sidecar.json',
       // not product code: the demo, the stand-ins and every test helper stay out of the image build
-      'demo/demo.ts', 'stand-ins/vault.ts', 'test/support/fake-kube-api.ts', 'test/bench/common.ts', 'tsconfig.dev.json',
-    ]) expect([f, ignored(f)]).toEqual([f, true]);
+      'demo/demo.ts',
+      'stand-ins/vault.ts',
+      'test/support/fake-kube-api.ts',
+      'test/bench/common.ts',
+      'tsconfig.dev.json',
+    ])
+      expect([f, ignored(f)]).toEqual([f, true]);
   });
 });

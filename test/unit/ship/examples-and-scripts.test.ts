@@ -60,7 +60,10 @@ describe('manifests/examples', () => {
   });
 
   test('the parser used above rejects a bad annotation (so the check can fail)', () => {
-    const annotations = { ...(at(deployment, 'spec.template.metadata.annotations') as Obj), 'vault-irsa.io/sidecar-mode': 'sometimes' };
+    const annotations = {
+      ...(at(deployment, 'spec.template.metadata.annotations') as Obj),
+      'vault-irsa.io/sidecar-mode': 'sometimes',
+    };
     expect(planFromAnnotations(annotations, webhookDefaults).action).toBe('deny');
   });
 
@@ -99,11 +102,15 @@ describe('manifests/examples', () => {
       server = createServer((req: IncomingMessage, res) => {
         seen.push({ url: req.url ?? '', auth: req.headers.authorization });
         if (req.headers.authorization !== 'Bearer request-token-123') {
-          res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":{"code":"forbidden","message":"bad token"}}');
+          res
+            .writeHead(403, { 'content-type': 'application/json' })
+            .end('{"error":{"code":"forbidden","message":"bad token"}}');
         } else if (req.url === '/v1/secrets/db/password') {
           res.writeHead(200, { 'content-type': 'text/plain' }).end('s3cret');
         } else {
-          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"secret_not_declared","message":"no"}}');
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end('{"error":{"code":"secret_not_declared","message":"no"}}');
         }
       });
       await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
@@ -119,13 +126,21 @@ describe('manifests/examples', () => {
         const addr = server?.address();
         const port = isObj(addr) ? Number(addr.port) : 0;
         const child = spawn('sh', [join(ROOT, 'manifests/examples/read-secret.sh'), ...args], {
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VAULT_IRSA_ADDR: `http://127.0.0.1:${port}`, VAULT_IRSA_TOKEN_FILE: join(dir, 'token') },
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            VAULT_IRSA_ADDR: `http://127.0.0.1:${port}`,
+            VAULT_IRSA_TOKEN_FILE: join(dir, 'token'),
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-        child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c.toString();
+        });
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+        });
         const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
         child.on('close', (status) => {
           clearTimeout(timer);
@@ -148,7 +163,10 @@ describe('manifests/examples', () => {
     });
 
     maybe('names the missing variable when the pod was not injected', () => {
-      const r = spawnSync('sh', [join(ROOT, 'manifests/examples/read-secret.sh'), 'db'], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+      const r = spawnSync('sh', [join(ROOT, 'manifests/examples/read-secret.sh'), 'db'], {
+        env: { PATH: process.env.PATH ?? '' },
+        encoding: 'utf8',
+      });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/VAULT_IRSA_ADDR/);
     });
@@ -170,7 +188,9 @@ describe('manifests/aws', () => {
 
   test('the trust policy admits exactly one ServiceAccount through the OIDC provider, with the STS audience', () => {
     const text = read('manifests/aws/irsa-trust-policy.json.tmpl');
-    expect(new Set(text.match(/\$\{[A-Z_]+\}/g))).toEqual(new Set(['${ACCOUNT_ID}', '${OIDC_PROVIDER}', '${NAMESPACE}', '${SERVICE_ACCOUNT}']));
+    expect(new Set(text.match(/\$\{[A-Z_]+\}/g))).toEqual(
+      new Set(['${ACCOUNT_ID}', '${OIDC_PROVIDER}', '${NAMESPACE}', '${SERVICE_ACCOUNT}']),
+    );
     const doc = JSON.parse(text) as { Statement: Obj[] };
     const [s] = doc.Statement;
     expect(doc.Statement).toHaveLength(1);
@@ -182,7 +202,7 @@ describe('manifests/aws', () => {
     });
   });
 
-  test('Vault\'s own policy grants the IAM lookups the iam auth type uses, and no write', () => {
+  test("Vault's own policy grants the IAM lookups the iam auth type uses, and no write", () => {
     const doc = JSON.parse(read('manifests/aws/vault-server-iam-policy.json')) as { Statement: Obj[] };
     const actions = doc.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[]);
     expect(actions).toEqual(expect.arrayContaining(['iam:GetRole', 'iam:GetUser']));
@@ -196,28 +216,40 @@ describe('manifests/aws', () => {
 
   const hasEnvsubst = onPath('envsubst');
   if (!hasEnvsubst) console.log('skipped: envsubst not on PATH (create-irsa-role.sh dry run)');
-  (hasEnvsubst ? test : test.skip)('create-irsa-role.sh DRY_RUN renders a valid trust policy and echoes the aws call', () => {
-    const r = spawnSync('bash', [join(ROOT, 'manifests/aws/create-irsa-role.sh')], {
-      env: {
-        PATH: process.env.PATH ?? '', DRY_RUN: '1', NAMESPACE: 'demo', SERVICE_ACCOUNT: 'app', ACCOUNT_ID: '111122223333',
-        OIDC_PROVIDER: 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123',
-      },
-      encoding: 'utf8',
-    });
-    expect(r.status).toBe(0);
-    const json = r.stderr.slice(r.stderr.indexOf('{'), r.stderr.lastIndexOf('}') + 1);
-    const doc = JSON.parse(json) as { Statement: Obj[] };
-    expect(at(doc.Statement[0], 'Principal.Federated')).toBe('arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123');
-    expect(at(doc.Statement[0], 'Condition.StringEquals')).toEqual({
-      'oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud': 'sts.amazonaws.com',
-      'oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub': 'system:serviceaccount:demo:app',
-    });
-    expect(r.stderr).toMatch(/^\+ aws iam create-role --role-name vault-irsa-demo-app /m);
-    expect(r.stdout).toContain('role: arn:aws:iam::111122223333:role/vault-irsa-demo-app');
-  });
+  (hasEnvsubst ? test : test.skip)(
+    'create-irsa-role.sh DRY_RUN renders a valid trust policy and echoes the aws call',
+    () => {
+      const r = spawnSync('bash', [join(ROOT, 'manifests/aws/create-irsa-role.sh')], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DRY_RUN: '1',
+          NAMESPACE: 'demo',
+          SERVICE_ACCOUNT: 'app',
+          ACCOUNT_ID: '111122223333',
+          OIDC_PROVIDER: 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123',
+        },
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      const json = r.stderr.slice(r.stderr.indexOf('{'), r.stderr.lastIndexOf('}') + 1);
+      const doc = JSON.parse(json) as { Statement: Obj[] };
+      expect(at(doc.Statement[0], 'Principal.Federated')).toBe(
+        'arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123',
+      );
+      expect(at(doc.Statement[0], 'Condition.StringEquals')).toEqual({
+        'oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud': 'sts.amazonaws.com',
+        'oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub': 'system:serviceaccount:demo:app',
+      });
+      expect(r.stderr).toMatch(/^\+ aws iam create-role --role-name vault-irsa-demo-app /m);
+      expect(r.stdout).toContain('role: arn:aws:iam::111122223333:role/vault-irsa-demo-app');
+    },
+  );
 
   test('create-irsa-role.sh names what is missing', () => {
-    const r = spawnSync('bash', [join(ROOT, 'manifests/aws/create-irsa-role.sh')], { env: { PATH: process.env.PATH ?? '', DRY_RUN: '1' }, encoding: 'utf8' });
+    const r = spawnSync('bash', [join(ROOT, 'manifests/aws/create-irsa-role.sh')], {
+      env: { PATH: process.env.PATH ?? '', DRY_RUN: '1' },
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/NAMESPACE is required|envsubst not found/);
   });
@@ -234,14 +266,25 @@ describe('manifests/vault/configure-vault.sh', () => {
   });
 
   test('DRY_RUN echoes each step: aws auth, client config with server ID and STS endpoint, KV v2, policy, iam role', () => {
-    const r = dry({ IAM_ROLE_ARN: 'arn:aws:iam::111122223333:role/vault-irsa-demo-app', IAM_SERVER_ID: 'vault.example.com', STS_REGION: 'eu-west-1' });
+    const r = dry({
+      IAM_ROLE_ARN: 'arn:aws:iam::111122223333:role/vault-irsa-demo-app',
+      IAM_SERVER_ID: 'vault.example.com',
+      STS_REGION: 'eu-west-1',
+    });
     expect(r.status).toBe(0);
-    const cmds = r.stderr.split('\n').filter((l) => l.startsWith('+ ')).join('\n');
+    const cmds = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('+ '))
+      .join('\n');
     expect(cmds).toContain('+ vault auth enable -path=aws aws');
-    expect(cmds).toContain('+ vault write auth/aws/config/client sts_endpoint=https://sts.eu-west-1.amazonaws.com sts_region=eu-west-1 iam_server_id_header_value=vault.example.com');
+    expect(cmds).toContain(
+      '+ vault write auth/aws/config/client sts_endpoint=https://sts.eu-west-1.amazonaws.com sts_region=eu-west-1 iam_server_id_header_value=vault.example.com',
+    );
     expect(cmds).toContain('+ vault secrets enable -path=secret -version=2 kv');
     expect(cmds).toContain('+ vault policy write vault-irsa-app -');
-    expect(cmds).toContain('+ vault write auth/aws/role/app auth_type=iam bound_iam_principal_arn=arn:aws:iam::111122223333:role/vault-irsa-demo-app token_policies=vault-irsa-app');
+    expect(cmds).toContain(
+      '+ vault write auth/aws/role/app auth_type=iam bound_iam_principal_arn=arn:aws:iam::111122223333:role/vault-irsa-demo-app token_policies=vault-irsa-app',
+    );
     expect(r.stderr).toContain('path "secret/data/my-app*"');
   });
 

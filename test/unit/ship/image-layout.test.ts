@@ -6,7 +6,18 @@
  * and serves a secret, and the webhook reads a ServiceAccount through its informer, so the bundles are known to
  * hold everything they load. Needs the build (npm run build); skipped with one line when it is missing.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  type Dirent,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
@@ -56,9 +67,15 @@ function layOut(): Layout {
 
   // the sidecar launcher, from the Dockerfile's heredoc, with this machine's node for /nodejs/bin/node
   const df = parseDockerfile(read('Dockerfile.sidecar'));
-  const launcher = df.instructions.filter((i) => i.op === 'COPY').map(parseCopy).find((c) => c.heredoc !== undefined);
-  if (!launcher?.heredoc || !launcher.dest.startsWith('/usr/local/bin/')) throw new Error('Dockerfile.sidecar has no launcher heredoc');
-  const text = launcher.heredoc.replace(/^#!\/nodejs\/bin\/node/, `#!${process.execPath}`).replaceAll("'/app/", `'${app}/`);
+  const launcher = df.instructions
+    .filter((i) => i.op === 'COPY')
+    .map(parseCopy)
+    .find((c) => c.heredoc !== undefined);
+  if (!launcher?.heredoc || !launcher.dest.startsWith('/usr/local/bin/'))
+    throw new Error('Dockerfile.sidecar has no launcher heredoc');
+  const text = launcher.heredoc
+    .replace(/^#!\/nodejs\/bin\/node/, `#!${process.execPath}`)
+    .replaceAll("'/app/", `'${app}/`);
   const target = join(root, launcher.dest);
   writeFileSync(target, text);
   chmodSync(target, Number.parseInt(launcher.chmod ?? '755', 8));
@@ -70,7 +87,9 @@ function entrypoint(file: string, layout: Layout): { cmd: string; args: string[]
   const df = parseDockerfile(read(file));
   const ep = df.instructions.filter((i) => i.op === 'ENTRYPOINT').at(-1);
   const argv = JSON.parse(ep?.args ?? '[]') as string[];
-  const mapped = argv.map((a) => (a === '/nodejs/bin/node' ? process.execPath : a.replace(/^\/app\//, `${layout.app}/`)));
+  const mapped = argv.map((a) =>
+    a === '/nodejs/bin/node' ? process.execPath : a.replace(/^\/app\//, `${layout.app}/`),
+  );
   return { cmd: mapped[0] ?? '', args: mapped.slice(1) };
 }
 
@@ -113,7 +132,7 @@ suite('programs from the image layout', () => {
     expect(p.output().trim()).toBe(`vault-irsa-sidecar ${VERSION}`);
   });
 
-  test('the launcher on PATH runs the same program by its bare name, as the webhook\'s command does', async () => {
+  test("the launcher on PATH runs the same program by its bare name, as the webhook's command does", async () => {
     const p = start('vault-irsa-sidecar', ['--version'], { PATH: `${layout.bin}:${process.env.PATH ?? ''}` });
     expect(await p.waitForExit()).toEqual({ code: 0, signal: null });
     expect(p.output().trim()).toBe(`vault-irsa-sidecar ${VERSION}`);
@@ -130,7 +149,9 @@ suite('programs from the image layout', () => {
 
   test('`vault-irsa-sidecar wait` through the launcher fails while /readyz answers 503', async () => {
     const port = await readyz(503);
-    const p = start(join(layout.bin, 'vault-irsa-sidecar'), ['wait', '--timeout=1s'], { VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}` });
+    const p = start(join(layout.bin, 'vault-irsa-sidecar'), ['wait', '--timeout=1s'], {
+      VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}`,
+    });
     const exit = await p.waitForExit(40000);
     expect(exit.code).not.toBe(0);
     expect(p.output()).toMatch(/not ready/);
@@ -146,7 +167,11 @@ suite('programs from the image layout', () => {
   });
 
   test('the image holds the bundles and package.json only: no node_modules, no tsc output', () => {
-    expect(listApp(layout.app)).toEqual(['dist/bundle/vault-irsa-sidecar.mjs', 'dist/bundle/vault-irsa-webhook.mjs', 'package.json']);
+    expect(listApp(layout.app)).toEqual([
+      'dist/bundle/vault-irsa-sidecar.mjs',
+      'dist/bundle/vault-irsa-webhook.mjs',
+      'package.json',
+    ]);
     expect(existsSync(join(layout.app, 'node_modules'))).toBe(false);
   });
 
@@ -164,9 +189,13 @@ suite('programs from the image layout', () => {
       });
       await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, 30000, 50);
       const token = readFileSync(stack.requestTokenFile, 'utf8');
-      const r = await fetch(`http://127.0.0.1:${apiPort}/v1/secrets/app/password`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(`http://127.0.0.1:${apiPort}/v1/secrets/app/password`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(await r.text()).toBe(STACK_SEED.password);
-      expect(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).toMatch(/vault_irsa_logins_total\{outcome="success"\} 1/);
+      expect(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).toMatch(
+        /vault_irsa_logins_total\{outcome="success"\} 1/,
+      );
       expect(await p.stop('SIGTERM', 10000)).toEqual({ code: 0, signal: null });
       expect(p.output()).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
     } finally {
@@ -183,10 +212,21 @@ suite('programs from the image layout', () => {
     const get = (path: string, method = 'GET', body?: string, to = port) =>
       new Promise<{ status: number; body: string; fingerprint256: string }>((resolve, reject) => {
         const req = httpsRequest(
-          { host: '127.0.0.1', port: to, path, method, agent: false, ca: cert.cert, headers: body ? { 'content-type': 'application/json' } : {}, timeout: 5000 },
+          {
+            host: '127.0.0.1',
+            port: to,
+            path,
+            method,
+            agent: false,
+            ca: cert.cert,
+            headers: body ? { 'content-type': 'application/json' } : {},
+            timeout: 5000,
+          },
           (res) => {
             // read the peer certificate now: the socket is detached from the response once it ends
-            const fingerprint256 = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(false).fingerprint256;
+            const fingerprint256 = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(
+              false,
+            ).fingerprint256;
             let data = '';
             res.setEncoding('utf8');
             res.on('data', (c: string) => (data += c));
@@ -231,14 +271,19 @@ suite('programs from the image layout', () => {
       expect(listApp(layout.app)).toEqual(before);
     });
 
-    test('with KUBECONFIG, a second webhook reads the ServiceAccount\'s role through its informer', async () => {
+    test("with KUBECONFIG, a second webhook reads the ServiceAccount's role through its informer", async () => {
       const kube = await startFakeKubeApi();
       try {
-        kube.upsertServiceAccount('demo', 'irsa', { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/from-sa' });
+        kube.upsertServiceAccount('demo', 'irsa', {
+          'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/from-sa',
+        });
         const kubeconfig = await kube.writeKubeconfig(layout.root);
         const port2 = await freePort();
         const { cmd, args } = entrypoint('Dockerfile.webhook', layout);
-        const tls = { certFile: join(layout.root, 'etc/vault-irsa/tls/tls.crt'), keyFile: join(layout.root, 'etc/vault-irsa/tls/tls.key') };
+        const tls = {
+          certFile: join(layout.root, 'etc/vault-irsa/tls/tls.crt'),
+          keyFile: join(layout.root, 'etc/vault-irsa/tls/tls.key'),
+        };
         const second = start(cmd, args, {
           VAULT_IRSA_WEBHOOK_PORT: String(port2),
           VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
@@ -253,16 +298,26 @@ suite('programs from the image layout', () => {
           apiVersion: 'admission.k8s.io/v1',
           kind: 'AdmissionReview',
           request: {
-            uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' },
-            operation: 'CREATE', namespace: 'demo',
-            object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app' } }, spec: { serviceAccountName: 'irsa', containers: [{ name: 'app', image: 'busybox' }] } },
+            uid: 'u-1',
+            kind: { group: '', version: 'v1', kind: 'Pod' },
+            resource: { group: '', version: 'v1', resource: 'pods' },
+            operation: 'CREATE',
+            namespace: 'demo',
+            object: {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app' } },
+              spec: { serviceAccountName: 'irsa', containers: [{ name: 'app', image: 'busybox' }] },
+            },
           },
         };
         const r = await get('/mutate', 'POST', JSON.stringify(review), port2);
         expect(r.status).toBe(200);
         const response = (JSON.parse(r.body) as { response: { allowed: boolean; patch: string } }).response;
         expect(response.allowed).toBe(true);
-        expect(Buffer.from(response.patch, 'base64').toString('utf8')).toContain('arn:aws:iam::111122223333:role/from-sa');
+        expect(Buffer.from(response.patch, 'base64').toString('utf8')).toContain(
+          'arn:aws:iam::111122223333:role/from-sa',
+        );
         expect((await second.stop('SIGTERM', 20000)).code).toBe(0);
       } finally {
         await kube.close();

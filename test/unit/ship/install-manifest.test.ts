@@ -18,13 +18,24 @@ import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistrati
 import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { ENV as WEBHOOK_ENV, loadWebhookConfig } from '../../../webhook/config.js';
 import {
-  ENV_FROM_VALUES, appVersion, at, expectedWebhookEnv, findKind, installValues, isObj, loadDocs, str, type Obj,
+  ENV_FROM_VALUES,
+  appVersion,
+  at,
+  expectedWebhookEnv,
+  findKind,
+  installValues,
+  isObj,
+  loadDocs,
+  str,
+  type Obj,
 } from './ship-helpers.js';
 
 const NAMESPACE = 'vault-irsa';
 const NAME = 'vault-irsa';
 
-interface Validatable { validate(): void }
+interface Validatable {
+  validate(): void;
+}
 const MODELS: Record<string, (o: Obj) => Validatable> = {
   'v1/Namespace': (o) => new Namespace(o),
   'v1/Secret': (o) => new Secret(o),
@@ -77,8 +88,19 @@ describe('manifests/install.yaml', () => {
       seen.add(str(d.kind));
     }
     for (const kind of [
-      'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'MutatingWebhookConfiguration',
-      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'Secret', 'Role', 'RoleBinding',
+      'Namespace',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Service',
+      'Deployment',
+      'PodDisruptionBudget',
+      'MutatingWebhookConfiguration',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'Secret',
+      'Role',
+      'RoleBinding',
     ]) {
       expect(seen).toContain(kind);
     }
@@ -95,7 +117,16 @@ describe('manifests/install.yaml', () => {
 
   test('namespaced objects live in the vault-irsa namespace', () => {
     for (const d of docs) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(str(d.kind))) {
+      if (
+        [
+          'Namespace',
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'MutatingWebhookConfiguration',
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+        ].includes(str(d.kind))
+      ) {
         expect(at(d, 'metadata.namespace')).toBeUndefined();
       } else {
         expect([d.kind, at(d, 'metadata.namespace')]).toEqual([d.kind, NAMESPACE]);
@@ -114,7 +145,12 @@ describe('manifests/install.yaml', () => {
     expect(hook.rules).toEqual([
       { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
     ]);
-    expect(at(hook, 'clientConfig.service')).toEqual({ name: NAME, namespace: NAMESPACE, path: '/mutate', port: at(values, 'webhook.servicePort') });
+    expect(at(hook, 'clientConfig.service')).toEqual({
+      name: NAME,
+      namespace: NAMESPACE,
+      path: '/mutate',
+      port: at(values, 'webhook.servicePort'),
+    });
     const excluded = [...(at(values, 'webhook.excludedNamespaces') as string[])];
     if (!excluded.includes(NAMESPACE)) excluded.push(NAMESPACE);
     expect(hook.namespaceSelector).toEqual({
@@ -125,14 +161,17 @@ describe('manifests/install.yaml', () => {
     });
     if (at(values, 'webhook.matchConditions.enabled') === true) {
       expect(hook.matchConditions).toEqual([
-        { name: 'has-vault-irsa-role', expression: "has(object.metadata.annotations) && 'vault-irsa.io/role' in object.metadata.annotations" },
+        {
+          name: 'has-vault-irsa-role',
+          expression: "has(object.metadata.annotations) && 'vault-irsa.io/role' in object.metadata.annotations",
+        },
       ]);
     } else {
       expect(hook.matchConditions).toBeUndefined();
     }
   });
 
-  test('the objectSelector excludes the webhook\'s own pods and no others', () => {
+  test("the objectSelector excludes the webhook's own pods and no others", () => {
     const dep = findKind(docs, 'Deployment', NAME);
     const labels = at(dep, 'spec.template.metadata.labels') as Obj;
     expect(labels['vault-irsa.io/webhook-pod']).toBe('true');
@@ -150,21 +189,36 @@ describe('manifests/install.yaml', () => {
     const secret = findKind(docs, 'Secret', `${NAME}-auto-tls`);
     // Opaque and without data: kubectl apply never overwrites what the webhook wrote; no create permission needed
     expect([secret.type, secret.data, secret.stringData]).toEqual(['Opaque', undefined, undefined]);
-    const env = Object.fromEntries((container(dep).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (container(dep).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]),
+    );
     expect(env).toMatchObject({
-      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: NAMESPACE, VAULT_IRSA_WEBHOOK_TLS_SECRET: `${NAME}-auto-tls`,
-      VAULT_IRSA_WEBHOOK_SERVICE_NAME: at(findKind(docs, 'Service', NAME), 'metadata.name'), VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: at(mwc, 'metadata.name'),
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_NAMESPACE: NAMESPACE,
+      VAULT_IRSA_WEBHOOK_TLS_SECRET: `${NAME}-auto-tls`,
+      VAULT_IRSA_WEBHOOK_SERVICE_NAME: at(findKind(docs, 'Service', NAME), 'metadata.name'),
+      VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME: at(mwc, 'metadata.name'),
     });
   });
 
   test('TLS mode auto RBAC: get and update on that one Secret and that one webhook configuration, nothing else', () => {
     const role = findKind(docs, 'Role', `${NAME}-tls`);
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [`${NAME}-auto-tls`], verbs: ['get', 'update'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [`${NAME}-auto-tls`], verbs: ['get', 'update'] },
+    ]);
     const clusterRole = findKind(docs, 'ClusterRole', `${NAME}-tls`);
     expect(clusterRole.rules).toEqual([
-      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        resourceNames: [NAME],
+        verbs: ['get', 'update'],
+      },
     ]);
-    for (const [kind, name] of [['RoleBinding', `${NAME}-tls`], ['ClusterRoleBinding', `${NAME}-tls`]] as const) {
+    for (const [kind, name] of [
+      ['RoleBinding', `${NAME}-tls`],
+      ['ClusterRoleBinding', `${NAME}-tls`],
+    ] as const) {
       const b = findKind(docs, kind, name);
       expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: NAME, namespace: NAMESPACE }]);
       expect(at(b, 'roleRef.name')).toBe(`${NAME}-tls`);
@@ -182,34 +236,51 @@ describe('manifests/install.yaml', () => {
     const dep = findKind(docs, 'Deployment', NAME);
     const c = container(dep);
     expect(at(dep, 'spec.replicas')).toBe(at(values, 'webhook.replicas'));
-    expect(c.image).toBe(`${str(at(values, 'webhook.image.repository'))}:${str(at(values, 'webhook.image.tag')) || appVersion()}`);
+    expect(c.image).toBe(
+      `${str(at(values, 'webhook.image.repository'))}:${str(at(values, 'webhook.image.tag')) || appVersion()}`,
+    );
     expect(c.image).toBe('ghcr.io/vault-irsa/webhook:0.1.0');
     expect(c.imagePullPolicy).toBe(at(values, 'webhook.image.pullPolicy'));
     expect(c.env).toEqual(expectedWebhookEnv(values));
     expect(c.ports).toEqual([{ name: 'https', containerPort: at(values, 'webhook.containerPort'), protocol: 'TCP' }]);
     expect(c.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
     expect(c.resources).toEqual(at(values, 'webhook.resources'));
-    for (const [probe, path] of [['startupProbe', '/healthz'], ['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+    for (const [probe, path] of [
+      ['startupProbe', '/healthz'],
+      ['readinessProbe', '/readyz'],
+      ['livenessProbe', '/healthz'],
+    ] as const) {
       expect([probe, at(c, `${probe}.httpGet`)]).toEqual([probe, { path, port: 'https', scheme: 'HTTPS' }]);
     }
     const svc = findKind(docs, 'Service', NAME);
-    expect(at(svc, 'spec.ports')).toEqual([{ name: 'https', port: at(values, 'webhook.servicePort'), targetPort: 'https', protocol: 'TCP' }]);
+    expect(at(svc, 'spec.ports')).toEqual([
+      { name: 'https', port: at(values, 'webhook.servicePort'), targetPort: 'https', protocol: 'TCP' },
+    ]);
     expect(at(svc, 'spec.selector')).toEqual(at(dep, 'spec.selector.matchLabels'));
   });
 
   test('the sidecar image the webhook injects is the chart default', () => {
     const env = container(findKind(docs, 'Deployment', NAME)).env as Array<{ name: string; value: string }>;
-    expect(env.find((e) => e.name === 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE')?.value).toBe('ghcr.io/vault-irsa/sidecar:0.1.0');
+    expect(env.find((e) => e.name === 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE')?.value).toBe(
+      'ghcr.io/vault-irsa/sidecar:0.1.0',
+    );
   });
 
   test('the webhook runs non-root, read-only, without privileges, spread, with a PodDisruptionBudget', () => {
     const dep = findKind(docs, 'Deployment', NAME);
     const c = container(dep);
     expect(at(dep, 'spec.template.spec.securityContext')).toEqual({
-      runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(c.securityContext).toEqual({
-      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] },
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
     });
     const spread = at(dep, 'spec.template.spec.topologySpreadConstraints') as Obj[];
     expect(spread.map((s) => s.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
@@ -231,10 +302,15 @@ describe('manifests/install.yaml', () => {
     expect(at(binding, 'roleRef.name')).toBe(NAME);
   });
 
-  test('the webhook\'s own config loader accepts this env and reads the chart defaults from it', () => {
+  test("the webhook's own config loader accepts this env and reads the chart defaults from it", () => {
     const known = new Set<string>(Object.values(WEBHOOK_ENV));
     for (const e of ENV_FROM_VALUES) expect([e.name, known.has(e.name)]).toEqual([e.name, true]);
-    const env = Object.fromEntries((container(findKind(docs, 'Deployment', NAME)).env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (container(findKind(docs, 'Deployment', NAME)).env as Array<{ name: string; value: string }>).map((e) => [
+        e.name,
+        e.value,
+      ]),
+    );
     const cfg = loadWebhookConfig(env);
     expect(cfg.port).toBe(at(values, 'webhook.containerPort'));
     expect(cfg.vaultAddr.replace(/\/$/, '')).toBe(at(values, 'vault.addr'));
@@ -243,10 +319,20 @@ describe('manifests/install.yaml', () => {
     expect(cfg.stsRegion).toBe(at(values, 'aws.stsRegion'));
     expect(cfg.kubernetes).toBe(at(values, 'webhook.kubernetes'));
     expect(cfg.tlsMode).toBe('auto');
-    expect(cfg.tlsAuto).toMatchObject({ namespace: NAMESPACE, secretName: `${NAME}-auto-tls`, serviceName: NAME, webhookConfigurationName: NAME });
+    expect(cfg.tlsAuto).toMatchObject({
+      namespace: NAMESPACE,
+      secretName: `${NAME}-auto-tls`,
+      serviceName: NAME,
+      webhookConfigurationName: NAME,
+    });
     const r = at(values, 'sidecar.resources') as Obj;
     const expected: Record<string, string> = {};
-    for (const [field, path] of [['cpuRequest', 'requests.cpu'], ['cpuLimit', 'limits.cpu'], ['memoryRequest', 'requests.memory'], ['memoryLimit', 'limits.memory']] as const) {
+    for (const [field, path] of [
+      ['cpuRequest', 'requests.cpu'],
+      ['cpuLimit', 'limits.cpu'],
+      ['memoryRequest', 'requests.memory'],
+      ['memoryLimit', 'limits.memory'],
+    ] as const) {
       const v = str(at(r, path));
       if (v) expected[field] = v;
     }

@@ -18,7 +18,10 @@ if ('skip' in KUBECTL) console.log(`skipped: ${KUBECTL.skip}`);
 const suite = 'path' in KUBECTL ? describe : describe.skip;
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/inject/', import.meta.url));
-const cases = readdirSync(FIXTURES).filter((f) => f.endsWith('.pod.yaml')).map((f) => f.slice(0, -'.pod.yaml'.length)).sort();
+const cases = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.pod.yaml'))
+  .map((f) => f.slice(0, -'.pod.yaml'.length))
+  .sort();
 
 let dir = '';
 beforeAll(() => {
@@ -32,13 +35,19 @@ function kubectlPatch(pod: unknown, patch: unknown): { status: number | null; st
   if (!('path' in KUBECTL)) throw new Error('kubectl is not available');
   const podFile = join(dir, `pod-${process.hrtime.bigint()}.json`);
   writeFileSync(podFile, JSON.stringify(pod));
-  const r = spawnSync(KUBECTL.path, ['patch', '--local', '--type=json', '-f', podFile, '-p', JSON.stringify(patch), '-o', 'json'], {
-    encoding: 'utf8', timeout: 60000, env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') },
-  });
+  const r = spawnSync(
+    KUBECTL.path,
+    ['patch', '--local', '--type=json', '-f', podFile, '-p', JSON.stringify(patch), '-o', 'json'],
+    {
+      encoding: 'utf8',
+      timeout: 60000,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig') },
+    },
+  );
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-suite('kubectl patch --local applies each fixture\'s patch as the API server would', () => {
+suite("kubectl patch --local applies each fixture's patch as the API server would", () => {
   test.each(cases)('%s', async (name) => {
     const input = parse(readFileSync(join(FIXTURES, `${name}.pod.yaml`), 'utf8')) as Record<string, unknown>;
     const expected = parse(readFileSync(join(FIXTURES, `${name}.pod.injected.yaml`), 'utf8')) as unknown;
@@ -56,7 +65,12 @@ suite('kubectl patch --local applies each fixture\'s patch as the API server wou
 
   test('a patch the API server would refuse is refused by kubectl too (the check is live)', () => {
     const r = kubectlPatch(
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'demo' }, spec: { containers: [{ name: 'a', image: 'x' }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'demo' },
+        spec: { containers: [{ name: 'a', image: 'x' }] },
+      },
       [{ op: 'add', path: '/spec/initContainers/0', value: { name: 'b', image: 'y' } }],
     );
     expect(r.status).not.toBe(0);

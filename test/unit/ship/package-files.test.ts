@@ -9,13 +9,27 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT, exists, read, walk } from './ship-helpers.js';
 
 const PRODUCT_DIRS = ['bin', 'sidecar', 'webhook'];
-const built = ['dist/bin/vault-irsa-sidecar.js', 'dist/sidecar/main.js', 'dist/webhook/server.js', 'dist/bundle/vault-irsa-sidecar.mjs'].every(exists);
-if (!built) console.log('skipped: dist/ not built (run npm run build): the packed program files are not checked, only what must not ship');
+const built = [
+  'dist/bin/vault-irsa-sidecar.js',
+  'dist/sidecar/main.js',
+  'dist/webhook/server.js',
+  'dist/bundle/vault-irsa-sidecar.mjs',
+].every(exists);
+if (!built)
+  console.log(
+    'skipped: dist/ not built (run npm run build): the packed program files are not checked, only what must not ship',
+  );
 
-interface PackEntry { path: string }
+interface PackEntry {
+  path: string;
+}
 function packedFiles(): string[] {
   // --ignore-scripts: no prepack/prepare hooks; --json: the file list as data
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const parsed = JSON.parse(out) as Array<{ files: PackEntry[] }>;
   return (parsed[0]?.files ?? []).map((f) => f.path).sort();
 }
@@ -26,7 +40,8 @@ describe('npm pack', () => {
   test('ships only product files: dist/{bin,sidecar,webhook}/*.js, the bundles, package.json, README, LICENSE', () => {
     const allowed = /^(dist\/(bin|sidecar|webhook)\/.+\.js|dist\/bundle\/[^/]+\.mjs|package\.json|README\.md|LICENSE)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const f of files) expect([f, /(^|\/)(test|demo|stand-ins|bench)(\/|$)|\.test\.|\.map$/.test(f)]).toEqual([f, false]);
+    for (const f of files)
+      expect([f, /(^|\/)(test|demo|stand-ins|bench)(\/|$)|\.test\.|\.map$/.test(f)]).toEqual([f, false]);
   });
 
   test('ships what package.json bin names, and the bundles the images run', () => {
@@ -66,6 +81,12 @@ describe('one version source', () => {
     const sources = PRODUCT_DIRS.flatMap((d) => walk(d)).filter((f) => f.endsWith('.ts'));
     const literal = new RegExp(`['"\`:]${version.replace(/\./g, '\\.')}['"\`]`);
     expect(sources.filter((f) => literal.test(readFileSync(join(ROOT, f), 'utf8')))).toEqual([]);
-    expect(sources.filter((f) => readFileSync(join(ROOT, f), 'utf8').includes('package.json') && /readFileSync/.test(readFileSync(join(ROOT, f), 'utf8')))).toEqual(['sidecar/version.ts']);
+    expect(
+      sources.filter(
+        (f) =>
+          readFileSync(join(ROOT, f), 'utf8').includes('package.json') &&
+          /readFileSync/.test(readFileSync(join(ROOT, f), 'utf8')),
+      ),
+    ).toEqual(['sidecar/version.ts']);
   });
 });

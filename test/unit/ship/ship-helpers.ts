@@ -81,52 +81,117 @@ export function installValues(): Obj {
  * templates/deployment.yaml; each entry names the values it reads, which a test checks against the template).
  * Undefined value = the variable is left out.
  */
-export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; value: (v: Obj) => string | undefined }> = [
-  { name: 'VAULT_IRSA_WEBHOOK_PORT', paths: ['webhook.containerPort'], value: (v) => str(at(v, 'webhook.containerPort')) },
-  // tls.mode=auto: the webhook's own certificate management; names are those of release "vault-irsa" in namespace "vault-irsa"
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_MODE', paths: ['tls.mode'], value: (v) => (tlsAuto(v) ? 'auto' : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_NAMESPACE', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_SECRET', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa-auto-tls' : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_SERVICE_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_VALIDITY', paths: ['tls.auto.validity'], value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.validity')) : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE', paths: ['tls.auto.renewBefore'], value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.renewBefore')) : undefined) },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_CERT_FILE', paths: [], value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.crt') },
-  { name: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE', paths: [], value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.key') },
-  {
-    name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
-    paths: ['sidecar.image.repository', 'sidecar.image.tag'],
-    value: (v) => `${str(at(v, 'sidecar.image.repository'))}:${str(at(v, 'sidecar.image.tag')) || appVersion()}`,
-  },
-  { name: 'VAULT_IRSA_WEBHOOK_VAULT_ADDR', paths: ['vault.addr'], value: (v) => str(at(v, 'vault.addr')) },
-  {
-    name: 'VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS',
-    paths: ['vault.allowedAddrs'],
-    value: (v) => {
-      const list = at(v, 'vault.allowedAddrs');
-      return Array.isArray(list) && list.length > 0 ? list.map(str).join(',') : undefined;
+export const ENV_FROM_VALUES: ReadonlyArray<{ name: string; paths: string[]; value: (v: Obj) => string | undefined }> =
+  [
+    {
+      name: 'VAULT_IRSA_WEBHOOK_PORT',
+      paths: ['webhook.containerPort'],
+      value: (v) => str(at(v, 'webhook.containerPort')),
     },
-  },
-  { name: 'VAULT_IRSA_WEBHOOK_IAM_SERVER_ID', paths: ['vault.iamServerId'], value: (v) => str(at(v, 'vault.iamServerId')) || undefined },
-  { name: 'VAULT_IRSA_WEBHOOK_VAULT_CACERT_CONFIGMAP', paths: ['vault.caConfigMap'], value: (v) => str(at(v, 'vault.caConfigMap')) || undefined },
-  { name: 'VAULT_IRSA_WEBHOOK_STS_REGION', paths: ['aws.stsRegion'], value: (v) => str(at(v, 'aws.stsRegion')) },
-  { name: 'VAULT_IRSA_WEBHOOK_AWS_REGION', paths: ['aws.region'], value: (v) => str(at(v, 'aws.region')) || undefined },
-  { name: 'VAULT_IRSA_WEBHOOK_AWS_ENDPOINT_URL_STS', paths: ['aws.stsEndpointUrl'], value: (v) => str(at(v, 'aws.stsEndpointUrl')) || undefined },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MODE', paths: ['sidecar.mode'], value: (v) => str(at(v, 'sidecar.mode')) },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_UID', paths: ['sidecar.uid'], value: (v) => str(at(v, 'sidecar.uid')) },
-  {
-    name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
-    paths: ['sidecar.image.pullPolicy'],
-    value: (v) => str(at(v, 'sidecar.image.pullPolicy')) || undefined,
-  },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_REQUEST', paths: ['sidecar.resources.requests.cpu'], value: (v) => str(at(v, 'sidecar.resources.requests.cpu')) || 'none' },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_REQUEST', paths: ['sidecar.resources.requests.memory'], value: (v) => str(at(v, 'sidecar.resources.requests.memory')) || 'none' },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_LIMIT', paths: ['sidecar.resources.limits.cpu'], value: (v) => str(at(v, 'sidecar.resources.limits.cpu')) || 'none' },
-  { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_LIMIT', paths: ['sidecar.resources.limits.memory'], value: (v) => str(at(v, 'sidecar.resources.limits.memory')) || 'none' },
-  { name: 'VAULT_IRSA_WEBHOOK_KUBERNETES', paths: ['webhook.kubernetes'], value: (v) => str(at(v, 'webhook.kubernetes')) },
-  { name: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL', paths: ['webhook.logLevel'], value: (v) => str(at(v, 'webhook.logLevel')) },
-  { name: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS', paths: ['webhook.maxConnections'], value: (v) => str(at(v, 'webhook.maxConnections')) },
-];
+    // tls.mode=auto: the webhook's own certificate management; names are those of release "vault-irsa" in namespace "vault-irsa"
+    { name: 'VAULT_IRSA_WEBHOOK_TLS_MODE', paths: ['tls.mode'], value: (v) => (tlsAuto(v) ? 'auto' : undefined) },
+    { name: 'VAULT_IRSA_WEBHOOK_NAMESPACE', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_TLS_SECRET',
+      paths: [],
+      value: (v) => (tlsAuto(v) ? 'vault-irsa-auto-tls' : undefined),
+    },
+    { name: 'VAULT_IRSA_WEBHOOK_SERVICE_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+    { name: 'VAULT_IRSA_WEBHOOK_CONFIGURATION_NAME', paths: [], value: (v) => (tlsAuto(v) ? 'vault-irsa' : undefined) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_TLS_VALIDITY',
+      paths: ['tls.auto.validity'],
+      value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.validity')) : undefined),
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE',
+      paths: ['tls.auto.renewBefore'],
+      value: (v) => (tlsAuto(v) ? str(at(v, 'tls.auto.renewBefore')) : undefined),
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_TLS_CERT_FILE',
+      paths: [],
+      value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.crt'),
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_TLS_KEY_FILE',
+      paths: [],
+      value: (v) => (tlsAuto(v) ? undefined : '/etc/vault-irsa/tls/tls.key'),
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE',
+      paths: ['sidecar.image.repository', 'sidecar.image.tag'],
+      value: (v) => `${str(at(v, 'sidecar.image.repository'))}:${str(at(v, 'sidecar.image.tag')) || appVersion()}`,
+    },
+    { name: 'VAULT_IRSA_WEBHOOK_VAULT_ADDR', paths: ['vault.addr'], value: (v) => str(at(v, 'vault.addr')) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS',
+      paths: ['vault.allowedAddrs'],
+      value: (v) => {
+        const list = at(v, 'vault.allowedAddrs');
+        return Array.isArray(list) && list.length > 0 ? list.map(str).join(',') : undefined;
+      },
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_IAM_SERVER_ID',
+      paths: ['vault.iamServerId'],
+      value: (v) => str(at(v, 'vault.iamServerId')) || undefined,
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_VAULT_CACERT_CONFIGMAP',
+      paths: ['vault.caConfigMap'],
+      value: (v) => str(at(v, 'vault.caConfigMap')) || undefined,
+    },
+    { name: 'VAULT_IRSA_WEBHOOK_STS_REGION', paths: ['aws.stsRegion'], value: (v) => str(at(v, 'aws.stsRegion')) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_AWS_REGION',
+      paths: ['aws.region'],
+      value: (v) => str(at(v, 'aws.region')) || undefined,
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_AWS_ENDPOINT_URL_STS',
+      paths: ['aws.stsEndpointUrl'],
+      value: (v) => str(at(v, 'aws.stsEndpointUrl')) || undefined,
+    },
+    { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MODE', paths: ['sidecar.mode'], value: (v) => str(at(v, 'sidecar.mode')) },
+    { name: 'VAULT_IRSA_WEBHOOK_SIDECAR_UID', paths: ['sidecar.uid'], value: (v) => str(at(v, 'sidecar.uid')) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_IMAGE_PULL_POLICY',
+      paths: ['sidecar.image.pullPolicy'],
+      value: (v) => str(at(v, 'sidecar.image.pullPolicy')) || undefined,
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_REQUEST',
+      paths: ['sidecar.resources.requests.cpu'],
+      value: (v) => str(at(v, 'sidecar.resources.requests.cpu')) || 'none',
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_REQUEST',
+      paths: ['sidecar.resources.requests.memory'],
+      value: (v) => str(at(v, 'sidecar.resources.requests.memory')) || 'none',
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_CPU_LIMIT',
+      paths: ['sidecar.resources.limits.cpu'],
+      value: (v) => str(at(v, 'sidecar.resources.limits.cpu')) || 'none',
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_SIDECAR_MEMORY_LIMIT',
+      paths: ['sidecar.resources.limits.memory'],
+      value: (v) => str(at(v, 'sidecar.resources.limits.memory')) || 'none',
+    },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_KUBERNETES',
+      paths: ['webhook.kubernetes'],
+      value: (v) => str(at(v, 'webhook.kubernetes')),
+    },
+    { name: 'VAULT_IRSA_WEBHOOK_LOG_LEVEL', paths: ['webhook.logLevel'], value: (v) => str(at(v, 'webhook.logLevel')) },
+    {
+      name: 'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS',
+      paths: ['webhook.maxConnections'],
+      value: (v) => str(at(v, 'webhook.maxConnections')),
+    },
+  ];
 
 export function expectedWebhookEnv(values: Obj): Array<{ name: string; value: string }> {
   const out: Array<{ name: string; value: string }> = [];

@@ -49,7 +49,12 @@ test('the same status, headers and bytes in either spelling, fresh and stale', a
   const b = await get('/v1/secrets/db', otherSpelling);
   expect(a.status).toBe(200);
   expect(a).toEqual(b);
-  expect(JSON.parse(a.body.toString())).toMatchObject({ name: 'db', data: { password: 'p1' }, version: 3, stale: false });
+  expect(JSON.parse(a.body.toString())).toMatchObject({
+    name: 'db',
+    data: { password: 'p1' },
+    version: 3,
+    stale: false,
+  });
 
   store.fail('db', { code: 'vault_unavailable', status: 503, message: 'down' });
   const c = await get('/v1/secrets/db', fast);

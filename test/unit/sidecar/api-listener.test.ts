@@ -33,20 +33,24 @@ afterEach(async () => {
   await api.close();
 });
 
-const get = (target: string, headers: Array<[string, string | undefined]>) => rawRequest(port, requestBytes('GET', target, [...headers, CLOSE]));
+const get = (target: string, headers: Array<[string, string | undefined]>) =>
+  rawRequest(port, requestBytes('GET', target, [...headers, CLOSE]));
 const json = (body: string) => JSON.parse(body) as { error: { code: string; message: string } };
 
 describe('before any route', () => {
   beforeEach(() => start());
 
-  it.each(['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'x-real-ip'])('400 forwarded_request for %s, even with the token and on /healthz', async (name) => {
-    for (const target of ['/v1/secrets/db', '/healthz']) {
-      const r = await get(target, [['Host', '127.0.0.1'], AUTH, [name, 'for=10.0.0.1']]);
-      expect(r.status).toBe(400);
-      expect(json(r.body).error.code).toBe('forwarded_request');
-      expect(r.raw).not.toContain('p1-planted');
-    }
-  });
+  it.each(['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'x-real-ip'])(
+    '400 forwarded_request for %s, even with the token and on /healthz',
+    async (name) => {
+      for (const target of ['/v1/secrets/db', '/healthz']) {
+        const r = await get(target, [['Host', '127.0.0.1'], AUTH, [name, 'for=10.0.0.1']]);
+        expect(r.status).toBe(400);
+        expect(json(r.body).error.code).toBe('forwarded_request');
+        expect(r.raw).not.toContain('p1-planted');
+      }
+    },
+  );
 
   it('421 for a Host that is not loopback by name, before the token is looked at', async () => {
     for (const host of ['rebind.example', 'rebind.example:8765', '127.0.0.2', 'localhost.']) {
@@ -81,14 +85,22 @@ describe('before any route', () => {
         expect(r.raw).not.toContain('p1-planted');
       }
     }
-    expect(json((await get('/v1/secrets/db', [h, AUTH, wrong])).body).error.message).toContain('authorization header is given more than once');
+    expect(json((await get('/v1/secrets/db', [h, AUTH, wrong])).body).error.message).toContain(
+      'authorization header is given more than once',
+    );
   });
 
   it('HTTP/1.0 without Host is served; HTTP/1.1 without Host is 400', async () => {
-    const r10 = await rawRequest(port, `GET /v1/secrets/db/password HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    const r10 = await rawRequest(
+      port,
+      `GET /v1/secrets/db/password HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
+    );
     expect(r10.status).toBe(200);
     expect(r10.body).toBe('p1-planted');
-    const r11 = await rawRequest(port, `GET /v1/secrets/db/password HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+    const r11 = await rawRequest(
+      port,
+      `GET /v1/secrets/db/password HTTP/1.1\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+    );
     expect(r11.status).toBe(400);
     expect(json(r11.body).error.message).toContain('Host');
   });
@@ -111,15 +123,25 @@ describe('before any route', () => {
   });
 });
 
-describe('requests node:http cannot take: the error shape, no-store, never node\'s bare body', () => {
+describe("requests node:http cannot take: the error shape, no-store, never node's bare body", () => {
   beforeEach(() => start({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 300, checkIntervalMs: 100 } }));
 
   it.each([
     ['a malformed request line', 'GET /a b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'bad_request'],
     ['a lower-case method', 'get /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'bad_request'],
     ['a non-ASCII target', 'GET /\u00e9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'bad_request'],
-    ['headers over 8 KiB', `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`, 431, 'headers_too_large'],
-    ['a target over 8 KiB', `GET /v1/secrets/db/${'a'.repeat(9000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'headers over 8 KiB',
+      `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
+    [
+      'a target over 8 KiB',
+      `GET /v1/secrets/db/${'a'.repeat(9000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
     ['CONNECT (authority-form)', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'bad_request'],
     ['asterisk-form', 'OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'bad_request'],
   ])('%s', async (_what, bytes, status, code) => {
@@ -147,10 +169,19 @@ describe('requests node:http cannot take: the error shape, no-store, never node\
 
 describe('long polls', () => {
   /** a long poll on its own connection; resolves with status, headers and any socket error */
-  function longPoll(etag: string, agent?: Agent): Promise<{ status?: number; headers?: Record<string, unknown>; error?: string }> {
+  function longPoll(
+    etag: string,
+    agent?: Agent,
+  ): Promise<{ status?: number; headers?: Record<string, unknown>; error?: string }> {
     return new Promise((resolve) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, path: '/v1/secrets/db?wait=60s', agent: agent ?? false, headers: { authorization: `Bearer ${TOKEN}`, 'if-none-match': etag } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/secrets/db?wait=60s',
+          agent: agent ?? false,
+          headers: { authorization: `Bearer ${TOKEN}`, 'if-none-match': etag },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }));
@@ -160,7 +191,8 @@ describe('long polls', () => {
       req.end();
     });
   }
-  const waitingCount = async () => (await metrics.registry.getSingleMetric('vault_irsa_long_polls_waiting')?.get())?.values[0]?.value ?? 0;
+  const waitingCount = async () =>
+    (await metrics.registry.getSingleMetric('vault_irsa_long_polls_waiting')?.get())?.values[0]?.value ?? 0;
   async function until(cond: () => Promise<boolean>): Promise<void> {
     for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 10));
   }
@@ -185,7 +217,9 @@ describe('long polls', () => {
   it('a client that leaves frees its place', async () => {
     await start({ maxWaiters: 1 });
     const etag = store.get('db')?.etag as string;
-    const s = connect(port, '127.0.0.1', () => s.write(requestBytes('GET', '/v1/secrets/db?wait=60s', [['Host', '127.0.0.1'], AUTH, ['If-None-Match', etag]])));
+    const s = connect(port, '127.0.0.1', () =>
+      s.write(requestBytes('GET', '/v1/secrets/db?wait=60s', [['Host', '127.0.0.1'], AUTH, ['If-None-Match', etag]])),
+    );
     await until(async () => (await waitingCount()) === 1);
     s.destroy();
     await until(async () => (await waitingCount()) === 0);
@@ -245,7 +279,10 @@ describe('the health listener', () => {
   it('serves /healthz, /readyz and /metrics only; no token involved; never echoes the path', async () => {
     store = new SecretStore([]);
     api = buildApiApp({ store, requestToken: TOKEN, readiness: { notReadyReasons: () => [] } });
-    health = buildHealthApp({ readiness: { notReadyReasons: () => [] }, metrics: new Metrics({ defaultMetrics: false }) });
+    health = buildHealthApp({
+      readiness: { notReadyReasons: () => [] },
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
     await health.listen({ host: '127.0.0.1', port: 0 });
     const hp = (health.server.address() as { port: number }).port;
     const h = (target: string) => rawRequest(hp, requestBytes('GET', target, [['Host', '10.0.0.7:8766'], CLOSE]));

@@ -23,12 +23,21 @@ const refused = (raw: string | undefined) => {
 
 describe('parseTarget', () => {
   it('origin-form: path and segments decoded once, query parsed', () => {
-    expect(ok('/v1/secrets/db')).toEqual({ path: '/v1/secrets/db', segments: ['v1', 'secrets', 'db'], query: new Map() });
+    expect(ok('/v1/secrets/db')).toEqual({
+      path: '/v1/secrets/db',
+      segments: ['v1', 'secrets', 'db'],
+      query: new Map(),
+    });
     expect(ok('/')).toMatchObject({ path: '/', segments: [] });
     expect(ok('/%76%31/secrets/%64b')).toMatchObject({ path: '/v1/secrets/db', segments: ['v1', 'secrets', 'db'] });
     // once: %252e is the three characters "%2e", not a dot segment
     expect(ok('/v1/secrets/db/%252e%252e')).toMatchObject({ segments: ['v1', 'secrets', 'db', '%2e%2e'] });
-    expect(ok('/v1/secrets/db?wait=30s&x=a+b%21').query).toEqual(new Map([['wait', '30s'], ['x', 'a b!']]));
+    expect(ok('/v1/secrets/db?wait=30s&x=a+b%21').query).toEqual(
+      new Map([
+        ['wait', '30s'],
+        ['x', 'a b!'],
+      ]),
+    );
     expect(ok('/v1/secrets/db/a%20key')).toMatchObject({ segments: ['v1', 'secrets', 'db', 'a key'] });
     expect(ok('/v1/secrets/db/..a')).toMatchObject({ segments: ['v1', 'secrets', 'db', '..a'] });
   });
@@ -77,14 +86,23 @@ describe('parseTarget', () => {
         }
         // the path is the raw path decoded once, segment by segment
         const rawPath = raw.split('?')[0] as string;
-        expect(r.target.segments).toEqual(rawPath === '/' ? [] : rawPath.slice(1).split('/').map((x) => decodeURIComponent(x)));
+        expect(r.target.segments).toEqual(
+          rawPath === '/'
+            ? []
+            : rawPath
+                .slice(1)
+                .split('/')
+                .map((x) => decodeURIComponent(x)),
+        );
       }),
       { numRuns: 2000 },
     );
   });
 
   it('property: any segments, encoded, come back as they were', () => {
-    const seg = fc.string({ minLength: 1, maxLength: 12, unit: 'grapheme' }).filter((s) => s !== '.' && s !== '..' && !s.includes('/'));
+    const seg = fc
+      .string({ minLength: 1, maxLength: 12, unit: 'grapheme' })
+      .filter((s) => s !== '.' && s !== '..' && !s.includes('/'));
     fc.assert(
       fc.property(fc.array(seg, { maxLength: 5 }), (segs) => {
         const t = ok(`/${segs.map(encodeURIComponent).join('/')}`);
@@ -132,11 +150,19 @@ describe('bearerChecker', () => {
   const token = 'Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OWFiY2RlZmdoaWo';
   const check = bearerChecker(token);
   it('accepts the token in the spellings the contract allows', () => {
-    for (const h of [`Bearer ${token}`, `bearer ${token}`, `BEARER\t${token}`, `Bearer   ${token}  `]) expect(check(h)).toBe('ok');
+    for (const h of [`Bearer ${token}`, `bearer ${token}`, `BEARER\t${token}`, `Bearer   ${token}  `])
+      expect(check(h)).toBe('ok');
   });
   it('missing (401) without a bearer credential, wrong (403) with another token', () => {
-    for (const h of [undefined, '', 'Bearer', 'Bearer ', `Basic ${token}`, token, `Token ${token}`]) expect(check(h)).toBe('missing');
-    for (const h of [`Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Bearer ${token.toLowerCase()}`, `Bearer "${token}"`]) expect(check(h)).toBe('wrong');
+    for (const h of [undefined, '', 'Bearer', 'Bearer ', `Basic ${token}`, token, `Token ${token}`])
+      expect(check(h)).toBe('missing');
+    for (const h of [
+      `Bearer ${token}x`,
+      `Bearer ${token.slice(1)}`,
+      `Bearer ${token.toLowerCase()}`,
+      `Bearer "${token}"`,
+    ])
+      expect(check(h)).toBe('wrong');
     expect(check(`Bearer ${token} ${token}`)).toBe('missing');
   });
   it('property: only the token itself is ok', () => {
@@ -164,7 +190,8 @@ describe('vaultTokenChecker (the Vault view: X-Vault-Token or Authorization: Bea
     expect(check(`Bearer ${token}`, 'other')).toBe('wrong');
     expect(check('Bearer other', token)).toBe('wrong');
     expect(check(undefined, [token, token])).toBe('wrong');
-    for (const x of ['', `${token}x`, token.slice(1), token.toLowerCase(), `Bearer ${token}`, `${token}, ${token}`]) expect(check(undefined, x)).toBe('wrong');
+    for (const x of ['', `${token}x`, token.slice(1), token.toLowerCase(), `Bearer ${token}`, `${token}, ${token}`])
+      expect(check(undefined, x)).toBe('wrong');
   });
   it('property: only the token itself is ok', () => {
     fc.assert(
@@ -179,21 +206,42 @@ describe('answers for what node:http cannot parse', () => {
   it('maps the parser error to a status and a code', () => {
     expect(clientErrorAnswer('HPE_HEADER_OVERFLOW').status).toBe(431);
     expect(clientErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT').status).toBe(408);
-    expect(clientErrorAnswer('HPE_INVALID_METHOD')).toEqual({ status: 400, code: 'bad_request', message: 'malformed HTTP request' });
+    expect(clientErrorAnswer('HPE_INVALID_METHOD')).toEqual({
+      status: 400,
+      code: 'bad_request',
+      message: 'malformed HTTP request',
+    });
   });
 });
 
 describe('login readiness on the pod IP: a code, never the message', () => {
   it('derives the code from the error class', () => {
-    expect(loginErrorCode(new CredentialsError('could not get AWS credentials from web identity (AWS_ROLE_ARN=arn:…)'))).toBe('aws_credentials_failed');
-    expect(loginErrorCode(new VaultError('login', 400, ['IAM Principal "arn:aws:sts::1:assumed-role/r/s" does not belong to the role "app"'], {}))).toBe('vault_login_failed');
+    expect(
+      loginErrorCode(new CredentialsError('could not get AWS credentials from web identity (AWS_ROLE_ARN=arn:…)')),
+    ).toBe('aws_credentials_failed');
+    expect(
+      loginErrorCode(
+        new VaultError(
+          'login',
+          400,
+          ['IAM Principal "arn:aws:sts::1:assumed-role/r/s" does not belong to the role "app"'],
+          {},
+        ),
+      ),
+    ).toBe('vault_login_failed');
     expect(loginErrorCode(new VaultUnreachableError('login', 'ECONNREFUSED'))).toBe('vault_unreachable');
     expect(loginErrorCode(new VaultIrsaError('other', 'x'))).toBe('login_failed');
     expect(loginErrorCode(new Error('Vault login answered without auth.client_token'))).toBe('login_failed');
   });
   it('detail adds the message, no detail the code only', () => {
-    const login = { loggedIn: false, lastError: 'Vault login: 400 role "app" arn:aws:sts::1:x', lastErrorCode: 'vault_login_failed' };
-    expect(loginNotReadyReason(login, true)).toBe('not logged in to Vault yet: Vault login: 400 role "app" arn:aws:sts::1:x');
+    const login = {
+      loggedIn: false,
+      lastError: 'Vault login: 400 role "app" arn:aws:sts::1:x',
+      lastErrorCode: 'vault_login_failed',
+    };
+    expect(loginNotReadyReason(login, true)).toBe(
+      'not logged in to Vault yet: Vault login: 400 role "app" arn:aws:sts::1:x',
+    );
     expect(loginNotReadyReason(login, false)).toBe('not logged in to Vault yet: vault_login_failed');
     expect(loginNotReadyReason({ loggedIn: false }, false)).toBe('not logged in to Vault yet');
     expect(loginNotReadyReason({ ...login, loggedIn: true }, true)).toBeUndefined();

@@ -41,17 +41,48 @@ beforeEach(async () => {
     data: { password: 'pw-kv2', port: 5432 },
     version: 3,
     leaseDuration: 0,
-    vault: facts({ apiPath: 'secret/data/my-app', kind: 'kv2', mount: KV2, metadata: { created_time: '2026-01-01T00:00:00Z', custom_metadata: { team: 'a' }, deletion_time: '', destroyed: false, version: 3 } }),
+    vault: facts({
+      apiPath: 'secret/data/my-app',
+      kind: 'kv2',
+      mount: KV2,
+      metadata: {
+        created_time: '2026-01-01T00:00:00Z',
+        custom_metadata: { team: 'a' },
+        deletion_time: '',
+        destroyed: false,
+        version: 3,
+      },
+    }),
   });
-  store.update('legacy', { data: { api_key: 'kv1-key' }, version: 0, leaseDuration: 2764800, vault: facts({ apiPath: 'kv1/app', kind: 'kv1', mount: KV1 }) });
+  store.update('legacy', {
+    data: { api_key: 'kv1-key' },
+    version: 0,
+    leaseDuration: 2764800,
+    vault: facts({ apiPath: 'kv1/app', kind: 'kv1', mount: KV1 }),
+  });
   store.update('db', {
     data: { username: 'v-user', password: 'v-pass' },
     version: 0,
     leaseDuration: 3600,
-    vault: facts({ apiPath: 'database/creds/app', kind: 'other', mount: DB, leaseId: 'database/creds/app/LEASE1', renewable: true }),
+    vault: facts({
+      apiPath: 'database/creds/app',
+      kind: 'other',
+      mount: DB,
+      leaseId: 'database/creds/app/LEASE1',
+      renewable: true,
+    }),
   });
-  store.fail('denied', { code: 'vault_permission_denied', status: 403, message: '1 error occurred: permission denied' });
-  store.update('gone', { data: { a: 'b' }, version: 1, leaseDuration: 0, vault: facts({ apiPath: 'secret/data/gone', kind: 'kv2', mount: KV2 }) });
+  store.fail('denied', {
+    code: 'vault_permission_denied',
+    status: 403,
+    message: '1 error occurred: permission denied',
+  });
+  store.update('gone', {
+    data: { a: 'b' },
+    version: 1,
+    leaseDuration: 0,
+    vault: facts({ apiPath: 'secret/data/gone', kind: 'kv2', mount: KV2 }),
+  });
   store.fail('gone', { code: 'secret_not_found', status: 404, message: 'Vault has no secret at this path' });
   store.fail('pending', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
   metrics = new Metrics({ defaultMetrics: false });
@@ -65,29 +96,57 @@ afterEach(async () => {
 });
 
 async function call(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const r = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers: { 'x-vault-token': TOKEN, 'x-vault-request': 'true', ...init.headers }, body: init.body });
+  const r = await fetch(`${base}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { 'x-vault-token': TOKEN, 'x-vault-request': 'true', ...init.headers },
+    body: init.body,
+  });
   const text = await r.text();
   return { status: r.status, headers: r.headers, text, json: () => JSON.parse(text) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-const ENVELOPE_KEYS = ['auth', 'data', 'lease_duration', 'lease_id', 'mount_type', 'renewable', 'request_id', 'warnings', 'wrap_info'];
+const ENVELOPE_KEYS = [
+  'auth',
+  'data',
+  'lease_duration',
+  'lease_id',
+  'mount_type',
+  'renewable',
+  'request_id',
+  'warnings',
+  'wrap_info',
+];
 
-describe('reads at Vault\'s own paths', () => {
-  it('KV v2: data and metadata of the version held, in Vault\'s envelope', async () => {
+describe("reads at Vault's own paths", () => {
+  it("KV v2: data and metadata of the version held, in Vault's envelope", async () => {
     const r = await call('/v1/secret/data/my-app');
     expect(r.status).toBe(200);
     expect(r.headers.get('cache-control')).toBe('no-store');
     const b = r.json();
     expect(Object.keys(b).sort()).toEqual(ENVELOPE_KEYS);
-    expect(b).toMatchObject({ lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, warnings: null, auth: null, mount_type: 'kv' });
+    expect(b).toMatchObject({
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      wrap_info: null,
+      warnings: null,
+      auth: null,
+      mount_type: 'kv',
+    });
     expect(b.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(b.data).toEqual({
       data: { password: 'pw-kv2', port: 5432 },
-      metadata: { created_time: '2026-01-01T00:00:00Z', custom_metadata: { team: 'a' }, deletion_time: '', destroyed: false, version: 3 },
+      metadata: {
+        created_time: '2026-01-01T00:00:00Z',
+        custom_metadata: { team: 'a' },
+        deletion_time: '',
+        destroyed: false,
+        version: 3,
+      },
     });
   });
 
-  it('KV v2 ?version=: the version held (or 0, latest) is served; another is 404 in Vault\'s shape; a malformed one 400', async () => {
+  it("KV v2 ?version=: the version held (or 0, latest) is served; another is 404 in Vault's shape; a malformed one 400", async () => {
     expect((await call('/v1/secret/data/my-app?version=3')).status).toBe(200);
     expect((await call('/v1/secret/data/my-app?version=0')).status).toBe(200);
     const other = await call('/v1/secret/data/my-app?version=2');
@@ -100,12 +159,24 @@ describe('reads at Vault\'s own paths', () => {
 
   it('KV v1: the data as Vault sends it, with the mount TTL', async () => {
     const b = (await call('/v1/kv1/app')).json();
-    expect(b).toMatchObject({ data: { api_key: 'kv1-key' }, lease_id: '', renewable: false, lease_duration: 2764800, mount_type: 'kv' });
+    expect(b).toMatchObject({
+      data: { api_key: 'kv1-key' },
+      lease_id: '',
+      renewable: false,
+      lease_duration: 2764800,
+      mount_type: 'kv',
+    });
   });
 
   it('a dynamic secret: the lease the sidecar holds, with what is left of it; reading never takes a new one', async () => {
     const first = (await call('/v1/database/creds/app')).json();
-    expect(first).toMatchObject({ lease_id: 'database/creds/app/LEASE1', renewable: true, lease_duration: 3600, data: { username: 'v-user', password: 'v-pass' }, mount_type: 'database' });
+    expect(first).toMatchObject({
+      lease_id: 'database/creds/app/LEASE1',
+      renewable: true,
+      lease_duration: 3600,
+      data: { username: 'v-user', password: 'v-pass' },
+      mount_type: 'database',
+    });
     now += 100_500;
     const later = (await call('/v1/database/creds/app')).json();
     expect(later.lease_id).toBe('database/creds/app/LEASE1');
@@ -115,7 +186,9 @@ describe('reads at Vault\'s own paths', () => {
   });
 
   it('Authorization: Bearer works as well as X-Vault-Token; X-Vault-Request is accepted', async () => {
-    const r = await fetch(`${base}/v1/kv1/app`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-vault-request': 'true' } });
+    const r = await fetch(`${base}/v1/kv1/app`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-vault-request': 'true' },
+    });
     expect(r.status).toBe(200);
   });
 
@@ -129,7 +202,7 @@ describe('reads at Vault\'s own paths', () => {
   });
 });
 
-describe('Vault\'s errors', () => {
+describe("Vault's errors", () => {
   it.each([
     ['an undeclared path', '/v1/secret/data/not-declared'],
     ['a declared path spelt the KV v1 way on KV v2', '/v1/secret/my-app'],
@@ -180,8 +253,11 @@ describe('Vault\'s errors', () => {
     ['POST', '/v1/sys/unseal'],
     ['OPTIONS', '/v1/secret/data/my-app'],
     ['GET', '/v1/auth/token/renew-self'],
-  ])('%s %s: 405 in Vault\'s shape', async (method, path) => {
-    const r = await call(path, { method, body: method === 'GET' || method === 'OPTIONS' ? undefined : '{"data":{"x":"y"}}' });
+  ])("%s %s: 405 in Vault's shape", async (method, path) => {
+    const r = await call(path, {
+      method,
+      body: method === 'GET' || method === 'OPTIONS' ? undefined : '{"data":{"x":"y"}}',
+    });
     expect(r.status).toBe(405);
     expect(r.json().errors[0]).toMatch(/^unsupported operation/);
     expect(r.headers.get('allow')).toBe(path.endsWith('renew-self') ? 'PUT, POST' : 'GET, HEAD');
@@ -199,7 +275,13 @@ describe('Vault\'s errors', () => {
       { 'x-vault-token': TOKEN, authorization: 'Bearer nope' },
       { 'x-vault-token': 'nope', authorization: `Bearer ${TOKEN}` },
     ];
-    for (const path of ['/v1/secret/data/my-app', '/v1/sys/health', '/v1/auth/token/lookup-self', '/v1/sys/internal/ui/mounts/secret/my-app', '/v1/nothing']) {
+    for (const path of [
+      '/v1/secret/data/my-app',
+      '/v1/sys/health',
+      '/v1/auth/token/lookup-self',
+      '/v1/sys/internal/ui/mounts/secret/my-app',
+      '/v1/nothing',
+    ]) {
       const none = await fetch(`${base}${path}`);
       expect(none.status).toBe(403);
       expect(await none.json()).toEqual({ errors: ['permission denied'] });
@@ -210,16 +292,19 @@ describe('Vault\'s errors', () => {
       }
     }
     // the same with the wrong method: the token is checked first
-    expect((await fetch(`${base}/v1/auth/token/renew-self`, { method: 'POST', headers: { 'x-vault-token': 'nope' } })).status).toBe(403);
+    expect(
+      (await fetch(`${base}/v1/auth/token/renew-self`, { method: 'POST', headers: { 'x-vault-token': 'nope' } }))
+        .status,
+    ).toBe(403);
   });
 
-  it('X-Forwarded-For still gets 400, in Vault\'s shape', async () => {
+  it("X-Forwarded-For still gets 400, in Vault's shape", async () => {
     const r = await call('/v1/secret/data/my-app', { headers: { 'x-forwarded-for': '10.0.0.1' } });
     expect(r.status).toBe(400);
     expect(r.json().errors[0]).toMatch(/X-Forwarded-For/);
   });
 
-  it('a request target that cannot be parsed under /v1/: 400 in Vault\'s shape; under /v1/secrets in the API\'s', async () => {
+  it("a request target that cannot be parsed under /v1/: 400 in Vault's shape; under /v1/secrets in the API's", async () => {
     const v = await call('/v1/secret/data//my-app');
     expect(v.status).toBe(400);
     expect(v.json().errors).toHaveLength(1);
@@ -240,8 +325,16 @@ describe('what clients call around a read', () => {
     const v2 = (await call('/v1/sys/internal/ui/mounts/secret/my-app')).json();
     expect(v2.data).toMatchObject({ path: 'secret/', type: 'kv', options: { version: '2' } });
     expect(v2.data).not.toHaveProperty('accessor');
-    expect((await call('/v1/sys/internal/ui/mounts/kv1/app')).json().data).toMatchObject({ path: 'kv1/', type: 'kv', options: { version: '1' } });
-    expect((await call('/v1/sys/internal/ui/mounts/database/creds/app')).json().data).toMatchObject({ path: 'database/', type: 'database', options: null });
+    expect((await call('/v1/sys/internal/ui/mounts/kv1/app')).json().data).toMatchObject({
+      path: 'kv1/',
+      type: 'kv',
+      options: { version: '1' },
+    });
+    expect((await call('/v1/sys/internal/ui/mounts/database/creds/app')).json().data).toMatchObject({
+      path: 'database/',
+      type: 'database',
+      options: null,
+    });
     expect((await call('/v1/sys/internal/ui/mounts/elsewhere/x')).status).toBe(403);
     expect((await call('/v1/sys/internal/ui/mounts')).status).toBe(403);
     // a mount not looked up yet: not read yet
@@ -250,14 +343,33 @@ describe('what clients call around a read', () => {
 
   it('auth/token/lookup-self describes the local token: no policies, no accessor, no expiry', async () => {
     const b = (await call('/v1/auth/token/lookup-self')).json();
-    expect(b.data).toMatchObject({ policies: [], accessor: '', ttl: 0, expire_time: null, renewable: false, id: TOKEN, meta: {}, num_uses: 0 });
+    expect(b.data).toMatchObject({
+      policies: [],
+      accessor: '',
+      ttl: 0,
+      expire_time: null,
+      renewable: false,
+      id: TOKEN,
+      meta: {},
+      num_uses: 0,
+    });
   });
 
   it('auth/token/renew-self succeeds (PUT and POST), without expiry', async () => {
     for (const method of ['PUT', 'POST']) {
-      const r = await call('/v1/auth/token/renew-self', { method, body: '{"increment":"1h"}', headers: { 'content-type': 'application/json' } });
+      const r = await call('/v1/auth/token/renew-self', {
+        method,
+        body: '{"increment":"1h"}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).toBe(200);
-      expect(r.json().auth).toMatchObject({ client_token: TOKEN, lease_duration: 0, renewable: false, policies: [], accessor: '' });
+      expect(r.json().auth).toMatchObject({
+        client_token: TOKEN,
+        lease_duration: 0,
+        renewable: false,
+        policies: [],
+        accessor: '',
+      });
     }
   });
 
@@ -273,7 +385,9 @@ describe('beside the existing API', () => {
     const r = await fetch(`${base}/v1/secrets/cfg`, { headers: { 'x-vault-token': TOKEN } });
     expect(r.status).toBe(401);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    const ok = await fetch(`${base}/v1/secrets/cfg/password`, { headers: { authorization: `Bearer ${TOKEN}`, 'x-vault-token': 'whatever' } });
+    const ok = await fetch(`${base}/v1/secrets/cfg/password`, {
+      headers: { authorization: `Bearer ${TOKEN}`, 'x-vault-token': 'whatever' },
+    });
     expect(await ok.text()).toBe('pw-kv2');
     expect((await fetch(`${base}/nothing`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
   });

@@ -17,7 +17,11 @@ function setup() {
   ]);
   store.update('db', { data: { username: 'u1', password: 'p1' }, version: 0, leaseDuration: 60 });
   store.update('cfg', { data: { api_key: 'k1', port: 5432, nested: { a: 1 } }, version: 4, leaseDuration: 0 });
-  store.fail('denied', { code: 'vault_permission_denied', status: 403, message: '1 error occurred: permission denied' });
+  store.fail('denied', {
+    code: 'vault_permission_denied',
+    status: 403,
+    message: '1 error occurred: permission denied',
+  });
   store.fail('missing', { code: 'secret_not_found', status: 404, message: 'Vault has no secret at this path' });
   store.fail('pending', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
   const readiness = { notReadyReasons: (detail: boolean) => store.notReadyReasons(detail) };
@@ -34,7 +38,10 @@ interface Res {
 }
 
 /** Over a real socket, the way an app calls it. */
-async function call(a: HttpListener, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
+async function call(
+  a: HttpListener,
+  opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown },
+): Promise<Res> {
   if (!a.server.listening) await a.listen({ host: '127.0.0.1', port: 0 });
   const addr = a.server.address() as { port: number };
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -102,7 +109,13 @@ describe('localhost API: reads', () => {
     expect(r.headers['cache-control']).toBe('no-store');
     const body = r.json();
     expect(body.secrets).toHaveLength(5);
-    expect(body.secrets[1]).toEqual({ name: 'cfg', path: 'secret/my-app', version: 4, updatedAt: expect.any(String), stale: false });
+    expect(body.secrets[1]).toEqual({
+      name: 'cfg',
+      path: 'secret/my-app',
+      version: 4,
+      updatedAt: expect.any(String),
+      stale: false,
+    });
     expect(r.body).not.toMatch(/p1|k1|u1/);
   });
 
@@ -211,7 +224,10 @@ describe('localhost API: conditional GET and long poll', () => {
 
 describe('probes', () => {
   it('/healthz 200 and /readyz 503 with the reason, no auth, on both listeners, no paths or values', async () => {
-    const health = buildHealthApp({ readiness: { notReadyReasons: (detail) => ctx.store.notReadyReasons(detail) }, metrics: ctx.metrics });
+    const health = buildHealthApp({
+      readiness: { notReadyReasons: (detail) => ctx.store.notReadyReasons(detail) },
+      metrics: ctx.metrics,
+    });
     try {
       const h = { inject: (o: Parameters<typeof call>[1]) => call(health, o) };
       for (const a of [app, h]) {
@@ -222,7 +238,9 @@ describe('probes', () => {
         expect(r.body).not.toContain('secret/other');
       }
       // Vault's own message (which can name the path) on loopback only; the pod IP gets the code
-      expect((await app.inject({ url: '/readyz' })).json().error.message).toContain('secret "denied": 1 error occurred: permission denied');
+      expect((await app.inject({ url: '/readyz' })).json().error.message).toContain(
+        'secret "denied": 1 error occurred: permission denied',
+      );
       const onPodIp = (await h.inject({ url: '/readyz' })).json().error.message;
       expect(onPodIp).toContain('secret "denied": vault_permission_denied');
       expect(onPodIp).not.toContain('1 error occurred');
@@ -232,7 +250,8 @@ describe('probes', () => {
       expect(m.statusCode).toBe(200);
       expect(m.body).toContain('vault_irsa_logins_total');
       expect(m.body).not.toMatch(/k1|p1/);
-      for (const n of ['denied', 'missing', 'pending']) ctx.store.update(n, { data: { x: 'y' }, version: 0, leaseDuration: 0 });
+      for (const n of ['denied', 'missing', 'pending'])
+        ctx.store.update(n, { data: { x: 'y' }, version: 0, leaseDuration: 0 });
       expect((await h.inject({ url: '/readyz' })).statusCode).toBe(200);
     } finally {
       await health.close();
@@ -242,7 +261,11 @@ describe('probes', () => {
 
 describe('after a good read', () => {
   it('a secret Vault now refuses or no longer has is not served stale: 403 / 404 with the reason', async () => {
-    ctx.store.fail('cfg', { code: 'vault_permission_denied', status: 403, message: '1 error occurred: permission denied' });
+    ctx.store.fail('cfg', {
+      code: 'vault_permission_denied',
+      status: 403,
+      message: '1 error occurred: permission denied',
+    });
     const denied = await app.inject({ url: '/v1/secrets/cfg', headers: auth });
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error.code).toBe('vault_permission_denied');
@@ -251,8 +274,15 @@ describe('after a good read', () => {
     ctx.store.fail('cfg', { code: 'secret_not_found', status: 404, message: 'Vault has no secret at this path' });
     expect((await app.inject({ url: '/v1/secrets/cfg', headers: auth })).json().error.code).toBe('secret_not_found');
     // an unreachable Vault is the case for stale serving
-    ctx.store.fail('cfg', { code: 'vault_unavailable', status: 503, message: 'Vault read: unreachable (ECONNREFUSED)' });
-    expect((await app.inject({ url: '/v1/secrets/cfg', headers: auth })).json()).toMatchObject({ stale: true, data: { api_key: 'k1' } });
+    ctx.store.fail('cfg', {
+      code: 'vault_unavailable',
+      status: 503,
+      message: 'Vault read: unreachable (ECONNREFUSED)',
+    });
+    expect((await app.inject({ url: '/v1/secrets/cfg', headers: auth })).json()).toMatchObject({
+      stale: true,
+      data: { api_key: 'k1' },
+    });
   });
 });
 

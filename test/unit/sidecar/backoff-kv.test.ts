@@ -82,8 +82,18 @@ describe('reading Vault envelopes', () => {
     }
   });
   it('dynamic: lease fields', () => {
-    const r = parseRead('other', { lease_id: 'database/creds/app/abc', lease_duration: 60, renewable: true, data: { username: 'u' } });
-    expect(r).toMatchObject({ data: { username: 'u' }, leaseId: 'database/creds/app/abc', leaseDuration: 60, renewable: true });
+    const r = parseRead('other', {
+      lease_id: 'database/creds/app/abc',
+      lease_duration: 60,
+      renewable: true,
+      data: { username: 'u' },
+    });
+    expect(r).toMatchObject({
+      data: { username: 'u' },
+      leaseId: 'database/creds/app/abc',
+      leaseDuration: 60,
+      renewable: true,
+    });
   });
   it('classifies failures', () => {
     expect(classifyFailure(new VaultError('read', 403, ['permission denied'], null))).toEqual({
@@ -92,7 +102,10 @@ describe('reading Vault envelopes', () => {
       message: 'permission denied',
     });
     expect(classifyFailure(new VaultError('read', 404, [], null)).code).toBe('secret_not_found');
-    expect(classifyFailure(new VaultError('read', 503, ['Vault is sealed'], null))).toMatchObject({ code: 'vault_unavailable', status: 503 });
+    expect(classifyFailure(new VaultError('read', 503, ['Vault is sealed'], null))).toMatchObject({
+      code: 'vault_unavailable',
+      status: 503,
+    });
     expect(classifyFailure(new Error('ECONNREFUSED')).code).toBe('vault_unavailable');
   });
 });

@@ -42,29 +42,51 @@ describe('secret paths the sidecar never reads', () => {
     expect(err.message).toContain(`"${path}"`);
   });
 
-  it.each(['./auth/token/lookup-self', 'secret/../auth/token/lookup-self', 'x/./sys'])('%s: refused as well (dot segments)', (path) => {
-    const err = configError({ VAULT_IRSA_SECRETS: JSON.stringify({ tok: path }) });
-    expect(err.variable).toBe('VAULT_IRSA_SECRETS');
-    expect(err.message).toContain('secret "tok"');
-  });
+  it.each(['./auth/token/lookup-self', 'secret/../auth/token/lookup-self', 'x/./sys'])(
+    '%s: refused as well (dot segments)',
+    (path) => {
+      const err = configError({ VAULT_IRSA_SECRETS: JSON.stringify({ tok: path }) });
+      expect(err.variable).toBe('VAULT_IRSA_SECRETS');
+      expect(err.message).toContain('secret "tok"');
+    },
+  );
 
   it('the class: any case and any leading slashes of every refused mount', () => {
     const mount = fc.constantFrom('auth', 'sys', 'identity', 'cubbyhole');
-    const recase = (s: string, flips: boolean[]) => [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
+    const recase = (s: string, flips: boolean[]) =>
+      [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
     fc.assert(
-      fc.property(mount, fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }), fc.nat(3), fc.stringMatching(/^[a-z0-9-]{0,12}(\/[a-z0-9-]{1,12}){0,3}$/), (m, flips, slashes, rest) => {
-        const path = `${'/'.repeat(slashes)}${recase(m, flips)}${rest ? `/${rest}` : ''}`;
-        expect(configError({ VAULT_IRSA_SECRETS: JSON.stringify({ s: path }) }).variable).toBe('VAULT_IRSA_SECRETS');
-      }),
+      fc.property(
+        mount,
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }),
+        fc.nat(3),
+        fc.stringMatching(/^[a-z0-9-]{0,12}(\/[a-z0-9-]{1,12}){0,3}$/),
+        (m, flips, slashes, rest) => {
+          const path = `${'/'.repeat(slashes)}${recase(m, flips)}${rest ? `/${rest}` : ''}`;
+          expect(configError({ VAULT_IRSA_SECRETS: JSON.stringify({ s: path }) }).variable).toBe('VAULT_IRSA_SECRETS');
+        },
+      ),
     );
   });
 
   it('keeps paths that only contain those words further down, or as a longer first segment', () => {
     const c = parseConfig({
       ...base,
-      VAULT_IRSA_SECRETS: JSON.stringify({ a: 'secret/auth/db', b: 'kv/sys', c: 'authz/x', d: 'system-secrets/x', e: 'identity-kv/y' }),
+      VAULT_IRSA_SECRETS: JSON.stringify({
+        a: 'secret/auth/db',
+        b: 'kv/sys',
+        c: 'authz/x',
+        d: 'system-secrets/x',
+        e: 'identity-kv/y',
+      }),
     });
-    expect(c.secrets.map((s) => s.path)).toEqual(['secret/auth/db', 'kv/sys', 'authz/x', 'system-secrets/x', 'identity-kv/y']);
+    expect(c.secrets.map((s) => s.path)).toEqual([
+      'secret/auth/db',
+      'kv/sys',
+      'authz/x',
+      'system-secrets/x',
+      'identity-kv/y',
+    ]);
   });
 });
 
@@ -119,7 +141,7 @@ describe('IAM role ARN', () => {
 });
 
 describe('VAULT_IRSA_VAULT_TIMEOUT', () => {
-  it('defaults to 60 s, as Vault\'s own client', () => {
+  it("defaults to 60 s, as Vault's own client", () => {
     expect(parseConfig(base).vaultTimeoutMs).toBe(60_000);
   });
   it.each([

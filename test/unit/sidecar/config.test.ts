@@ -116,7 +116,12 @@ describe('parseConfig', () => {
 
   it('says which identity variables it looked for when there are none', () => {
     const err = errorFor({ VAULT_ADDR: base.VAULT_ADDR, VAULT_IRSA_ROLE: 'app' });
-    for (const v of ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE']) {
+    for (const v of [
+      'AWS_ROLE_ARN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+    ]) {
       expect(err.message).toContain(v);
     }
   });
@@ -126,7 +131,8 @@ describe('parseConfig', () => {
       VAULT_ADDR: base.VAULT_ADDR,
       VAULT_IRSA_ROLE: 'app',
       AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials',
-      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE:
+        '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
     });
     expect(c.aws).toEqual({
       kind: 'pod-identity',
@@ -146,7 +152,9 @@ describe('parseDuration', () => {
     ['90', 90_000],
     ['1.5s', 1500],
   ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['', 'm', '5x', '5 m', '-5s', 's5', '5m junk'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', 'm', '5x', '5 m', '-5s', 's5', '5m junk'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 });
 
 describe('parseListen and validateSecretPath', () => {

@@ -11,7 +11,13 @@ const now = new Date('2025-03-01T12:00:00Z');
 const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
 async function decoded(region = 'us-east-1', iamServerId?: string) {
-  const body = await buildIamLoginBody({ role: 'app', credentials: creds, region, now, ...(iamServerId ? { iamServerId } : {}) });
+  const body = await buildIamLoginBody({
+    role: 'app',
+    credentials: creds,
+    region,
+    now,
+    ...(iamServerId ? { iamServerId } : {}),
+  });
   const headers = JSON.parse(unb64(body.iam_request_headers)) as Record<string, string[]>;
   return { body, headers, url: unb64(body.iam_request_url) };
 }
@@ -47,7 +53,14 @@ describe('buildIamLoginBody (docs/vault-and-aws.md, the login)', () => {
   it('sends exactly the allowed headers, all signed, no stray X-Amz-*', async () => {
     const { headers } = await decoded('us-east-1', 'vault.example.com');
     expect(Object.keys(headers).sort()).toEqual(
-      ['Authorization', 'Content-Type', 'Host', 'X-Amz-Date', 'X-Amz-Security-Token', 'X-Vault-AWS-IAM-Server-ID'].sort(),
+      [
+        'Authorization',
+        'Content-Type',
+        'Host',
+        'X-Amz-Date',
+        'X-Amz-Security-Token',
+        'X-Vault-AWS-IAM-Server-ID',
+      ].sort(),
     );
     expect(headers.Host).toEqual(['sts.amazonaws.com']);
     expect(headers['Content-Type']).toEqual(['application/x-www-form-urlencoded; charset=utf-8']);
@@ -56,7 +69,9 @@ describe('buildIamLoginBody (docs/vault-and-aws.md, the login)', () => {
     expect(headers['X-Vault-AWS-IAM-Server-ID']).toEqual(['vault.example.com']);
     const auth = headers.Authorization?.[0] ?? '';
     expect(auth).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE0000001\/20250301\/us-east-1\/sts\/aws4_request, /);
-    expect(auth).toContain('SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-vault-aws-iam-server-id,');
+    expect(auth).toContain(
+      'SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-vault-aws-iam-server-id,',
+    );
   });
 
   it('leaves the server-ID header out when none is configured', async () => {
@@ -65,16 +80,19 @@ describe('buildIamLoginBody (docs/vault-and-aws.md, the login)', () => {
     expect(headers.Authorization?.[0]).toContain('SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,');
   });
 
-  it.each(['us-east-1', 'eu-west-1', 'cn-north-1'])('produces a signature STS accepts, as Vault forwards it (%s)', async (region) => {
-    const { headers } = await decoded(region, 'vault.example.com');
-    // Vault re-sends to its own sts_endpoint: path "//", the client's headers.
-    const result = verifySigV4(
-      { method: 'POST', path: '//', query: '', headers, body: STS_BODY },
-      { now, service: 'sts', region, lookup: (id) => (id === creds.accessKeyId ? creds : undefined) },
-    );
-    expect(result).toMatchObject({ ok: true, region });
-    expect(headers.Host?.[0]).toBe(new URL(stsEndpointFor(region)).host);
-  });
+  it.each(['us-east-1', 'eu-west-1', 'cn-north-1'])(
+    'produces a signature STS accepts, as Vault forwards it (%s)',
+    async (region) => {
+      const { headers } = await decoded(region, 'vault.example.com');
+      // Vault re-sends to its own sts_endpoint: path "//", the client's headers.
+      const result = verifySigV4(
+        { method: 'POST', path: '//', query: '', headers, body: STS_BODY },
+        { now, service: 'sts', region, lookup: (id) => (id === creds.accessKeyId ? creds : undefined) },
+      );
+      expect(result).toMatchObject({ ok: true, region });
+      expect(headers.Host?.[0]).toBe(new URL(stsEndpointFor(region)).host);
+    },
+  );
 
   it('a changed header no longer verifies (the test can fail)', async () => {
     const { headers } = await decoded('us-east-1', 'vault.example.com');
@@ -88,7 +106,12 @@ describe('buildIamLoginBody (docs/vault-and-aws.md, the login)', () => {
 
   it('signs afresh each time (date moves with the clock)', async () => {
     const a = await buildIamLoginBody({ role: 'app', credentials: creds, region: 'us-east-1', now });
-    const b = await buildIamLoginBody({ role: 'app', credentials: creds, region: 'us-east-1', now: new Date(now.getTime() + 60_000) });
+    const b = await buildIamLoginBody({
+      role: 'app',
+      credentials: creds,
+      region: 'us-east-1',
+      now: new Date(now.getTime() + 60_000),
+    });
     expect(a.iam_request_headers).not.toEqual(b.iam_request_headers);
   });
 });

@@ -28,7 +28,17 @@ describe('logger redaction', () => {
       'event',
     );
     const out = lines.join('');
-    for (const s of ['TOPSECRET', 'CLIENT', 'NESTED', 'ACCESSOR', 'REQTOKEN', 'hvs.HDR', 'AWSSECRET', 'SESSION', 'VALUE']) {
+    for (const s of [
+      'TOPSECRET',
+      'CLIENT',
+      'NESTED',
+      'ACCESSOR',
+      'REQTOKEN',
+      'hvs.HDR',
+      'AWSSECRET',
+      'SESSION',
+      'VALUE',
+    ]) {
       expect(out).not.toContain(s);
     }
     expect(out).toContain('"secretName":"db"');

@@ -14,7 +14,11 @@ export interface RawAnswer {
  * Sends `bytes`, half-closes, collects the answer until the server closes. `limitMs` only bounds a test
  * that would otherwise hang; it is not an assertion.
  */
-export function rawRequest(port: number, bytes: string | Buffer, opts: { host?: string; limitMs?: number } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  port: number,
+  bytes: string | Buffer,
+  opts: { host?: string; limitMs?: number } = {},
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = connect({ port, host: opts.host ?? '127.0.0.1' }, () => socket.end(bytes));

@@ -8,7 +8,12 @@ import fc from 'fast-check';
 import { createLogger } from '../../../sidecar/logger.js';
 import { mergePlan, parseRead, Refresher, type Plan } from '../../../sidecar/refresher.js';
 import { SecretStore } from '../../../sidecar/secret-store.js';
-import { VaultBadResponseError, VaultError, type VaultClient, type VaultRequest } from '../../../sidecar/vault-client.js';
+import {
+  VaultBadResponseError,
+  VaultError,
+  type VaultClient,
+  type VaultRequest,
+} from '../../../sidecar/vault-client.js';
 
 interface Call {
   operation: string;
@@ -33,7 +38,7 @@ function scriptedVault(auto: (c: Omit<Call, 'answer'>) => { status: number; body
           answer: (status, body) => {
             pending.splice(pending.indexOf(call), 1);
             if (status >= 200 && status < 300) resolve({ status, body });
-            else reject(new VaultError(operation, status, ((body as { errors?: string[] })?.errors ?? []), body ?? null));
+            else reject(new VaultError(operation, status, (body as { errors?: string[] })?.errors ?? [], body ?? null));
           },
         };
         calls.push(call);
@@ -70,14 +75,25 @@ function fakeTokens(first: string) {
 const silent = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c)) as Record<string, unknown>), cb()) }));
+  const log = createLogger(
+    'debug',
+    new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c)) as Record<string, unknown>), cb()) }),
+  );
   return { log, lines };
 }
 
 const DB_MOUNT = { status: 200, body: { data: { path: 'dyn/', type: 'database', options: null } } };
 const KV2_MOUNT = { status: 200, body: { data: { path: 'secret/', type: 'kv', options: { version: '2' } } } };
 let leaseN = 0;
-const lease = (ttl: number) => ({ status: 200, body: { lease_id: `dyn/creds/app/${++leaseN}`, lease_duration: ttl, renewable: true, data: { username: `u${leaseN}` } } });
+const lease = (ttl: number) => ({
+  status: 200,
+  body: {
+    lease_id: `dyn/creds/app/${++leaseN}`,
+    lease_duration: ttl,
+    renewable: true,
+    data: { username: `u${leaseN}` },
+  },
+});
 
 /** Lets promise callbacks run without moving the clock. */
 const settle = () => jest.advanceTimersByTimeAsync(0);
@@ -92,10 +108,19 @@ describe('Refresher: a new login and a lease renewal in flight', () => {
   });
 
   it('reads the leased secret again under the new token even when the renewal answers first', async () => {
-    const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : c.operation === 'read' ? lease(3) : undefined));
+    const v = scriptedVault((c) =>
+      c.operation === 'mounts' ? DB_MOUNT : c.operation === 'read' ? lease(3) : undefined,
+    );
     const t = fakeTokens('hvs.old');
     const store = new SecretStore([{ name: 'db', path: 'dyn/creds/app' }]);
-    refresher = new Refresher({ vault: v.vault, tokens: t.tokens, store, refreshMs: 300_000, log: silent, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: t.tokens,
+      store,
+      refreshMs: 300_000,
+      log: silent,
+      random: () => 0.5,
+    });
     refresher.start();
     await settle();
     expect(v.calls.filter((c) => c.operation === 'read').map((c) => c.token)).toEqual(['hvs.old']);
@@ -124,7 +149,14 @@ describe('Refresher: a new login and a lease renewal in flight', () => {
     const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : undefined));
     const t = fakeTokens('hvs.old');
     const store = new SecretStore([{ name: 'db', path: 'dyn/creds/app' }]);
-    refresher = new Refresher({ vault: v.vault, tokens: t.tokens, store, refreshMs: 300_000, log: silent, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: t.tokens,
+      store,
+      refreshMs: 300_000,
+      log: silent,
+      random: () => 0.5,
+    });
     refresher.start();
     await settle();
     const first = v.pending.find((c) => c.operation === 'read');
@@ -137,7 +169,10 @@ describe('Refresher: a new login and a lease renewal in flight', () => {
   });
 
   it('a renewal never replaces a pending read (every order of two requests)', () => {
-    const plan = fc.record({ action: fc.constantFrom<'read' | 'renew'>('read', 'renew'), at: fc.integer({ min: 0, max: 1e6 }) });
+    const plan = fc.record({
+      action: fc.constantFrom<'read' | 'renew'>('read', 'renew'),
+      at: fc.integer({ min: 0, max: 1e6 }),
+    });
     fc.assert(
       fc.property(fc.option(plan, { nil: undefined }), plan, (pending: Plan | undefined, incoming: Plan) => {
         const kept = mergePlan(pending, incoming);
@@ -161,26 +196,38 @@ describe('Refresher: mount lookup', () => {
   it.each([
     ['a 404', { status: 404, body: { errors: [] } }],
     ['an answer that is not mount info', { status: 200, body: { data: { nonsense: true } } }],
-  ])('does not remember %s as "no mount": the next retry asks again and reads the KV v2 path', async (_what, failed) => {
-    let lookups = 0;
-    const v = scriptedVault((c) => {
-      if (c.operation === 'mounts') return ++lookups === 1 ? failed : KV2_MOUNT;
-      if (c.path === 'secret/data/my-app') return { status: 200, body: { data: { data: { password: 'p' }, metadata: { version: 4 } } } };
-      return { status: 404, body: { errors: [] } }; // secret/my-app read as written on a v2 mount
-    });
-    const t = fakeTokens('hvs.a');
-    const store = new SecretStore([{ name: 'app', path: 'secret/my-app' }]);
-    refresher = new Refresher({ vault: v.vault, tokens: t.tokens, store, refreshMs: 300_000, log: silent, random: () => 0.5, retryBaseMs: 1000 });
-    refresher.start();
-    await settle();
-    expect(store.get('app')?.data).toBeUndefined();
-    await jest.advanceTimersByTimeAsync(1000);
-    expect(store.get('app')?.data).toEqual({ password: 'p' });
-    expect(lookups).toBe(2);
-    // a successful answer is kept
-    await jest.advanceTimersByTimeAsync(400_000);
-    expect(lookups).toBe(2);
-  });
+  ])(
+    'does not remember %s as "no mount": the next retry asks again and reads the KV v2 path',
+    async (_what, failed) => {
+      let lookups = 0;
+      const v = scriptedVault((c) => {
+        if (c.operation === 'mounts') return ++lookups === 1 ? failed : KV2_MOUNT;
+        if (c.path === 'secret/data/my-app')
+          return { status: 200, body: { data: { data: { password: 'p' }, metadata: { version: 4 } } } };
+        return { status: 404, body: { errors: [] } }; // secret/my-app read as written on a v2 mount
+      });
+      const t = fakeTokens('hvs.a');
+      const store = new SecretStore([{ name: 'app', path: 'secret/my-app' }]);
+      refresher = new Refresher({
+        vault: v.vault,
+        tokens: t.tokens,
+        store,
+        refreshMs: 300_000,
+        log: silent,
+        random: () => 0.5,
+        retryBaseMs: 1000,
+      });
+      refresher.start();
+      await settle();
+      expect(store.get('app')?.data).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(store.get('app')?.data).toEqual({ password: 'p' });
+      expect(lookups).toBe(2);
+      // a successful answer is kept
+      await jest.advanceTimersByTimeAsync(400_000);
+      expect(lookups).toBe(2);
+    },
+  );
 });
 
 describe('Refresher: permanent failures', () => {
@@ -199,21 +246,37 @@ describe('Refresher: permanent failures', () => {
     refresher = new Refresher({ vault: v.vault, tokens: fakeTokens('hvs.a').tokens, store, refreshMs: 300_000, log });
     refresher.start();
     await settle();
-    expect(store.get('app')?.failure).toMatchObject({ code: 'invalid_secret_path', status: 400, message: expect.stringContaining('"secret"') });
+    expect(store.get('app')?.failure).toMatchObject({
+      code: 'invalid_secret_path',
+      status: 400,
+      message: expect.stringContaining('"secret"'),
+    });
     await jest.advanceTimersByTimeAsync(3_600_000);
     expect(v.calls.filter((c) => c.operation === 'mounts')).toHaveLength(1);
     expect(lines.find((l) => l.code === 'invalid_secret_path')).toMatchObject({ retry: false });
   });
 
   it.each([
-    ['Vault 400 (e.g. an unknown role)', { status: 400, body: { errors: ['unknown role: app'] } }, 'vault_bad_request', 400],
+    [
+      'Vault 400 (e.g. an unknown role)',
+      { status: 400, body: { errors: ['unknown role: app'] } },
+      'vault_bad_request',
+      400,
+    ],
     ['Vault 405', { status: 405, body: { errors: ['unsupported operation'] } }, 'vault_bad_request', 400],
     ['a 200 without data', { status: 200, body: { data: null } }, 'vault_bad_response', 502],
     ['a 200 that is not JSON', { status: 200, body: null }, 'vault_bad_response', 502],
   ])('%s: its own code, retried at the refresh period, not with backoff', async (_w, answer, code, status) => {
     const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : answer));
     const store = new SecretStore([{ name: 'db', path: 'dyn/creds/app' }]);
-    refresher = new Refresher({ vault: v.vault, tokens: fakeTokens('hvs.a').tokens, store, refreshMs: 60_000, log: silent, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: fakeTokens('hvs.a').tokens,
+      store,
+      refreshMs: 60_000,
+      log: silent,
+      random: () => 0.5,
+    });
     refresher.start();
     await settle();
     expect(store.get('db')?.failure).toMatchObject({ code, status, permanent: true });
@@ -247,7 +310,9 @@ describe('Refresher: permanent failures', () => {
   });
 
   it('a superseded token counts too', async () => {
-    const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : { status: 200, body: { data: { old: 'hvs.first-token' } } }));
+    const v = scriptedVault((c) =>
+      c.operation === 'mounts' ? DB_MOUNT : { status: 200, body: { data: { old: 'hvs.first-token' } } },
+    );
     const t = fakeTokens('hvs.first-token');
     t.relogin('hvs.second-token');
     const store = new SecretStore([{ name: 'x', path: 'dyn/creds/app' }]);
@@ -262,16 +327,31 @@ describe('Refresher: permanent failures', () => {
     const v = scriptedVault((c) => {
       if (c.operation === 'mounts') return KV2_MOUNT;
       if (!deleted) return { status: 200, body: { data: { data: { a: '1' }, metadata: { version: 3 } } } };
-      return { status: 404, body: { data: { data: null, metadata: { version: 4, deletion_time: '2026-01-02T03:04:05Z', destroyed: false } } } };
+      return {
+        status: 404,
+        body: {
+          data: { data: null, metadata: { version: 4, deletion_time: '2026-01-02T03:04:05Z', destroyed: false } },
+        },
+      };
     });
     const store = new SecretStore([{ name: 'app', path: 'secret/app' }]);
     const { log, lines } = capture();
-    refresher = new Refresher({ vault: v.vault, tokens: fakeTokens('hvs.a').tokens, store, refreshMs: 60_000, log, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: fakeTokens('hvs.a').tokens,
+      store,
+      refreshMs: 60_000,
+      log,
+      random: () => 0.5,
+    });
     refresher.start();
     await settle();
     deleted = true;
     await jest.advanceTimersByTimeAsync(70_000);
-    expect(store.get('app')?.failure).toMatchObject({ code: 'secret_not_found', message: expect.stringMatching(/version 4.*deleted at 2026-01-02T03:04:05Z/) });
+    expect(store.get('app')?.failure).toMatchObject({
+      code: 'secret_not_found',
+      message: expect.stringMatching(/version 4.*deleted at 2026-01-02T03:04:05Z/),
+    });
     const line = lines.find((l) => l.code === 'secret_not_found');
     expect(line?.event).toBe('secret_withdrawn');
     expect(String(line?.msg)).not.toMatch(/stale/);
@@ -280,17 +360,37 @@ describe('Refresher: permanent failures', () => {
 
 describe('parseRead: what a read answer must hold', () => {
   it('KV v2: data.data and the version; a deleted version is a 404; anything else a bad response', () => {
-    expect(parseRead('kv2', { data: { data: { a: '1' }, metadata: { version: 7 } } })).toMatchObject({ data: { a: '1' }, version: 7, renewable: false, leaseId: undefined });
-    expect(() => parseRead('kv2', { data: { data: null, metadata: { version: 3, deletion_time: 'x' } } })).toThrow(expect.objectContaining({ status: 404 }));
+    expect(parseRead('kv2', { data: { data: { a: '1' }, metadata: { version: 7 } } })).toMatchObject({
+      data: { a: '1' },
+      version: 7,
+      renewable: false,
+      leaseId: undefined,
+    });
+    expect(() => parseRead('kv2', { data: { data: null, metadata: { version: 3, deletion_time: 'x' } } })).toThrow(
+      expect.objectContaining({ status: 404 }),
+    );
     for (const body of [null, {}, { data: null }, { data: { data: [1] } }, { data: { data: 'x' } }]) {
       expect(() => parseRead('kv2', body)).toThrow(VaultBadResponseError);
     }
   });
 
   it('other engines: data, lease and renewability as Vault said; no data object is a bad response', () => {
-    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: 'dyn/1', lease_duration: 60, renewable: true })).toEqual({ data: { u: 'x' }, version: 0, leaseId: 'dyn/1', leaseDuration: 60, renewable: true });
-    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: '', lease_duration: 'long' })).toEqual({ data: { u: 'x' }, version: 0, leaseId: undefined, leaseDuration: 0, renewable: false });
-    for (const body of [undefined, { data: [] }, { data: 'x' }]) expect(() => parseRead('kv1', body)).toThrow(VaultBadResponseError);
+    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: 'dyn/1', lease_duration: 60, renewable: true })).toEqual({
+      data: { u: 'x' },
+      version: 0,
+      leaseId: 'dyn/1',
+      leaseDuration: 60,
+      renewable: true,
+    });
+    expect(parseRead('kv1', { data: { u: 'x' }, lease_id: '', lease_duration: 'long' })).toEqual({
+      data: { u: 'x' },
+      version: 0,
+      leaseId: undefined,
+      leaseDuration: 0,
+      renewable: false,
+    });
+    for (const body of [undefined, { data: [] }, { data: 'x' }])
+      expect(() => parseRead('kv1', body)).toThrow(VaultBadResponseError);
   });
 });
 
@@ -303,11 +403,21 @@ describe('Refresher: what is read when', () => {
     jest.useRealTimers();
   });
   const KV2 = { status: 200, body: { data: { data: { a: '1' }, metadata: { version: 1 } } } };
-  const start = (auto: Parameters<typeof scriptedVault>[0], o: { refreshMs?: number; tokens?: ReturnType<typeof fakeTokens>['tokens'] } = {}) => {
+  const start = (
+    auto: Parameters<typeof scriptedVault>[0],
+    o: { refreshMs?: number; tokens?: ReturnType<typeof fakeTokens>['tokens'] } = {},
+  ) => {
     const v = scriptedVault(auto);
     const store = new SecretStore([{ name: 'cfg', path: 'secret/app' }]);
     const { log, lines } = capture();
-    refresher = new Refresher({ vault: v.vault, tokens: o.tokens ?? fakeTokens('hvs.a').tokens, store, refreshMs: o.refreshMs ?? 60_000, log, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: o.tokens ?? fakeTokens('hvs.a').tokens,
+      store,
+      refreshMs: o.refreshMs ?? 60_000,
+      log,
+      random: () => 0.5,
+    });
     refresher.start();
     return { v, store, lines, reads: () => v.calls.filter((c) => c.operation === 'read') };
   };
@@ -326,7 +436,10 @@ describe('Refresher: what is read when', () => {
 
   it('a transient failure is retried with backoff, well before the refresh period', async () => {
     let n = 0;
-    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : ++n === 1 ? { status: 503, body: { errors: ['sealed'] } } : KV2), { refreshMs: 600_000 });
+    const s = start(
+      (c) => (c.operation === 'mounts' ? KV2_MOUNT : ++n === 1 ? { status: 503, body: { errors: ['sealed'] } } : KV2),
+      { refreshMs: 600_000 },
+    );
     await settle();
     expect(s.store.get('cfg')?.failure?.code).toBe('vault_unavailable');
     await jest.advanceTimersByTimeAsync(60_000);
@@ -335,7 +448,9 @@ describe('Refresher: what is read when', () => {
   });
 
   it('a permanent failure (an answer that is not a secret) waits for the refresh period, not the backoff', async () => {
-    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : { status: 200, body: { data: null } }), { refreshMs: 120_000 });
+    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : { status: 200, body: { data: null } }), {
+      refreshMs: 120_000,
+    });
     await settle();
     expect(s.store.get('cfg')?.failure?.code).toBe('vault_bad_response');
     await jest.advanceTimersByTimeAsync(60_000);
@@ -346,7 +461,13 @@ describe('Refresher: what is read when', () => {
 
   it('a mount lookup Vault does not answer (404, or not mount info) reads the path as written and asks again next time', async () => {
     let lookups = 0;
-    const s = start((c) => (c.operation === 'mounts' ? (++lookups === 1 ? { status: 404 } : { status: 200, body: { nonsense: true } }) : { status: 200, body: { data: { a: '1' } } }));
+    const s = start((c) =>
+      c.operation === 'mounts'
+        ? ++lookups === 1
+          ? { status: 404 }
+          : { status: 200, body: { nonsense: true } }
+        : { status: 200, body: { data: { a: '1' } } },
+    );
     await settle();
     expect(s.reads().map((c) => c.path)).toEqual(['secret/app']);
     await jest.advanceTimersByTimeAsync(61_000);
@@ -357,7 +478,15 @@ describe('Refresher: what is read when', () => {
   it('a 403 on a token the token manager replaces is retried once with the new token', async () => {
     const t = fakeTokens('hvs.a');
     t.tokens.handleForbidden = async () => (t.relogin('hvs.b'), true);
-    const s = start((c) => (c.operation === 'mounts' ? KV2_MOUNT : c.token === 'hvs.a' ? { status: 403, body: { errors: ['permission denied'] } } : KV2), { tokens: t.tokens });
+    const s = start(
+      (c) =>
+        c.operation === 'mounts'
+          ? KV2_MOUNT
+          : c.token === 'hvs.a'
+            ? { status: 403, body: { errors: ['permission denied'] } }
+            : KV2,
+      { tokens: t.tokens },
+    );
     await settle();
     expect(s.reads().map((c) => c.token)).toEqual(['hvs.a', 'hvs.b']);
     expect(s.store.get('cfg')?.data).toEqual({ a: '1' });
@@ -382,10 +511,19 @@ describe('Refresher: lease renewal or a new read', () => {
     jest.useRealTimers();
   });
   const run = (renew: (c: Omit<Call, 'answer'>) => { status: number; body?: unknown }) => {
-    const v = scriptedVault((c) => (c.operation === 'mounts' ? DB_MOUNT : c.operation === 'read' ? lease(30) : renew(c)));
+    const v = scriptedVault((c) =>
+      c.operation === 'mounts' ? DB_MOUNT : c.operation === 'read' ? lease(30) : renew(c),
+    );
     const store = new SecretStore([{ name: 'db', path: 'dyn/creds/app' }]);
     const { log, lines } = capture();
-    refresher = new Refresher({ vault: v.vault, tokens: fakeTokens('hvs.a').tokens, store, refreshMs: 300_000, log, random: () => 0.5 });
+    refresher = new Refresher({
+      vault: v.vault,
+      tokens: fakeTokens('hvs.a').tokens,
+      store,
+      refreshMs: 300_000,
+      log,
+      random: () => 0.5,
+    });
     refresher.start();
     return { v, lines, ops: () => v.calls.map((c) => c.operation).filter((o) => o !== 'mounts') };
   };

@@ -13,7 +13,7 @@ describe('SecretStore', () => {
     s.update('db', { data: { u: 'x' }, version: 0, leaseDuration: 60 });
     expect(s.notReadyReasons()).toEqual(['secret "cfg": permission denied']);
     s.update('cfg', { data: { a: '1' }, version: 3, leaseDuration: 0 });
-        expect(s.notReadyReasons()).toEqual([]);
+    expect(s.notReadyReasons()).toEqual([]);
   });
 
   it('changes the ETag only when the data changes, and uses KV versions when given', () => {
@@ -74,7 +74,14 @@ describe('SecretStore', () => {
   it('keeps what a Vault client sees: the Vault facts of each read, KV v2 metadata with the data it describes, when a lease was set, since when stale', () => {
     let now = 1_000_000;
     const store = new SecretStore([{ name: 'a', path: 'secret/a' }], () => now);
-    const facts = (version: number) => ({ apiPath: 'secret/data/a', kind: 'kv2' as const, mount: { path: 'secret/', type: 'kv', kvVersion: 2 as const }, leaseId: undefined, renewable: false, metadata: { version } });
+    const facts = (version: number) => ({
+      apiPath: 'secret/data/a',
+      kind: 'kv2' as const,
+      mount: { path: 'secret/', type: 'kv', kvVersion: 2 as const },
+      leaseId: undefined,
+      renewable: false,
+      metadata: { version },
+    });
     store.update('a', { data: { x: 1 }, version: 1, leaseDuration: 0, vault: facts(1) });
     expect(store.get('a')?.vault?.metadata).toEqual({ version: 1 });
     // same data, a later version: the data served is still version 1's, so is its metadata

@@ -60,7 +60,11 @@ test('a port in use: listen_failed naming the variable, exit code 1, without exi
   const port = (busy.address() as { port: number }).port;
   try {
     const e = await startupError({ ...ok, VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${port}` });
-    expect({ code: e.code, variable: e.variable, exitCode: e.exitCode }).toEqual({ code: 'listen_failed', variable: 'VAULT_IRSA_HEALTH_LISTEN', exitCode: 1 });
+    expect({ code: e.code, variable: e.variable, exitCode: e.exitCode }).toEqual({
+      code: 'listen_failed',
+      variable: 'VAULT_IRSA_HEALTH_LISTEN',
+      exitCode: 1,
+    });
     expect(e.message).toContain('EADDRINUSE');
   } finally {
     await new Promise((r) => busy.close(r));

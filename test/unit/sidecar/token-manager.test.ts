@@ -13,7 +13,11 @@ function harness(handler: Handler) {
     const token = (init.headers as Record<string, string>)['X-Vault-Token'];
     seen.push(path);
     const r = handler(path, init.body ? JSON.parse(String(init.body)) : undefined, token);
-    return { status: r.status, headers: { get: () => null }, text: async () => (r.body === undefined ? '' : JSON.stringify(r.body)) };
+    return {
+      status: r.status,
+      headers: { get: () => null },
+      text: async () => (r.body === undefined ? '' : JSON.stringify(r.body)),
+    };
   };
   const vault = new VaultClient({ addr: 'http://vault', fetch, retry: { attempts: 1, baseMs: 1, capMs: 1 } });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
@@ -30,7 +34,10 @@ function harness(handler: Handler) {
 }
 
 let n = 0;
-const login = (ttl: number) => ({ status: 200, body: { auth: { client_token: `hvs.t${++n}`, lease_duration: ttl, renewable: true } } });
+const login = (ttl: number) => ({
+  status: 200,
+  body: { auth: { client_token: `hvs.t${++n}`, lease_duration: ttl, renewable: true } },
+});
 
 describe('TokenManager', () => {
   let tm: TokenManager | undefined;
@@ -72,7 +79,10 @@ describe('TokenManager', () => {
     let dead = false;
     const h = harness((path, _b, token) => {
       if (path === 'auth/aws/login') return login(3600);
-      if (path === 'auth/token/lookup-self') return dead && token === 'hvs.dead' ? { status: 403, body: { errors: ['permission denied'] } } : { status: 200, body: { data: {} } };
+      if (path === 'auth/token/lookup-self')
+        return dead && token === 'hvs.dead'
+          ? { status: 403, body: { errors: ['permission denied'] } }
+          : { status: 200, body: { data: {} } };
       return { status: 204 };
     });
     tm = h.tm;

@@ -16,7 +16,11 @@ test('V8 recognises every flag the sidecar sets', () => {
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   expect([r.status, r.stderr]).toEqual([0, '']);
   // the check is live: a flag V8 does not know is reported there
-  const bad = spawnSync(process.execPath, ['-e', "require('node:v8').setFlagsFromString('--no-such-vault-irsa-flag')"], { encoding: 'utf8' });
+  const bad = spawnSync(
+    process.execPath,
+    ['-e', "require('node:v8').setFlagsFromString('--no-such-vault-irsa-flag')"],
+    { encoding: 'utf8' },
+  );
   expect(bad.stderr).toContain('unrecognized flag');
 });
 

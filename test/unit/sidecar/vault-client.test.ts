@@ -1,5 +1,12 @@
 import { getEventListeners } from 'node:events';
-import { redirectTarget, VaultClient, VaultError, VaultRedirectError, VaultUnreachableError, type FetchLike } from '../../../sidecar/vault-client.js';
+import {
+  redirectTarget,
+  VaultClient,
+  VaultError,
+  VaultRedirectError,
+  VaultUnreachableError,
+  type FetchLike,
+} from '../../../sidecar/vault-client.js';
 
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 
@@ -40,8 +47,14 @@ function client(answers: Answer[], extra: Partial<ConstructorParameters<typeof V
 describe('VaultClient', () => {
   it('leaves nothing behind per call: no listener on the shutdown signal, no pending timeout timer', async () => {
     const shutdown = new AbortController();
-    const answers: Answer[] = Array.from({ length: 50 }, (_, i) => (i % 5 === 4 ? new Error('reset') : { status: 200, body: {} }));
-    const { c } = client(answers, { signal: shutdown.signal, timeoutMs: 600_000, retry: { attempts: 2, baseMs: 1, capMs: 1 } });
+    const answers: Answer[] = Array.from({ length: 50 }, (_, i) =>
+      i % 5 === 4 ? new Error('reset') : { status: 200, body: {} },
+    );
+    const { c } = client(answers, {
+      signal: shutdown.signal,
+      timeoutMs: 600_000,
+      retry: { attempts: 2, baseMs: 1, capMs: 1 },
+    });
     const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     for (let i = 0; i < 40; i++) await c.request('read', 'GET', 'secret/data/x', { token: 't' });
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
@@ -54,7 +67,11 @@ describe('VaultClient', () => {
     const res = await c.request('read', 'GET', 'secret/data/x', { token: 'hvs.TOKEN' });
     expect(res).toEqual({ status: 200, body: { data: { a: 1 } } });
     expect(calls[0]?.url).toBe('https://vault.example.com/v1/secret/data/x');
-    expect(calls[0]?.init.headers).toEqual({ 'X-Vault-Request': 'true', 'X-Vault-Token': 'hvs.TOKEN', 'X-Vault-Namespace': 'team-a' });
+    expect(calls[0]?.init.headers).toEqual({
+      'X-Vault-Request': 'true',
+      'X-Vault-Token': 'hvs.TOKEN',
+      'X-Vault-Namespace': 'team-a',
+    });
     expect(calls[0]?.init.signal).toBeInstanceOf(AbortSignal);
   });
 
@@ -73,7 +90,10 @@ describe('VaultClient', () => {
   });
 
   it('honours Retry-After on 429', async () => {
-    const { c, sleeps } = client([{ status: 429, headers: { 'Retry-After': '2' } }, { status: 200, body: {} }]);
+    const { c, sleeps } = client([
+      { status: 429, headers: { 'Retry-After': '2' } },
+      { status: 200, body: {} },
+    ]);
     await c.request('read', 'GET', 'x');
     expect(sleeps).toEqual([2000]);
   });
@@ -99,8 +119,15 @@ describe('VaultClient', () => {
 
   it('times out a call that never answers', async () => {
     const hang: FetchLike = (_url, init) =>
-      new Promise((_resolve, reject) => (init.signal as AbortSignal).addEventListener('abort', () => reject(new Error('aborted'))));
-    const c = new VaultClient({ addr: 'http://x', fetch: hang, timeoutMs: 50, retry: { attempts: 1, baseMs: 1, capMs: 1 } });
+      new Promise((_resolve, reject) =>
+        (init.signal as AbortSignal).addEventListener('abort', () => reject(new Error('aborted'))),
+      );
+    const c = new VaultClient({
+      addr: 'http://x',
+      fetch: hang,
+      timeoutMs: 50,
+      retry: { attempts: 1, baseMs: 1, capMs: 1 },
+    });
     await expect(c.request('read', 'GET', 'x')).rejects.toThrow(/timed out/);
   });
 
@@ -115,7 +142,10 @@ describe('VaultClient', () => {
     ['https://vault.example.com:443/v1/x', 'https://vault.example.com/v1/x'],
     ['https://VAULT.example.com/v1/x?y=1', 'https://vault.example.com/v1/x?y=1'],
   ])('follows a 307 to %s (same origin), token, method and body unchanged', async (location, followed) => {
-    const { c, calls, observed } = client([{ status: 307, headers: { location } }, { status: 200, body: { ok: true } }]);
+    const { c, calls, observed } = client([
+      { status: 307, headers: { location } },
+      { status: 200, body: { ok: true } },
+    ]);
     const res = await c.request('write', 'PUT', 'x', { token: 'hvs.T', body: { a: 1 } });
     expect(res.body).toEqual({ ok: true });
     expect(calls.map((x) => x.url)).toEqual(['https://vault.example.com/v1/x', followed]);

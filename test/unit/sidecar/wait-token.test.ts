@@ -33,7 +33,9 @@ describe('request token file', () => {
   it('fails with the errno when the directory cannot be written', async () => {
     const blocker = join(dir, 'file');
     await writeFile(blocker, 'x');
-    await expect(writeTokenFileAtomic(join(blocker, 'token'), 't')).rejects.toMatchObject({ code: expect.stringMatching(/ENOTDIR|EEXIST/) });
+    await expect(writeTokenFileAtomic(join(blocker, 'token'), 't')).rejects.toMatchObject({
+      code: expect.stringMatching(/ENOTDIR|EEXIST/),
+    });
   });
 });
 
@@ -56,32 +58,60 @@ describe('wait', () => {
       calls++;
       expect(req.url).toBe('/readyz');
       if (calls < 3) {
-        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"not_ready","message":"not yet"}}');
+        res
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end('{"error":{"code":"not_ready","message":"not yet"}}');
       } else res.writeHead(200).end('{"status":"ready"}');
     });
     await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
     const lines: string[] = [];
-    const code = await runWait(['--timeout=20s'], { VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}` }, (l) => lines.push(l), (l) => lines.push(l));
+    const code = await runWait(
+      ['--timeout=20s'],
+      { VAULT_IRSA_HEALTH_LISTEN: `0.0.0.0:${port}` },
+      (l) => lines.push(l),
+      (l) => lines.push(l),
+    );
     expect(code).toBe(0);
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(lines.join('\n')).toContain('ready');
   });
 
   it('exits 1 with the last reason after the timeout', async () => {
-    server = createServer((_req, res) => res.writeHead(503).end('{"error":{"code":"not_ready","message":"secret \\"db\\": permission denied"}}'));
+    server = createServer((_req, res) =>
+      res.writeHead(503).end('{"error":{"code":"not_ready","message":"secret \\"db\\": permission denied"}}'),
+    );
     await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
     const errs: string[] = [];
-    const code = await runWait(['--timeout=300ms'], { VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${port}` }, () => undefined, (l) => errs.push(l));
+    const code = await runWait(
+      ['--timeout=300ms'],
+      { VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${port}` },
+      () => undefined,
+      (l) => errs.push(l),
+    );
     expect(code).toBe(1);
     expect(errs.join('\n')).toMatch(/not ready after .*permission denied/);
   });
 
   it('exits 2 on bad arguments', async () => {
     const errs: string[] = [];
-    expect(await runWait(['--nope'], {}, () => undefined, (l) => errs.push(l))).toBe(2);
-    expect(await runWait([], { VAULT_IRSA_WAIT_TIMEOUT: 'x' }, () => undefined, (l) => errs.push(l))).toBe(2);
+    expect(
+      await runWait(
+        ['--nope'],
+        {},
+        () => undefined,
+        (l) => errs.push(l),
+      ),
+    ).toBe(2);
+    expect(
+      await runWait(
+        [],
+        { VAULT_IRSA_WAIT_TIMEOUT: 'x' },
+        () => undefined,
+        (l) => errs.push(l),
+      ),
+    ).toBe(2);
     expect(errs.join('\n')).toContain('VAULT_IRSA_WAIT_TIMEOUT');
   });
 });
@@ -90,7 +120,10 @@ describe('credential memoisation', () => {
   it('calls the provider once per lifetime and again inside the refresh window', async () => {
     let t = 0;
     let calls = 0;
-    const p = memoize(async () => ({ accessKeyId: `A${++calls}`, secretAccessKey: 's', expiration: new Date(t + 3_600_000) }), () => t);
+    const p = memoize(
+      async () => ({ accessKeyId: `A${++calls}`, secretAccessKey: 's', expiration: new Date(t + 3_600_000) }),
+      () => t,
+    );
     expect((await p()).accessKeyId).toBe('A1');
     expect((await p()).accessKeyId).toBe('A1');
     t = 3_600_000 - REFRESH_WINDOW_MS + 1;
@@ -102,11 +135,14 @@ describe('credential memoisation', () => {
     let t = 0;
     let calls = 0;
     let fail = false;
-    const p = memoize(async () => {
-      calls++;
-      if (fail) throw new Error('sts down');
-      return { accessKeyId: 'A', secretAccessKey: 's', expiration: new Date(t + 600_000) };
-    }, () => t);
+    const p = memoize(
+      async () => {
+        calls++;
+        if (fail) throw new Error('sts down');
+        return { accessKeyId: 'A', secretAccessKey: 's', expiration: new Date(t + 600_000) };
+      },
+      () => t,
+    );
     await Promise.all([p(), p(), p()]);
     expect(calls).toBe(1);
     fail = true;

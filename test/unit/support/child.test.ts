@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 
 describe('startProcess', () => {
   it('captures output, waits for a line and the exit code', async () => {
-    const p = startProcess(process.execPath, ['-e', 'console.log("hello " + process.env.FOO); console.error("err line"); process.exit(3)'], { FOO: 'bar' });
+    const p = startProcess(
+      process.execPath,
+      ['-e', 'console.log("hello " + process.env.FOO); console.error("err line"); process.exit(3)'],
+      { FOO: 'bar' },
+    );
     expect(await p.waitForLine(/hello/)).toBe('hello bar');
     expect((await p.waitForExit()).code).toBe(3);
     expect(p.output()).toContain('err line');
@@ -18,7 +22,11 @@ describe('startProcess', () => {
   it('stops a long-running process and scrubs AWS_/VAULT_ env unless given', async () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'leak';
     try {
-      const p = startProcess(process.execPath, ['-e', 'console.log("k=" + (process.env.AWS_SECRET_ACCESS_KEY ?? "none")); setInterval(() => {}, 1000)'], {});
+      const p = startProcess(
+        process.execPath,
+        ['-e', 'console.log("k=" + (process.env.AWS_SECRET_ACCESS_KEY ?? "none")); setInterval(() => {}, 1000)'],
+        {},
+      );
       expect(await p.waitForLine(/^k=/)).toBe('k=none');
       const r = await p.stop();
       expect(r.signal).toBe('SIGTERM');
@@ -43,7 +51,15 @@ describe('waitFor', () => {
     expect(await waitFor(() => (++n >= 3 ? n : 0), 5000, 5)).toBe(3);
   });
   it('times out with the last error', async () => {
-    await expect(waitFor(() => { throw new Error('still bad'); }, 100, 10)).rejects.toThrow(/still bad/);
+    await expect(
+      waitFor(
+        () => {
+          throw new Error('still bad');
+        },
+        100,
+        10,
+      ),
+    ).rejects.toThrow(/still bad/);
   });
 });
 

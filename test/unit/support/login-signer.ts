@@ -27,7 +27,10 @@ export interface SignedStsRequest {
   body: string;
 }
 
-export async function signGetCallerIdentity(creds: Pick<IssuedCredentials, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>, o: SignOpts = {}): Promise<SignedStsRequest> {
+export async function signGetCallerIdentity(
+  creds: Pick<IssuedCredentials, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>,
+  o: SignOpts = {},
+): Promise<SignedStsRequest> {
   const region = o.region ?? 'us-east-1';
   const host = o.host ?? (region === 'us-east-1' ? 'sts.amazonaws.com' : `sts.${region}.amazonaws.com`);
   const body = o.body ?? GCI_BODY;
@@ -41,7 +44,11 @@ export async function signGetCallerIdentity(creds: Pick<IssuedCredentials, 'acce
     service: 'sts',
     region,
     sha256: Hash.bind(null, 'sha256'),
-    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken },
+    credentials: {
+      accessKeyId: creds.accessKeyId,
+      secretAccessKey: creds.secretAccessKey,
+      sessionToken: creds.sessionToken,
+    },
   });
   const signed = await signer.sign(
     { method: 'POST', protocol: 'https:', hostname: host, path: '/', headers, body, query: {} },
@@ -74,13 +81,22 @@ export function loginPayload(role: string, req: SignedStsRequest, omit: string[]
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-export async function vaultCall(addr: string, method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) {
+export async function vaultCall(
+  addr: string,
+  method: string,
+  path: string,
+  o: { token?: string; body?: unknown; ns?: string } = {},
+) {
   const res = await fetch(`${addr}/v1/${path}`, {
     method,
-    headers: { ...(o.token ? { 'x-vault-token': o.token } : {}), ...(o.ns ? { 'x-vault-namespace': o.ns } : {}), 'content-type': 'application/json' },
+    headers: {
+      ...(o.token ? { 'x-vault-token': o.token } : {}),
+      ...(o.ns ? { 'x-vault-namespace': o.ns } : {}),
+      'content-type': 'application/json',
+    },
     body: o.body === undefined ? undefined : JSON.stringify(o.body),
     signal: AbortSignal.timeout(10000),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : undefined) };
+  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
 }

@@ -19,8 +19,13 @@ describe('startStack', () => {
     expect((await readFile(s.webIdentityTokenFile, 'utf8')).split('.')).toHaveLength(3);
     const env = s.sidecarEnv({ VAULT_IRSA_SECRETS: '{"db":"secret/my-app"}', AWS_REGION: undefined });
     expect(env).toMatchObject({
-      VAULT_ADDR: s.vault.addr, VAULT_IRSA_ROLE: 'app', VAULT_IRSA_IAM_SERVER_ID: 'vault.example.com', VAULT_IRSA_STS_REGION: 'us-east-1',
-      AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/app-vault', AWS_ENDPOINT_URL_STS: s.sts.url, VAULT_IRSA_SECRETS: '{"db":"secret/my-app"}',
+      VAULT_ADDR: s.vault.addr,
+      VAULT_IRSA_ROLE: 'app',
+      VAULT_IRSA_IAM_SERVER_ID: 'vault.example.com',
+      VAULT_IRSA_STS_REGION: 'us-east-1',
+      AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/app-vault',
+      AWS_ENDPOINT_URL_STS: s.sts.url,
+      VAULT_IRSA_SECRETS: '{"db":"secret/my-app"}',
     });
     expect(env.AWS_REGION).toBeUndefined();
     expect(env.VAULT_IRSA_LISTEN).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -29,14 +34,36 @@ describe('startStack', () => {
 
   it('logs in end to end (web identity → STS → signed GetCallerIdentity → Vault) and reads the seed', async () => {
     const jwt = await readFile(s.webIdentityTokenFile, 'utf8');
-    const form = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: s.roleArn, RoleSessionName: 'x1', WebIdentityToken: jwt });
-    const xml = await (await fetch(s.sts.url, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).text();
+    const form = new URLSearchParams({
+      Action: 'AssumeRoleWithWebIdentity',
+      Version: '2011-06-15',
+      RoleArn: s.roleArn,
+      RoleSessionName: 'x1',
+      WebIdentityToken: jwt,
+    });
+    const xml = await (
+      await fetch(s.sts.url, {
+        method: 'POST',
+        body: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      })
+    ).text();
     const pick = (t: string) => new RegExp(`<${t}>([^<]+)</${t}>`).exec(xml)![1]!;
-    const creds = { accessKeyId: pick('AccessKeyId'), secretAccessKey: pick('SecretAccessKey'), sessionToken: pick('SessionToken') };
+    const creds = {
+      accessKeyId: pick('AccessKeyId'),
+      secretAccessKey: pick('SecretAccessKey'),
+      sessionToken: pick('SessionToken'),
+    };
     const signed = await signGetCallerIdentity(creds, { serverId: 'vault.example.com' });
     const r = await call(s.vault.addr, 'POST', 'auth/aws/login', { body: loginPayload('app', signed) });
     expect(r.status).toBe(200);
-    expect(r.json!.auth).toMatchObject({ renewable: true, token_type: 'service', orphan: true, lease_duration: 3600, metadata: { account_id: '111122223333', auth_type: 'iam' } });
+    expect(r.json!.auth).toMatchObject({
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+      lease_duration: 3600,
+      metadata: { account_id: '111122223333', auth_type: 'iam' },
+    });
     expect(r.json!.auth.policies).toEqual(['default', 'vault-irsa-app']);
     const token = r.json!.auth.client_token as string;
     const kv = await call(s.vault.addr, 'GET', 'secret/data/my-app', { token });

@@ -10,10 +10,22 @@ import { signGetCallerIdentity } from './login-signer.js';
 const ROLE = 'arn:aws:iam::111122223333:role/app-vault';
 
 async function awiwi(sts: FakeStsExt, token: string, roleArn = ROLE, method: 'POST' | 'GET' = 'POST') {
-  const params = new URLSearchParams({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: roleArn, RoleSessionName: 'sess1', WebIdentityToken: token });
-  const res = method === 'POST'
-    ? await fetch(`${sts.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString(), signal: AbortSignal.timeout(10000) })
-    : await fetch(`${sts.url}/?${params}`, { signal: AbortSignal.timeout(10000) });
+  const params = new URLSearchParams({
+    Action: 'AssumeRoleWithWebIdentity',
+    Version: '2011-06-15',
+    RoleArn: roleArn,
+    RoleSessionName: 'sess1',
+    WebIdentityToken: token,
+  });
+  const res =
+    method === 'POST'
+      ? await fetch(`${sts.url}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: params.toString(),
+          signal: AbortSignal.timeout(10000),
+        })
+      : await fetch(`${sts.url}/?${params}`, { signal: AbortSignal.timeout(10000) });
   return { status: res.status, ct: res.headers.get('content-type'), text: await res.text() };
 }
 
@@ -31,7 +43,10 @@ describe('fake STS', () => {
   });
 
   it('issuer serves discovery and JWKS', async () => {
-    const d = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    const d = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     expect(d).toMatchObject({ issuer: issuer.url, jwks_uri: issuer.jwksUrl });
     const k = (await (await fetch(issuer.jwksUrl)).json()) as { keys: Array<{ kty: string; alg: string }> };
     expect(k.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
@@ -46,18 +61,60 @@ describe('fake STS', () => {
       expect(r.text).toMatch(/<AssumeRoleWithWebIdentityResult>/);
       expect(r.text).toMatch(/<AccessKeyId>ASIA[A-Z2-7]{16}<\/AccessKeyId>/);
       expect(r.text).toContain('<Arn>arn:aws:sts::111122223333:assumed-role/app-vault/sess1</Arn>');
-      expect(r.text).toContain('<SubjectFromWebIdentityToken>system:serviceaccount:demo:app</SubjectFromWebIdentityToken>');
+      expect(r.text).toContain(
+        '<SubjectFromWebIdentityToken>system:serviceaccount:demo:app</SubjectFromWebIdentityToken>',
+      );
       expect(r.text).toContain('<Audience>sts.amazonaws.com</Audience>');
     }
   });
 
   it.each([
-    ['foreign key', async (i: OidcIssuerExt) => i.signRaw({ iss: i.url, sub: 'system:serviceaccount:demo:app', aud: 'sts.amazonaws.com', exp: Math.floor(Date.now() / 1000) + 600 }, { foreignKey: true }), 400, 'InvalidIdentityToken'],
+    [
+      'foreign key',
+      async (i: OidcIssuerExt) =>
+        i.signRaw(
+          {
+            iss: i.url,
+            sub: 'system:serviceaccount:demo:app',
+            aud: 'sts.amazonaws.com',
+            exp: Math.floor(Date.now() / 1000) + 600,
+          },
+          { foreignKey: true },
+        ),
+      400,
+      'InvalidIdentityToken',
+    ],
     ['garbage', async () => 'not.a.jwt', 400, 'InvalidIdentityToken'],
-    ['wrong iss', async (i: OidcIssuerExt) => i.signRaw({ iss: 'https://other', sub: 'system:serviceaccount:demo:app', aud: 'sts.amazonaws.com', exp: Math.floor(Date.now() / 1000) + 600 }), 400, 'InvalidIdentityToken'],
-    ['wrong aud', async (i: OidcIssuerExt) => i.mintToken({ namespace: 'demo', serviceAccount: 'app', audience: ['vault'] }), 400, 'InvalidIdentityToken'],
-    ['expired', async (i: OidcIssuerExt) => i.mintToken({ namespace: 'demo', serviceAccount: 'app', expiresInSeconds: -10 }), 400, 'ExpiredTokenException'],
-    ['untrusted sub', async (i: OidcIssuerExt) => i.mintToken({ namespace: 'other', serviceAccount: 'app' }), 403, 'AccessDenied'],
+    [
+      'wrong iss',
+      async (i: OidcIssuerExt) =>
+        i.signRaw({
+          iss: 'https://other',
+          sub: 'system:serviceaccount:demo:app',
+          aud: 'sts.amazonaws.com',
+          exp: Math.floor(Date.now() / 1000) + 600,
+        }),
+      400,
+      'InvalidIdentityToken',
+    ],
+    [
+      'wrong aud',
+      async (i: OidcIssuerExt) => i.mintToken({ namespace: 'demo', serviceAccount: 'app', audience: ['vault'] }),
+      400,
+      'InvalidIdentityToken',
+    ],
+    [
+      'expired',
+      async (i: OidcIssuerExt) => i.mintToken({ namespace: 'demo', serviceAccount: 'app', expiresInSeconds: -10 }),
+      400,
+      'ExpiredTokenException',
+    ],
+    [
+      'untrusted sub',
+      async (i: OidcIssuerExt) => i.mintToken({ namespace: 'other', serviceAccount: 'app' }),
+      403,
+      'AccessDenied',
+    ],
   ])('rejects a bad web identity token: %s', async (_name, make, status, code) => {
     const r = await awiwi(sts, await make(issuer));
     expect(r.status).toBe(status);
@@ -67,7 +124,11 @@ describe('fake STS', () => {
   });
 
   it('rejects an unknown role as AccessDenied', async () => {
-    const r = await awiwi(sts, await issuer.mintToken({ namespace: 'demo', serviceAccount: 'app' }), 'arn:aws:iam::111122223333:role/nope');
+    const r = await awiwi(
+      sts,
+      await issuer.mintToken({ namespace: 'demo', serviceAccount: 'app' }),
+      'arn:aws:iam::111122223333:role/nope',
+    );
     expect(r.status).toBe(403);
   });
 
@@ -76,7 +137,12 @@ describe('fake STS', () => {
     try {
       const file = join(dir, 'token');
       await writeFile(file, await issuer.mintToken({ namespace: 'demo', serviceAccount: 'app' }), { mode: 0o600 });
-      const provider = fromTokenFile({ webIdentityTokenFile: file, roleArn: ROLE, roleSessionName: 'sdk', clientConfig: { region: 'us-east-1', endpoint: sts.url } });
+      const provider = fromTokenFile({
+        webIdentityTokenFile: file,
+        roleArn: ROLE,
+        roleSessionName: 'sdk',
+        clientConfig: { region: 'us-east-1', endpoint: sts.url },
+      });
       const c = await provider();
       expect(c.accessKeyId).toMatch(/^ASIA/);
       expect(c.sessionToken).toBeTruthy();
@@ -90,11 +156,14 @@ describe('fake STS', () => {
     const { request } = await import('node:http');
     const u = new URL(sts.url);
     return new Promise<{ status: number; ct: string | undefined; text: string }>((resolve, reject) => {
-      const req = request({ host: u.hostname, port: u.port, method: 'POST', path, headers: { ...signed.headers, host: hostHeader } }, (res) => {
-        let t = '';
-        res.on('data', (c: Buffer) => (t += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ct: res.headers['content-type'], text: t }));
-      });
+      const req = request(
+        { host: u.hostname, port: u.port, method: 'POST', path, headers: { ...signed.headers, host: hostHeader } },
+        (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ct: res.headers['content-type'], text: t }));
+        },
+      );
       req.on('error', reject);
       req.end(signed.body);
     });
@@ -119,9 +188,15 @@ describe('fake STS', () => {
     const t = await gci(tampered, 'sts.amazonaws.com');
     expect(t.status).toBe(403);
     expect(t.text).toContain('<Code>SignatureDoesNotMatch</Code>');
-    const unknown = await gci(await signGetCallerIdentity({ ...creds, accessKeyId: 'ASIAUNKNOWNUNKNOWN12' }), 'sts.amazonaws.com');
+    const unknown = await gci(
+      await signGetCallerIdentity({ ...creds, accessKeyId: 'ASIAUNKNOWNUNKNOWN12' }),
+      'sts.amazonaws.com',
+    );
     expect(unknown.text).toContain('<Code>InvalidClientTokenId</Code>');
-    const old = await gci(await signGetCallerIdentity(creds, { signingDate: new Date(Date.now() - 20 * 60_000) }), 'sts.amazonaws.com');
+    const old = await gci(
+      await signGetCallerIdentity(creds, { signingDate: new Date(Date.now() - 20 * 60_000) }),
+      'sts.amazonaws.com',
+    );
     expect(old.status).toBe(403);
     expect(old.text).toMatch(/Signature expired/);
     expect(sts.calls.some((c) => c.action === 'GetCallerIdentity' && c.ok && c.path === '//')).toBe(true);

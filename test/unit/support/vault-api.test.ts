@@ -6,10 +6,14 @@ const DENIED = ['1 error occurred:\n\t* permission denied\n\n'];
 describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
   let s: StackExt;
   let addr: string;
-  const call = (method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) => vaultCall(addr, method, path, o);
+  const call = (method: string, path: string, o: { token?: string; body?: unknown; ns?: string } = {}) =>
+    vaultCall(addr, method, path, o);
   async function login(ns?: string): Promise<string> {
     const creds = s.sts.issueCredentials(s.roleArn, 'api-test');
-    const r = await vaultCall(addr, 'POST', 'auth/aws/login', { body: loginPayload('app', await signGetCallerIdentity(creds, { serverId: 'vault.example.com' })), ns });
+    const r = await vaultCall(addr, 'POST', 'auth/aws/login', {
+      body: loginPayload('app', await signGetCallerIdentity(creds, { serverId: 'vault.example.com' })),
+      ns,
+    });
     expect(r.status).toBe(200);
     return r.json.auth.client_token as string;
   }
@@ -31,7 +35,11 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
     const token = await login();
     const l = await call('GET', 'auth/token/lookup-self', { token });
     expect(l.status).toBe(200);
-    expect(l.json.data).toMatchObject({ renewable: true, policies: ['default', 'vault-irsa-app'], meta: { auth_type: 'iam' } });
+    expect(l.json.data).toMatchObject({
+      renewable: true,
+      policies: ['default', 'vault-irsa-app'],
+      meta: { auth_type: 'iam' },
+    });
     expect(l.json.data.ttl).toBeGreaterThan(590);
     const r1 = await call('POST', 'auth/token/renew-self', { token, body: { increment: '300s' } });
     expect(r1.status).toBe(200);
@@ -49,13 +57,24 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
 
   it('renewal fails once the role is removed or no longer bound', async () => {
     const token = await login();
-    s.vault.writeRole('app', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/someone-else'], resolve_aws_unique_ids: false, token_policies: ['vault-irsa-app'] });
+    s.vault.writeRole('app', {
+      bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/someone-else'],
+      resolve_aws_unique_ids: false,
+      token_policies: ['vault-irsa-app'],
+    });
     const r = await call('POST', 'auth/token/renew-self', { token, body: {} });
     expect(r.status).toBe(400);
     expect(r.json.errors[0]).toMatch(/no longer bound/);
     s.vault.deleteRole('app');
-    expect((await call('POST', 'auth/token/renew-self', { token, body: {} })).json.errors[0]).toMatch(/role entry not found/);
-    s.vault.writeRole('app', { bound_iam_principal_arn: [s.roleArn], token_policies: ['vault-irsa-app'], token_ttl: 600, token_max_ttl: 1000 });
+    expect((await call('POST', 'auth/token/renew-self', { token, body: {} })).json.errors[0]).toMatch(
+      /role entry not found/,
+    );
+    s.vault.writeRole('app', {
+      bound_iam_principal_arn: [s.roleArn],
+      token_policies: ['vault-irsa-app'],
+      token_ttl: 600,
+      token_max_ttl: 1000,
+    });
   });
 
   it('KV v2 read, version, missing, deleted, wrong path; mounts endpoint', async () => {
@@ -67,7 +86,10 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
     expect(m1.json.data).toMatchObject({ path: 'kv1/', type: 'kv', options: { version: '1' } });
     s.vault.writeKv('secret', 'versioned', { a: 1 });
     s.vault.writeKv('secret', 'versioned', { a: 2 });
-    expect((await call('GET', 'secret/data/versioned', { token })).json.data).toMatchObject({ data: { a: 2 }, metadata: { version: 2, destroyed: false, deletion_time: '' } });
+    expect((await call('GET', 'secret/data/versioned', { token })).json.data).toMatchObject({
+      data: { a: 2 },
+      metadata: { version: 2, destroyed: false, deletion_time: '' },
+    });
     expect((await call('GET', 'secret/data/versioned?version=1', { token })).json.data.data).toEqual({ a: 1 });
     const missing = await call('GET', 'secret/data/nope', { token });
     expect(missing).toMatchObject({ status: 404, json: { errors: [] } });
@@ -89,24 +111,41 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
     s.vault.enableDynamic('database', 'short', { ttlSeconds: 60, maxTtlSeconds: 100 });
     const d = await call('GET', 'database/creds/short', { token });
     expect(d.status).toBe(200);
-    expect(d.json).toMatchObject({ lease_id: expect.stringMatching(/^database\/creds\/short\//), lease_duration: 60, renewable: true, data: { username: expect.any(String), password: expect.any(String) } });
+    expect(d.json).toMatchObject({
+      lease_id: expect.stringMatching(/^database\/creds\/short\//),
+      lease_duration: 60,
+      renewable: true,
+      data: { username: expect.any(String), password: expect.any(String) },
+    });
     const ren = await call('PUT', 'sys/leases/renew', { token, body: { lease_id: d.json.lease_id, increment: 30 } });
     expect(ren.json).toMatchObject({ lease_id: d.json.lease_id, lease_duration: 30 });
-    const capped = await call('PUT', 'sys/leases/renew', { token, body: { lease_id: d.json.lease_id, increment: 1000 } });
+    const capped = await call('PUT', 'sys/leases/renew', {
+      token,
+      body: { lease_id: d.json.lease_id, increment: 1000 },
+    });
     expect(capped.json.lease_duration).toBeLessThanOrEqual(100);
     expect(capped.json.warnings).not.toBeNull();
-    expect((await call('PUT', 'sys/leases/renew', { token, body: { lease_id: 'database/creds/short/nope' } })).json).toEqual({ errors: ['lease not found'] });
+    expect(
+      (await call('PUT', 'sys/leases/renew', { token, body: { lease_id: 'database/creds/short/nope' } })).json,
+    ).toEqual({ errors: ['lease not found'] });
     s.vault.enableDynamic('database', 'fixed', { ttlSeconds: 60, maxTtlSeconds: 60, renewable: false });
     const f = await call('GET', 'database/creds/fixed', { token });
-    expect((await call('PUT', 'sys/leases/renew', { token, body: { lease_id: f.json.lease_id } })).json).toEqual({ errors: ['lease is not renewable'] });
+    expect((await call('PUT', 'sys/leases/renew', { token, body: { lease_id: f.json.lease_id } })).json).toEqual({
+      errors: ['lease is not renewable'],
+    });
     s.vault.expireAllLeases();
-    expect((await call('PUT', 'sys/leases/renew', { token, body: { lease_id: d.json.lease_id } })).json).toEqual({ errors: ['lease expired'] });
+    expect((await call('PUT', 'sys/leases/renew', { token, body: { lease_id: d.json.lease_id } })).json).toEqual({
+      errors: ['lease expired'],
+    });
     // the stack's policy does not grant sys/leases/revoke, as with a real Vault
     expect((await call('PUT', 'sys/leases/revoke', { token, body: { lease_id: d.json.lease_id } })).status).toBe(403);
-    expect((await call('PUT', 'sys/leases/revoke', { token: s.vault.rootToken, body: { lease_id: d.json.lease_id } })).status).toBe(204);
+    expect(
+      (await call('PUT', 'sys/leases/revoke', { token: s.vault.rootToken, body: { lease_id: d.json.lease_id } }))
+        .status,
+    ).toBe(204);
   });
 
-  it('ACL: no capability → 403 with Vault\'s body; bogus / missing / expired token → 403', async () => {
+  it("ACL: no capability → 403 with Vault's body; bogus / missing / expired token → 403", async () => {
     const token = await login();
     s.vault.writeKv('secret', 'x', { v: 1 });
     const w = await call('POST', 'secret/data/x', { token, body: { data: { v: 2 } } });
@@ -133,7 +172,10 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
   it('sealed → 503 everywhere (health too, with its JSON); injected faults; stop/start', async () => {
     const token = await login();
     s.vault.seal();
-    expect(await call('GET', 'secret/data/my-app', { token })).toMatchObject({ status: 503, json: { errors: ['Vault is sealed'] } });
+    expect(await call('GET', 'secret/data/my-app', { token })).toMatchObject({
+      status: 503,
+      json: { errors: ['Vault is sealed'] },
+    });
     expect(await call('GET', 'sys/health')).toMatchObject({ status: 503, json: { sealed: true } });
     s.vault.unseal();
     s.vault.injectFault({ pathPrefix: 'secret/', status: 429, times: 1, retryAfterSeconds: 3 });
@@ -150,16 +192,59 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
   it('configuration API with the root token (as against `vault server -dev`)', async () => {
     const root = s.vault.rootToken;
     expect((await call('POST', 'sys/auth/aws2', { token: root, body: { type: 'aws' } })).status).toBe(204);
-    expect((await call('POST', 'auth/aws2/config/client', { token: root, body: { iam_server_id_header_value: 'v2', sts_endpoint: s.sts.url } })).status).toBe(204);
-    expect((await call('PUT', 'sys/policies/acl/p2', { token: root, body: { policy: 'path "kv2/data/*" {\n  capabilities = ["read", "list"]\n}\n# comment\npath "sys/internal/ui/mounts/*" { capabilities = ["read"] }' } })).status).toBe(204);
-    expect((await call('PUT', 'sys/policies/acl/bad', { token: root, body: { policy: 'path "x" { capabilities = ["fly"] }' } })).status).toBe(400);
-    expect((await call('POST', 'auth/aws2/role/r2', { token: root, body: { auth_type: 'iam', bound_iam_principal_arn: s.roleArn, token_policies: 'p2', token_ttl: '10m', resolve_aws_unique_ids: false } })).status).toBe(204);
-    expect((await call('POST', 'sys/mounts/kv2', { token: root, body: { type: 'kv', options: { version: '2' } } })).status).toBe(204);
+    expect(
+      (
+        await call('POST', 'auth/aws2/config/client', {
+          token: root,
+          body: { iam_server_id_header_value: 'v2', sts_endpoint: s.sts.url },
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await call('PUT', 'sys/policies/acl/p2', {
+          token: root,
+          body: {
+            policy:
+              'path "kv2/data/*" {\n  capabilities = ["read", "list"]\n}\n# comment\npath "sys/internal/ui/mounts/*" { capabilities = ["read"] }',
+          },
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await call('PUT', 'sys/policies/acl/bad', {
+          token: root,
+          body: { policy: 'path "x" { capabilities = ["fly"] }' },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await call('POST', 'auth/aws2/role/r2', {
+          token: root,
+          body: {
+            auth_type: 'iam',
+            bound_iam_principal_arn: s.roleArn,
+            token_policies: 'p2',
+            token_ttl: '10m',
+            resolve_aws_unique_ids: false,
+          },
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (await call('POST', 'sys/mounts/kv2', { token: root, body: { type: 'kv', options: { version: '2' } } })).status,
+    ).toBe(204);
     expect((await call('POST', 'kv2/data/app', { token: root, body: { data: { k: 'v' } } })).json.data.version).toBe(1);
-    expect((await call('POST', 'sys/mounts/kv1b', { token: root, body: { type: 'kv', options: { version: '1' } } })).status).toBe(204);
+    expect(
+      (await call('POST', 'sys/mounts/kv1b', { token: root, body: { type: 'kv', options: { version: '1' } } })).status,
+    ).toBe(204);
     expect((await call('POST', 'kv1b/app', { token: root, body: { k: 'v1' } })).status).toBe(204);
     const creds = s.sts.issueCredentials(s.roleArn, 'cfg');
-    const r = await vaultCall(addr, 'POST', 'auth/aws2/login', { body: loginPayload('r2', await signGetCallerIdentity(creds, { serverId: 'v2' })) });
+    const r = await vaultCall(addr, 'POST', 'auth/aws2/login', {
+      body: loginPayload('r2', await signGetCallerIdentity(creds, { serverId: 'v2' })),
+    });
     expect(r.status).toBe(200);
     expect(r.json.auth.lease_duration).toBe(600);
     const tok: string = r.json.auth.client_token;
@@ -171,15 +256,20 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
     expect(j.data.options).toEqual({ version: '1' });
   });
 
-  it('a lease dies with the token that created it (Vault revokes a token\'s leases when it expires)', async () => {
+  it("a lease dies with the token that created it (Vault revokes a token's leases when it expires)", async () => {
     s.vault.enableDynamic('database', 'tied', { ttlSeconds: 600, maxTtlSeconds: 6000 });
     const first = await login();
     const d = await call('GET', 'database/creds/tied', { token: first });
-    expect(s.vault.leaseOfUsername(d.json.data.username as string)).toEqual({ leaseId: d.json.lease_id, state: 'live' });
+    expect(s.vault.leaseOfUsername(d.json.data.username as string)).toEqual({
+      leaseId: d.json.lease_id,
+      state: 'live',
+    });
     s.vault.expireAllTokens();
     const second = await login();
     expect(s.vault.leaseOfUsername(d.json.data.username as string)?.state).toBe('gone');
-    expect((await call('PUT', 'sys/leases/renew', { token: second, body: { lease_id: d.json.lease_id } })).json).toEqual({ errors: ['lease not found'] });
+    expect(
+      (await call('PUT', 'sys/leases/renew', { token: second, body: { lease_id: d.json.lease_id } })).json,
+    ).toEqual({ errors: ['lease not found'] });
     expect(s.vault.leaseOfUsername('nobody')).toBeUndefined();
   });
 
@@ -198,4 +288,3 @@ describe('fake Vault API (docs/vault-and-aws.md, the rest of the API)', () => {
     }
   });
 });
-

@@ -23,7 +23,13 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   });
   beforeEach(() => {
     vault.configureAwsAuth({ iamServerIdHeaderValue: SERVER_ID });
-    vault.writeRole('app', { auth_type: 'iam', bound_iam_principal_arn: [ROLE_ARN], token_policies: ['p'], token_ttl: 600, token_max_ttl: 1200 });
+    vault.writeRole('app', {
+      auth_type: 'iam',
+      bound_iam_principal_arn: [ROLE_ARN],
+      token_policies: ['p'],
+      token_ttl: 600,
+      token_max_ttl: 1200,
+    });
   });
   afterAll(async () => {
     await vault.close();
@@ -48,10 +54,24 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   it('accepts a correctly signed login and answers with the Vault auth block', async () => {
     const r = await login(await payload());
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: null, warnings: null });
+    expect(r.json).toMatchObject({
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      data: null,
+      wrap_info: null,
+      warnings: null,
+    });
     expect(r.json.auth).toMatchObject({
-      client_token: expect.stringMatching(/^hvs\./), policies: ['default', 'p'], token_policies: ['default', 'p'], lease_duration: 600,
-      renewable: true, token_type: 'service', orphan: true, entity_id: expect.any(String), accessor: expect.any(String),
+      client_token: expect.stringMatching(/^hvs\./),
+      policies: ['default', 'p'],
+      token_policies: ['default', 'p'],
+      lease_duration: 600,
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+      entity_id: expect.any(String),
+      accessor: expect.any(String),
       metadata: { account_id: '111122223333', auth_type: 'iam', role_id: expect.any(String), canonical_arn: ROLE_ARN },
     });
     expect(vault.logins.at(-1)).toMatchObject({ ok: true, role: 'app' });
@@ -67,7 +87,10 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   it('2. method', async () => {
     const p = await payload();
     await expectError({ ...p, iam_http_request_method: '' }, 'missing iam_http_request_method');
-    await expectError({ ...p, iam_http_request_method: 'GET' }, "invalid iam_http_request_method; currently only 'POST' is supported");
+    await expectError(
+      { ...p, iam_http_request_method: 'GET' },
+      "invalid iam_http_request_method; currently only 'POST' is supported",
+    );
   });
 
   it('3. url', async () => {
@@ -75,16 +98,28 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
     await expectError({ ...p, iam_request_url: '' }, 'missing iam_request_url');
     await expectError({ ...p, iam_request_url: 'not base64!' }, 'failed to base64 decode iam_request_url');
     await expectError({ ...p, iam_request_url: b64('https://sts.amazonaws.com/%zz') }, 'error parsing iam_request_url');
-    await expectError({ ...p, iam_request_url: b64('https://sts.amazonaws.com/?Action=GetCallerIdentity') }, 'invalid request');
+    await expectError(
+      { ...p, iam_request_url: b64('https://sts.amazonaws.com/?Action=GetCallerIdentity') },
+      'invalid request',
+    );
   });
 
   it('4. body', async () => {
     const p = await payload();
     await expectError({ ...p, iam_request_body: '' }, 'missing iam_request_body');
     await expectError({ ...p, iam_request_body: '@@@' }, 'failed to base64 decode iam_request_body');
-    await expectError({ ...p, iam_request_body: b64('Action=GetCallerIdentity&Version=2011-06-15&Foo=bar') }, 'iam request body is invalid');
-    await expectError({ ...p, iam_request_body: b64('Action=AssumeRole&Version=2011-06-15') }, 'iam request body is invalid');
-    await expectError({ ...p, iam_request_body: b64('Action=GetCallerIdentity&Action=GetCallerIdentity') }, 'iam request body is invalid');
+    await expectError(
+      { ...p, iam_request_body: b64('Action=GetCallerIdentity&Version=2011-06-15&Foo=bar') },
+      'iam request body is invalid',
+    );
+    await expectError(
+      { ...p, iam_request_body: b64('Action=AssumeRole&Version=2011-06-15') },
+      'iam request body is invalid',
+    );
+    await expectError(
+      { ...p, iam_request_body: b64('Action=GetCallerIdentity&Action=GetCallerIdentity') },
+      'iam request body is invalid',
+    );
   });
 
   it('5. headers: missing, and the accepted forms (base64 JSON, raw JSON, object)', async () => {
@@ -107,10 +142,25 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   it('6. server-ID header: missing, wrong, not signed, no Authorization', async () => {
     const creds = sts.issueCredentials(ROLE_ARN, 's');
     const pre = 'error validating X-Vault-AWS-IAM-Server-ID header: ';
-    await expectError(loginPayload('app', await signGetCallerIdentity(creds)), `${pre}missing header "X-Vault-AWS-IAM-Server-ID"`);
-    await expectError(loginPayload('app', await signGetCallerIdentity(creds, { serverId: 'other' })), `${pre}expected "vault.example.com" but got "other"`);
-    await expectError(loginPayload('app', await signGetCallerIdentity(creds, { serverId: SERVER_ID, unsignableHeaders: ['x-vault-aws-iam-server-id'] })), `${pre}vault header wasn't signed`);
-    await expectError(loginPayload('app', await signGetCallerIdentity(creds, { serverId: SERVER_ID }), ['host', 'authorization']), `${pre}missing Authorization header`);
+    await expectError(
+      loginPayload('app', await signGetCallerIdentity(creds)),
+      `${pre}missing header "X-Vault-AWS-IAM-Server-ID"`,
+    );
+    await expectError(
+      loginPayload('app', await signGetCallerIdentity(creds, { serverId: 'other' })),
+      `${pre}expected "vault.example.com" but got "other"`,
+    );
+    await expectError(
+      loginPayload(
+        'app',
+        await signGetCallerIdentity(creds, { serverId: SERVER_ID, unsignableHeaders: ['x-vault-aws-iam-server-id'] }),
+      ),
+      `${pre}vault header wasn't signed`,
+    );
+    await expectError(
+      loginPayload('app', await signGetCallerIdentity(creds, { serverId: SERVER_ID }), ['host', 'authorization']),
+      `${pre}missing Authorization header`,
+    );
   });
 
   it('7. X-Amz-* allow-list', async () => {
@@ -120,17 +170,32 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
 
   it('8. upstream: STS error passed through, signature mismatch, region mismatch', async () => {
     const creds = sts.issueCredentials(ROLE_ARN, 's');
-    const bad = loginPayload('app', await signGetCallerIdentity({ ...creds, secretAccessKey: 'nope' }, { serverId: SERVER_ID }));
-    await expectError(bad, /^error making upstream request: received error code 403 from STS: <ErrorResponse[\s\S]*<Code>SignatureDoesNotMatch<\/Code>/);
+    const bad = loginPayload(
+      'app',
+      await signGetCallerIdentity({ ...creds, secretAccessKey: 'nope' }, { serverId: SERVER_ID }),
+    );
+    await expectError(
+      bad,
+      /^error making upstream request: received error code 403 from STS: <ErrorResponse[\s\S]*<Code>SignatureDoesNotMatch<\/Code>/,
+    );
     // a header left out of iam_request_headers that was signed: STS can't recompute
-    await expectError(loginPayload('app', await signGetCallerIdentity(creds, { serverId: SERVER_ID }), ['host', 'x-amz-date']), /received error code 403 from STS/);
+    await expectError(
+      loginPayload('app', await signGetCallerIdentity(creds, { serverId: SERVER_ID }), ['host', 'x-amz-date']),
+      /received error code 403 from STS/,
+    );
     // regional signature + Vault's default global endpoint
     vault.configureAwsAuth({ iamServerIdHeaderValue: SERVER_ID, stsEndpoint: 'https://sts.amazonaws.com' });
     expect((await login(await payload())).status).toBe(200);
     const west = await payload({ region: 'us-west-2' });
-    await expectError(west, /^error making upstream request: received error code 403 from STS: [\s\S]*Credential should be scoped to a valid region/);
+    await expectError(
+      west,
+      /^error making upstream request: received error code 403 from STS: [\s\S]*Credential should be scoped to a valid region/,
+    );
     // global host, regional scope
-    await expectError(await payload({ region: 'us-west-2', host: 'sts.amazonaws.com' }), /Credential should be scoped to a valid region/);
+    await expectError(
+      await payload({ region: 'us-west-2', host: 'sts.amazonaws.com' }),
+      /Credential should be scoped to a valid region/,
+    );
   });
 
   it('8b. regional endpoints: sts_endpoint set to the region, or use_sts_region_from_client', async () => {
@@ -165,7 +230,10 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
     const e = parseIamArn('arn:aws:sts::111122223333:assumed-role/app-vault/sess');
     expect(e.ok && canonicalArn(e.value)).toBe(ROLE_ARN);
     expect(parseIamArn('arn:aws:iam::1:role')).toMatchObject({ ok: false });
-    expect(parseIamArn('arn:aws:s3::1:bucket/x')).toMatchObject({ ok: false, error: 'unrecognized service: s3, not one of iam or sts' });
+    expect(parseIamArn('arn:aws:s3::1:bucket/x')).toMatchObject({
+      ok: false,
+      error: 'unrecognized service: s3, not one of iam or sts',
+    });
     expect(parseIamArn('arn:aws:iam::1:group/x')).toMatchObject({ ok: false });
   });
 
@@ -179,14 +247,23 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   });
 
   it('11. binding: canonical ARN, unique ID, wildcard; otherwise 400 "does not belong"', async () => {
-    vault.writeRole('other', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/someone-else'], resolve_aws_unique_ids: false });
-    await expectError(await payload({}, ROLE_ARN, 'other'), `IAM Principal "arn:aws:sts::111122223333:assumed-role/app-vault/sess" does not belong to the role "other"`);
+    vault.writeRole('other', {
+      bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/someone-else'],
+      resolve_aws_unique_ids: false,
+    });
+    await expectError(
+      await payload({}, ROLE_ARN, 'other'),
+      `IAM Principal "arn:aws:sts::111122223333:assumed-role/app-vault/sess" does not belong to the role "other"`,
+    );
     vault.writeRole('canon', { bound_iam_principal_arn: [ROLE_ARN], resolve_aws_unique_ids: false });
     expect((await login(await payload({}, ROLE_ARN, 'canon'))).status).toBe(200);
     // with a role path, the canonical ARN drops the path
     vault.writeRole('pathy', { bound_iam_principal_arn: [PATH_ROLE_ARN], resolve_aws_unique_ids: false });
     await expectError(await payload({}, PATH_ROLE_ARN, 'pathy'), /does not belong to the role "pathy"/);
-    vault.writeRole('pathy2', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/pathy'], resolve_aws_unique_ids: false });
+    vault.writeRole('pathy2', {
+      bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/pathy'],
+      resolve_aws_unique_ids: false,
+    });
     expect((await login(await payload({}, PATH_ROLE_ARN, 'pathy2'))).status).toBe(200);
     // wildcard matches the full ARN, path included
     vault.writeRole('wild', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/team/*'] });
@@ -198,7 +275,9 @@ describe('fake Vault IAM login (docs/vault-and-aws.md, checks in order)', () => 
   });
 
   it('role writes validate like Vault', async () => {
-    expect(() => vault.writeRole('x', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/unknown'] })).toThrow(/unable to resolve ARN/);
+    expect(() => vault.writeRole('x', { bound_iam_principal_arn: ['arn:aws:iam::111122223333:role/unknown'] })).toThrow(
+      /unable to resolve ARN/,
+    );
     expect(() => vault.writeRole('x', { auth_type: 'iam' })).toThrow(/at least one bound parameter/);
   });
 });

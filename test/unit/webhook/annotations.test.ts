@@ -8,7 +8,10 @@ function plan(annotations: Record<string, unknown>, ports: Array<{ port: number;
   if (r.action !== 'inject') throw new Error(`expected inject, got ${JSON.stringify(r)}`);
   return r.plan;
 }
-function problems(annotations: Record<string, unknown>, ports: Array<{ port: number; container: string }> = []): string[] {
+function problems(
+  annotations: Record<string, unknown>,
+  ports: Array<{ port: number; container: string }> = [],
+): string[] {
   const r = planFromAnnotations(annotations, TEST_CONFIG, ports);
   if (r.action !== 'deny') throw new Error(`expected deny, got ${JSON.stringify(r)}`);
   return r.problems;
@@ -17,8 +20,16 @@ function problems(annotations: Record<string, unknown>, ports: Array<{ port: num
 test('defaults come from the contract and the webhook config', () => {
   const p = plan(role);
   expect(p).toMatchObject({
-    role: 'app', authMount: 'aws', vaultAddr: 'https://vault.example.com:8200', iamServerId: 'vault.example.com',
-    stsRegion: 'us-east-1', port: 8765, healthPort: 8766, mode: 'native', refresh: '5m', secrets: {},
+    role: 'app',
+    authMount: 'aws',
+    vaultAddr: 'https://vault.example.com:8200',
+    iamServerId: 'vault.example.com',
+    stsRegion: 'us-east-1',
+    port: 8765,
+    healthPort: 8766,
+    mode: 'native',
+    refresh: '5m',
+    secrets: {},
   });
   expect(p.awsRoleArn).toBeUndefined();
 });
@@ -26,20 +37,36 @@ test('defaults come from the contract and the webhook config', () => {
 test('skip: no role, opted out, already injected; stray annotations get a warning', () => {
   expect(planFromAnnotations(undefined, TEST_CONFIG).action).toBe('skip');
   expect(planFromAnnotations({ ...role, 'vault-irsa.io/inject': 'false' }, TEST_CONFIG).action).toBe('skip');
-  expect(planFromAnnotations({ ...role, 'vault-irsa.io/status': 'injected', 'vault-irsa.io/port': 'bad' }, TEST_CONFIG).action).toBe('skip');
+  expect(
+    planFromAnnotations({ ...role, 'vault-irsa.io/status': 'injected', 'vault-irsa.io/port': 'bad' }, TEST_CONFIG)
+      .action,
+  ).toBe('skip');
   const stray = planFromAnnotations({ 'vault-irsa.io/secret-db': 'secret/db' }, TEST_CONFIG);
   expect(stray).toMatchObject({ action: 'skip' });
   expect(stray.action === 'skip' && stray.warnings[0]).toMatch(/vault-irsa\.io\/secret-db.*no vault-irsa\.io\/role/);
 });
 
 test('secrets are sorted by name and keep the path as written', () => {
-  const p = plan({ ...role, 'vault-irsa.io/secret-z': 'kv1/z', 'vault-irsa.io/secret-a': 'secret/a/b', 'vault-irsa.io/secret-db': 'database/creds/app' });
-  expect(Object.entries(p.secrets)).toEqual([['a', 'secret/a/b'], ['db', 'database/creds/app'], ['z', 'kv1/z']]);
+  const p = plan({
+    ...role,
+    'vault-irsa.io/secret-z': 'kv1/z',
+    'vault-irsa.io/secret-a': 'secret/a/b',
+    'vault-irsa.io/secret-db': 'database/creds/app',
+  });
+  expect(Object.entries(p.secrets)).toEqual([
+    ['a', 'secret/a/b'],
+    ['db', 'database/creds/app'],
+    ['z', 'kv1/z'],
+  ]);
 });
 
 test('vault-addr must be allow-listed, compared after normalisation', () => {
-  expect(plan({ ...role, 'vault-irsa.io/vault-addr': 'https://VAULT-B.example.com:8200/' }).vaultAddr).toBe('https://vault-b.example.com:8200');
-  expect(problems({ ...role, 'vault-irsa.io/vault-addr': 'http://vault.example.com:8200' })[0]).toMatch(/^vault-irsa\.io\/vault-addr: "http:\/\/vault.example.com:8200" is not in the webhook's allow-list/);
+  expect(plan({ ...role, 'vault-irsa.io/vault-addr': 'https://VAULT-B.example.com:8200/' }).vaultAddr).toBe(
+    'https://vault-b.example.com:8200',
+  );
+  expect(problems({ ...role, 'vault-irsa.io/vault-addr': 'http://vault.example.com:8200' })[0]).toMatch(
+    /^vault-irsa\.io\/vault-addr: "http:\/\/vault.example.com:8200" is not in the webhook's allow-list/,
+  );
 });
 
 test('a port annotation that clashes with a declared container port names the annotation, value and container', () => {
@@ -56,9 +83,17 @@ test('only the port given equal to the default health port is reported once', ()
 });
 
 test('resources: overrides, and a request above the default limit raises the limit', () => {
-  expect(plan({ ...role, 'vault-irsa.io/memory-request': '200Mi' }).resources).toEqual({ requests: { cpu: '10m', memory: '200Mi' }, limits: { memory: '200Mi' } });
-  expect(plan({ ...role, 'vault-irsa.io/cpu-limit': '500m' }).resources.limits).toEqual({ cpu: '500m', memory: '128Mi' });
-  expect(problems({ ...role, 'vault-irsa.io/memory-limit': '16Mi' })[0]).toMatch(/^vault-irsa\.io\/memory-limit: "16Mi" is smaller than/);
+  expect(plan({ ...role, 'vault-irsa.io/memory-request': '200Mi' }).resources).toEqual({
+    requests: { cpu: '10m', memory: '200Mi' },
+    limits: { memory: '200Mi' },
+  });
+  expect(plan({ ...role, 'vault-irsa.io/cpu-limit': '500m' }).resources.limits).toEqual({
+    cpu: '500m',
+    memory: '128Mi',
+  });
+  expect(problems({ ...role, 'vault-irsa.io/memory-limit': '16Mi' })[0]).toMatch(
+    /^vault-irsa\.io\/memory-limit: "16Mi" is smaller than/,
+  );
 });
 
 test('non-string values and unknown keys are reported with the full key', () => {
@@ -88,15 +123,20 @@ test.each([
   expect(ps[0]).toContain(JSON.stringify(value));
 });
 
-test.each(['1h30m', '90s', '2m30s', '45'])('refresh %j is accepted, as the sidecar reads VAULT_IRSA_REFRESH', (value) => {
-  expect(plan({ ...role, 'vault-irsa.io/refresh': value }).refresh).toBe(value);
-});
+test.each(['1h30m', '90s', '2m30s', '45'])(
+  'refresh %j is accepted, as the sidecar reads VAULT_IRSA_REFRESH',
+  (value) => {
+    expect(plan({ ...role, 'vault-irsa.io/refresh': value }).refresh).toBe(value);
+  },
+);
 
 test('vault-api: "true" asks for VAULT_ADDR in the app containers, "false" or absent does not, anything else denies', () => {
   expect(plan({ ...role, 'vault-irsa.io/vault-api': 'true' }).vaultApi).toBe(true);
   expect(plan({ ...role, 'vault-irsa.io/vault-api': 'false' }).vaultApi).toBeUndefined();
   expect(plan(role).vaultApi).toBeUndefined();
   for (const v of ['TRUE', 'yes', '1', '', ' true']) {
-    expect(problems({ ...role, 'vault-irsa.io/vault-api': v })).toEqual([`vault-irsa.io/vault-api: ${JSON.stringify(v)} must be "true" or "false"`]);
+    expect(problems({ ...role, 'vault-irsa.io/vault-api': v })).toEqual([
+      `vault-irsa.io/vault-api: ${JSON.stringify(v)} must be "true" or "false"`,
+    ]);
   }
 });

@@ -22,8 +22,14 @@ test('the base review is injected (so every break below is a break of something 
 
 test.each([
   ['an annotation value', (t: string) => t.replace('"secret/db"', deep(10_000))],
-  ['an unknown field of the AdmissionReview', (t: string) => t.replace('{"apiVersion"', `{"extra":${deep(10_000)},"apiVersion"`)],
-  ['an unknown field of a container', (t: string) => t.replace('"image":"busybox"', `"image":"busybox","future":${deep(10_000)}`)],
+  [
+    'an unknown field of the AdmissionReview',
+    (t: string) => t.replace('{"apiVersion"', `{"extra":${deep(10_000)},"apiVersion"`),
+  ],
+  [
+    'an unknown field of a container',
+    (t: string) => t.replace('"image":"busybox"', `"image":"busybox","future":${deep(10_000)}`),
+  ],
 ])('nesting 10,000 deep in %s: 400 naming the limit', async (_where, mutate) => {
   const r = await reviewText(mutate(JSON.stringify(baseReview())));
   expect(r.httpStatus).toBe(400);
@@ -32,7 +38,12 @@ test.each([
 
 test('nesting just within the limit is answered normally', async () => {
   // the review's own structure takes a few levels (request.object.spec.containers[0]...)
-  const r = await reviewText(JSON.stringify(baseReview()).replace('"image":"busybox"', `"image":"busybox","future":${deep((MAX_JSON_DEPTH - 10) / 2)}`));
+  const r = await reviewText(
+    JSON.stringify(baseReview()).replace(
+      '"image":"busybox"',
+      `"image":"busybox","future":${deep((MAX_JSON_DEPTH - 10) / 2)}`,
+    ),
+  );
   expect(r.httpStatus).toBe(200);
   expect(r.outcome).toBe('injected');
 });
@@ -53,7 +64,11 @@ test('a pod with thousands of problems gets a deny of at most 4 KiB that counts 
 });
 
 test('warnings stay within 4 KiB too, counting the rest', async () => {
-  const containers = Array.from({ length: 400 }, (_, i) => ({ name: `c${i}`, image: 'x', securityContext: { runAsUser: SIDECAR_UID } }));
+  const containers = Array.from({ length: 400 }, (_, i) => ({
+    name: `c${i}`,
+    image: 'x',
+    securityContext: { runAsUser: SIDECAR_UID },
+  }));
   const pod = { metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app' } }, spec: { containers } };
   const { warnings, allowed } = responseOf(await review(admissionReview(pod), DEPS));
   expect(allowed).toBe(true);
@@ -86,10 +101,20 @@ test('wrong types, prototype-named keys, odd unicode, huge arrays, deep nesting 
 test('an unexpected exception inside the review is a well-formed deny with outcome error, not a throw (a 500)', async () => {
   // a defaults object missing a list makes the vault-addr check throw: stands in for any bug
   const broken = { ...DEPS, defaults: { ...DEPS.defaults, allowedVaultAddrs: undefined as unknown as string[] } };
-  const pod = { metadata: { name: 'p', annotations: { 'vault-irsa.io/role': 'app', 'vault-irsa.io/vault-addr': 'https://vault.example.com:8200' } }, spec: { containers: [{ name: 'a', image: 'x' }] } };
+  const pod = {
+    metadata: {
+      name: 'p',
+      annotations: { 'vault-irsa.io/role': 'app', 'vault-irsa.io/vault-addr': 'https://vault.example.com:8200' },
+    },
+    spec: { containers: [{ name: 'a', image: 'x' }] },
+  };
   const r = await review(admissionReview(pod, { uid: 'u-err' }), broken);
   expect(r.httpStatus).toBe(200);
   expect(r.outcome).toBe('error');
-  expect(r.body.response).toMatchObject({ uid: 'u-err', allowed: false, status: { code: 500, message: expect.stringContaining('internal error') } });
+  expect(r.body.response).toMatchObject({
+    uid: 'u-err',
+    allowed: false,
+    status: { code: 500, message: expect.stringContaining('internal error') },
+  });
   expect(r.log.reason).toMatch(/^internal error: /);
 });

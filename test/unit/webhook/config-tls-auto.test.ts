@@ -18,20 +18,55 @@ test('files is the default; auto has its defaults', () => {
   expect(loadWebhookConfig(base).tlsAuto).toBeUndefined();
   const c = loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto' });
   expect(c.tlsAuto).toEqual({
-    secretName: 'vault-irsa-tls', serviceName: 'vault-irsa', webhookConfigurationName: 'vault-irsa',
-    validityMs: 8760 * 3_600_000, renewBeforeMs: 720 * 3_600_000, overlapMs: 600_000, intervalMs: 30_000,
+    secretName: 'vault-irsa-tls',
+    serviceName: 'vault-irsa',
+    webhookConfigurationName: 'vault-irsa',
+    validityMs: 8760 * 3_600_000,
+    renewBeforeMs: 720 * 3_600_000,
+    overlapMs: 600_000,
+    intervalMs: 30_000,
   });
-  expect(loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform' }).tlsAuto?.namespace).toBe('platform');
+  expect(
+    loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'platform' })
+      .tlsAuto?.namespace,
+  ).toBe('platform');
 });
 
 test.each([
   [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'letsencrypt' }, /^VAULT_IRSA_WEBHOOK_TLS_MODE: .*must be files or auto/],
-  [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_SECRET: 'Bad_Name' }, /^VAULT_IRSA_WEBHOOK_TLS_SECRET: .*not a Kubernetes object name/],
+  [
+    { VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_SECRET: 'Bad_Name' },
+    /^VAULT_IRSA_WEBHOOK_TLS_SECRET: .*not a Kubernetes object name/,
+  ],
   [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_NAMESPACE: 'a/b' }, /^VAULT_IRSA_WEBHOOK_NAMESPACE: /],
-  [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '1y' }, /^VAULT_IRSA_WEBHOOK_TLS_VALIDITY: .*not a duration/],
-  [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '24h', VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '24h' }, /^VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: .*shorter than/],
-  [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '1h', VAULT_IRSA_WEBHOOK_TLS_OVERLAP: '30m' }, /^VAULT_IRSA_WEBHOOK_TLS_OVERLAP: .*half of/],
-  [{ VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_OVERLAP: '1m', VAULT_IRSA_WEBHOOK_TLS_AUTO_INTERVAL: '30s' }, /^VAULT_IRSA_WEBHOOK_TLS_AUTO_INTERVAL: .*third of/],
+  [
+    { VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto', VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '1y' },
+    /^VAULT_IRSA_WEBHOOK_TLS_VALIDITY: .*not a duration/,
+  ],
+  [
+    {
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_TLS_VALIDITY: '24h',
+      VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '24h',
+    },
+    /^VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: .*shorter than/,
+  ],
+  [
+    {
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_TLS_RENEW_BEFORE: '1h',
+      VAULT_IRSA_WEBHOOK_TLS_OVERLAP: '30m',
+    },
+    /^VAULT_IRSA_WEBHOOK_TLS_OVERLAP: .*half of/,
+  ],
+  [
+    {
+      VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+      VAULT_IRSA_WEBHOOK_TLS_OVERLAP: '1m',
+      VAULT_IRSA_WEBHOOK_TLS_AUTO_INTERVAL: '30s',
+    },
+    /^VAULT_IRSA_WEBHOOK_TLS_AUTO_INTERVAL: .*third of/,
+  ],
 ])('%j is refused, naming the variable', (env, message) => {
   expect(variableOf(env)).toMatch(message);
 });

@@ -30,7 +30,9 @@ test('defaults follow docs/configuration.md', () => {
 });
 
 test('the default image tag is the package version', () => {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   expect(VERSION).toBe(pkg.version);
   expect(DEFAULT_SIDECAR_IMAGE).toBe(`ghcr.io/vault-irsa/sidecar:${pkg.version}`);
 });
@@ -63,8 +65,15 @@ test.each([
 });
 
 test('allow-list is normalised and always holds the default', () => {
-  const c = loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS: ' https://B.example.com/ , http://10.0.0.1:8200' });
-  expect(c.allowedVaultAddrs).toEqual(['https://vault.example.com:8200', 'https://b.example.com', 'http://10.0.0.1:8200']);
+  const c = loadWebhookConfig({
+    ...base,
+    VAULT_IRSA_WEBHOOK_ALLOWED_VAULT_ADDRS: ' https://B.example.com/ , http://10.0.0.1:8200',
+  });
+  expect(c.allowedVaultAddrs).toEqual([
+    'https://vault.example.com:8200',
+    'https://b.example.com',
+    'http://10.0.0.1:8200',
+  ]);
 });
 
 test('extras: CA ConfigMap, AWS region, STS endpoint, resources "none"', () => {
@@ -87,6 +96,8 @@ test('VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: default 512, a positive count, named w
   expect(loadWebhookConfig(base).maxConnections).toBe(512);
   expect(loadWebhookConfig({ ...base, VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: '64' }).maxConnections).toBe(64);
   for (const bad of ['0', '-1', 'many', '1000001']) {
-    expect(errorOf({ ...base, VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: bad }).variable).toBe('VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS');
+    expect(errorOf({ ...base, VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS: bad }).variable).toBe(
+      'VAULT_IRSA_WEBHOOK_MAX_CONNECTIONS',
+    );
   }
 });

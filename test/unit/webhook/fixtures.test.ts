@@ -14,7 +14,10 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const UPDATE = process.env.UPDATE_FIXTURES === '1';
 
 function cases(dir: string): string[] {
-  return readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.pod.yaml')).map((f) => f.slice(0, -'.pod.yaml'.length)).sort();
+  return readdirSync(join(FIXTURES, dir))
+    .filter((f) => f.endsWith('.pod.yaml'))
+    .map((f) => f.slice(0, -'.pod.yaml'.length))
+    .sort();
 }
 const readYaml = (path: string): unknown => parse(readFileSync(path, 'utf8'));
 
@@ -36,7 +39,9 @@ describe('inject fixtures', () => {
       else rmSync(warningsFile, { force: true });
     }
     expect(injected).toEqual(readYaml(expectedFile));
-    const expectedWarnings = existsSync(warningsFile) ? readFileSync(warningsFile, 'utf8').split('\n').filter(Boolean) : [];
+    const expectedWarnings = existsSync(warningsFile)
+      ? readFileSync(warningsFile, 'utf8').split('\n').filter(Boolean)
+      : [];
     expect(response.warnings).toEqual(expectedWarnings);
 
     // what the apiserver would store is a valid v1 Pod

@@ -34,7 +34,10 @@ export async function lookupFromTable(namespace: string, name: string): Promise<
 export const DEPS: ReviewDeps = { defaults: TEST_CONFIG, lookupServiceAccount: lookupFromTable };
 
 let n = 0;
-export function admissionReview(pod: unknown, opts: { operation?: string; namespace?: string; uid?: string } = {}): Record<string, unknown> {
+export function admissionReview(
+  pod: unknown,
+  opts: { operation?: string; namespace?: string; uid?: string } = {},
+): Record<string, unknown> {
   const md = (pod as { metadata?: { namespace?: string } } | null)?.metadata;
   return {
     apiVersion: 'admission.k8s.io/v1',
@@ -64,7 +67,8 @@ export interface ResponseView {
 
 export function responseOf(result: ReviewResult): ResponseView {
   const r = (result.body as { response: Record<string, unknown> }).response;
-  const ops = typeof r.patch === 'string' ? (JSON.parse(Buffer.from(r.patch, 'base64').toString('utf8')) as Operation[]) : [];
+  const ops =
+    typeof r.patch === 'string' ? (JSON.parse(Buffer.from(r.patch, 'base64').toString('utf8')) as Operation[]) : [];
   return {
     uid: r.uid as string,
     allowed: r.allowed as boolean,
@@ -82,7 +86,10 @@ export function applyOps<T>(pod: T, ops: Operation[]): T {
   return copy;
 }
 
-export async function admit(pod: unknown, deps: ReviewDeps = DEPS): Promise<{ result: ReviewResult; response: ResponseView }> {
+export async function admit(
+  pod: unknown,
+  deps: ReviewDeps = DEPS,
+): Promise<{ result: ReviewResult; response: ResponseView }> {
   const result = await review(admissionReview(pod), deps);
   return { result, response: responseOf(result) };
 }

@@ -12,15 +12,68 @@ import type { Pod } from '../../../webhook/plan.js';
 import { admissionReview, applyOps, DEPS, responseOf, TEST_CONFIG } from './helpers.js';
 
 const annotationValue = fc.oneof(
-  fc.constantFrom('app', 'native', 'classic', 'false', 'true', 'injected', '8765', '8766', '9000', '0', '65536', '30s', '5m', 'x',
-    'secret/my-app', 'database/creds/app', '../etc', '/abs', '', ' ', 'https://vault.example.com:8200', 'https://evil.example',
-    'arn:aws:iam::111122223333:role/app', 'arn:aws:iam::1:role/x', 'us-east-1', 'eu-west-1', '10m', '64Mi', 'lots', '1Gi'),
+  fc.constantFrom(
+    'app',
+    'native',
+    'classic',
+    'false',
+    'true',
+    'injected',
+    '8765',
+    '8766',
+    '9000',
+    '0',
+    '65536',
+    '30s',
+    '5m',
+    'x',
+    'secret/my-app',
+    'database/creds/app',
+    '../etc',
+    '/abs',
+    '',
+    ' ',
+    'https://vault.example.com:8200',
+    'https://evil.example',
+    'arn:aws:iam::111122223333:role/app',
+    'arn:aws:iam::1:role/x',
+    'us-east-1',
+    'eu-west-1',
+    '10m',
+    '64Mi',
+    'lots',
+    '1Gi',
+  ),
   fc.string({ maxLength: 20 }),
 );
 const annotationKey = fc.oneof(
-  fc.constantFrom('role', 'inject', 'status', 'auth-mount', 'vault-addr', 'vault-namespace', 'iam-server-id-header', 'sts-region',
-    'aws-role-arn', 'port', 'health-port', 'sidecar-mode', 'refresh', 'cpu-request', 'cpu-limit', 'memory-request', 'memory-limit',
-    'secret-db', 'secret-config', 'secret-A', 'secret-', 'secrets-db', 'unknown').map((k) => `vault-irsa.io/${k}`),
+  fc
+    .constantFrom(
+      'role',
+      'inject',
+      'status',
+      'auth-mount',
+      'vault-addr',
+      'vault-namespace',
+      'iam-server-id-header',
+      'sts-region',
+      'aws-role-arn',
+      'port',
+      'health-port',
+      'sidecar-mode',
+      'refresh',
+      'cpu-request',
+      'cpu-limit',
+      'memory-request',
+      'memory-limit',
+      'secret-db',
+      'secret-config',
+      'secret-A',
+      'secret-',
+      'secrets-db',
+      'unknown',
+    )
+    .map((k) => `vault-irsa.io/${k}`),
   fc.string({ maxLength: 15 }),
 );
 const validAnnotations = fc.record(
@@ -34,27 +87,50 @@ const validAnnotations = fc.record(
   { requiredKeys: [] },
 );
 const annotations = fc
-  .oneof({ arbitrary: validAnnotations, weight: 3 }, { arbitrary: fc.dictionary(annotationKey, annotationValue, { maxKeys: 8 }), weight: 2 })
+  .oneof(
+    { arbitrary: validAnnotations, weight: 3 },
+    { arbitrary: fc.dictionary(annotationKey, annotationValue, { maxKeys: 8 }), weight: 2 },
+  )
   .map((a) => ({ 'vault-irsa.io/role': 'app', ...a }));
 
 const env = fc.array(
   fc.record({
-    name: fc.constantFrom('A', 'VAULT_IRSA_ADDR', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-      'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_REGION'),
-    value: fc.constantFrom('x', '/var/run/secrets/eks.amazonaws.com/serviceaccount/token', 'arn:aws:iam::111122223333:role/a'),
+    name: fc.constantFrom(
+      'A',
+      'VAULT_IRSA_ADDR',
+      'AWS_ROLE_ARN',
+      'AWS_WEB_IDENTITY_TOKEN_FILE',
+      'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+      'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+      'AWS_REGION',
+    ),
+    value: fc.constantFrom(
+      'x',
+      '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+      'arn:aws:iam::111122223333:role/a',
+    ),
   }),
   { maxLength: 4 },
 );
 const mounts = fc.array(
   fc.record({
     name: fc.constantFrom('data', 'aws-iam-token', 'vault-irsa', 'cache', 'cache'),
-    mountPath: fc.constantFrom('/data', '/var/run/secrets/eks.amazonaws.com/serviceaccount', '/var/run/vault-irsa', '/cache', '/cache'),
+    mountPath: fc.constantFrom(
+      '/data',
+      '/var/run/secrets/eks.amazonaws.com/serviceaccount',
+      '/var/run/vault-irsa',
+      '/cache',
+      '/cache',
+    ),
   }),
   { maxLength: 3 },
 );
 const container = fc.record(
   {
-    name: fc.oneof({ arbitrary: fc.constantFrom('app', 'web', 'worker', 'init'), weight: 9 }, { arbitrary: fc.constant('vault-irsa'), weight: 1 }),
+    name: fc.oneof(
+      { arbitrary: fc.constantFrom('app', 'web', 'worker', 'init'), weight: 9 },
+      { arbitrary: fc.constant('vault-irsa'), weight: 1 },
+    ),
     image: fc.constant('busybox'),
     env,
     volumeMounts: mounts,
@@ -71,7 +147,13 @@ const pod = fc.record({
     {
       containers: fc.array(container, { minLength: 1, maxLength: 3 }),
       initContainers: fc.array(container, { maxLength: 2 }),
-      volumes: fc.array(fc.record({ name: fc.constantFrom('data', 'aws-iam-token', 'cache', 'vault-irsa-ca'), emptyDir: fc.constant({}) }), { maxLength: 2 }),
+      volumes: fc.array(
+        fc.record({
+          name: fc.constantFrom('data', 'aws-iam-token', 'cache', 'vault-irsa-ca'),
+          emptyDir: fc.constant({}),
+        }),
+        { maxLength: 2 },
+      ),
       serviceAccountName: fc.constantFrom('default', 'irsa-app', 'bad-arn', 'missing'),
       hostUsers: fc.boolean(),
     },
@@ -103,9 +185,20 @@ function wellFormed(result: Awaited<ReturnType<typeof review>>, uid?: string): v
 
 test('arbitrary bodies never throw and get a well-formed answer', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.anything(), fc.jsonValue(), fc.record({ apiVersion: fc.constant('admission.k8s.io/v1'), kind: fc.constant('AdmissionReview'), request: fc.anything() })), async (body) => {
-      wellFormed(await review(body, DEPS));
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        fc.anything(),
+        fc.jsonValue(),
+        fc.record({
+          apiVersion: fc.constant('admission.k8s.io/v1'),
+          kind: fc.constant('AdmissionReview'),
+          request: fc.anything(),
+        }),
+      ),
+      async (body) => {
+        wellFormed(await review(body, DEPS));
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -132,7 +225,9 @@ test('arbitrary pods and annotations: well-formed, the patch applies, and inject
       injectedCount += 1;
       for (const c of [...(injected.spec.initContainers ?? []), ...injected.spec.containers]) {
         if (c.name === 'vault-irsa') continue;
-        expect(c.volumeMounts?.some((m) => m.name === 'vault-irsa' && m.mountPath === '/var/run/vault-irsa')).toBe(true);
+        expect(c.volumeMounts?.some((m) => m.name === 'vault-irsa' && m.mountPath === '/var/run/vault-irsa')).toBe(
+          true,
+        );
       }
       expect((injected.metadata.annotations as Record<string, string>)['vault-irsa.io/status']).toBe('injected');
       const second = responseOf(await review(admissionReview(injected, { uid: 'two' }), DEPS));
@@ -155,7 +250,11 @@ test('generated pods: the patch applied to the original is the injected pod, wha
       if (plan.action !== 'inject') return;
       let identity;
       try {
-        identity = resolveAwsIdentity(p, appContainers(p), plan.plan, { namespace: 'demo', serviceAccountName: 'default', serviceAccount: { status: 'not_found' } });
+        identity = resolveAwsIdentity(p, appContainers(p), plan.plan, {
+          namespace: 'demo',
+          serviceAccountName: 'default',
+          serviceAccount: { status: 'not_found' },
+        });
       } catch {
         return;
       }

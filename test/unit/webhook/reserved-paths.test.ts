@@ -9,7 +9,8 @@ import { checkVaultPath, RESERVED_VAULT_PREFIXES } from '../../../webhook/valida
 import { validateSecretPath } from '../../../sidecar/config.js';
 import { TEST_CONFIG } from './helpers.js';
 
-const randomCase = (s: string, mask: number): string => [...s].map((ch, i) => ((mask >> i) & 1 ? ch.toUpperCase() : ch)).join('');
+const randomCase = (s: string, mask: number): string =>
+  [...s].map((ch, i) => ((mask >> i) & 1 ? ch.toUpperCase() : ch)).join('');
 
 /** A reserved path in the spellings a user might try: case, leading and doubled slashes, dot segments, spaces. */
 const reservedSpelling = fc
@@ -21,7 +22,10 @@ const reservedSpelling = fc
     rest: fc.constantFrom('', 'token/lookup-self', 'raw/core', 'mounts', 'oidc/token/app', 'x'),
     trail: fc.constantFrom('', '/', ' ', '//'),
   })
-  .map(({ prefix, mask, lead, sep, rest, trail }) => `${lead}${randomCase(prefix, mask)}${rest === '' ? '' : sep + rest}${trail}`);
+  .map(
+    ({ prefix, mask, lead, sep, rest, trail }) =>
+      `${lead}${randomCase(prefix, mask)}${rest === '' ? '' : sep + rest}${trail}`,
+  );
 
 const deniedFor = (path: string): string[] => {
   const r = planFromAnnotations({ 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-x': path }, TEST_CONFIG);
@@ -52,7 +56,15 @@ test('no path the webhook accepts is one the sidecar would read under a reserved
 });
 
 test('ordinary paths, and reserved words deeper in a path, are still accepted', () => {
-  for (const p of ['secret/my-app', 'kv/team/sys', 'secret/data/auth', 'database/creds/app', 'system/app', 'authz/x', 'identity-store/x']) {
+  for (const p of [
+    'secret/my-app',
+    'kv/team/sys',
+    'secret/data/auth',
+    'database/creds/app',
+    'system/app',
+    'authz/x',
+    'identity-store/x',
+  ]) {
     expect([p, checkVaultPath(p)]).toEqual([p, null]);
   }
 });

@@ -1,6 +1,13 @@
 /** TLS mode auto, the pure decisions: Secret encoding, the bundle, and each step of a rotation. */
 import { X509Certificate } from 'node:crypto';
-import { bundleHas, bundleOf, encodeState, parseState, step, type AutoTlsState } from '../../../webhook/tls-auto-state.js';
+import {
+  bundleHas,
+  bundleOf,
+  encodeState,
+  parseState,
+  step,
+  type AutoTlsState,
+} from '../../../webhook/tls-auto-state.js';
 import { generationMaker } from '../../../webhook/tls-auto.js';
 
 const HOUR = 3_600_000;
@@ -30,7 +37,11 @@ test('a Secret with a mismatched pair is invalid (and replaced), partial keys to
 });
 
 test('the bundle holds active, next and previous CAs; bundleHas matches by certificate, not text', () => {
-  const s: AutoTlsState = { active: make(t0), next: { ...make(t0), since: t0 }, previous: { ca: make(t0).ca, until: t0 } };
+  const s: AutoTlsState = {
+    active: make(t0),
+    next: { ...make(t0), since: t0 },
+    previous: { ca: make(t0).ca, until: t0 },
+  };
   const bundle = bundleOf(s);
   for (const ca of [s.active.ca, s.next?.ca, s.previous?.ca]) expect(bundleHas(bundle, ca as string)).toBe(true);
   expect(bundleHas(bundle, make(t0).ca)).toBe(false);

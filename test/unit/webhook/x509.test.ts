@@ -17,9 +17,24 @@ const KUBECTL = kubeTool('kubectl');
 if ('skip' in KUBECTL) console.log(`skipped: ${KUBECTL.skip} (Go's verification of the webhook's certificates)`);
 
 const now = new Date();
-const DNS = ['vault-irsa', 'vault-irsa.vault-irsa', 'vault-irsa.vault-irsa.svc', 'vault-irsa.vault-irsa.svc.cluster.local'];
-const ca = makeCertificate({ commonName: 'vault-irsa CA', notBefore: new Date(now.getTime() - 3_600_000), notAfter: new Date(now.getTime() + 86_400_000) });
-const leaf = makeCertificate({ commonName: 'vault-irsa.vault-irsa.svc', notBefore: new Date(now.getTime() - 3_600_000), notAfter: new Date(now.getTime() + 86_400_000), issuer: ca, dnsNames: DNS });
+const DNS = [
+  'vault-irsa',
+  'vault-irsa.vault-irsa',
+  'vault-irsa.vault-irsa.svc',
+  'vault-irsa.vault-irsa.svc.cluster.local',
+];
+const ca = makeCertificate({
+  commonName: 'vault-irsa CA',
+  notBefore: new Date(now.getTime() - 3_600_000),
+  notAfter: new Date(now.getTime() + 86_400_000),
+});
+const leaf = makeCertificate({
+  commonName: 'vault-irsa.vault-irsa.svc',
+  notBefore: new Date(now.getTime() - 3_600_000),
+  notAfter: new Date(now.getTime() + 86_400_000),
+  issuer: ca,
+  dnsNames: DNS,
+});
 
 test('node reads them: a CA, and a serving certificate it signed, for the Service names, server auth only', () => {
   const c = new X509Certificate(ca.cert);
@@ -32,7 +47,17 @@ test('node reads them: a CA, and a serving certificate it signed, for the Servic
   expect(l.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
   expect(l.checkPrivateKey(createPrivateKey(leaf.key))).toBe(true);
   expect(c.checkPrivateKey(createPrivateKey(leaf.key))).toBe(false);
-  expect(l.serialNumber).not.toBe(new X509Certificate(makeCertificate({ commonName: 'x', notBefore: now, notAfter: new Date(now.getTime() + 1000), issuer: ca, dnsNames: ['x'] }).cert).serialNumber);
+  expect(l.serialNumber).not.toBe(
+    new X509Certificate(
+      makeCertificate({
+        commonName: 'x',
+        notBefore: now,
+        notAfter: new Date(now.getTime() + 1000),
+        issuer: ca,
+        dnsNames: ['x'],
+      }).cert,
+    ).serialNumber,
+  );
 });
 
 test('dates after 2049 are written as GeneralizedTime and read back', () => {
@@ -42,7 +67,7 @@ test('dates after 2049 are written as GeneralizedTime and read back', () => {
   expect(new Date(new X509Certificate(near.cert).validTo).toISOString()).toBe('2049-12-31T23:59:59.000Z');
 });
 
-(('path' in KUBECTL) ? describe : describe.skip)('Go\'s crypto/x509, through kubectl', () => {
+('path' in KUBECTL ? describe : describe.skip)("Go's crypto/x509, through kubectl", () => {
   let dir = '';
   let server: ReturnType<typeof createServer>;
   let port = 0;
@@ -59,16 +84,40 @@ test('dates after 2049 are written as GeneralizedTime and read back', () => {
 
   const kubectl = (serverName: string): Promise<{ code: number; out: string }> => {
     const config = join(dir, `kubeconfig-${serverName}`);
-    writeFileSync(config, [
-      'apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:', `    server: https://127.0.0.1:${port}`,
-      `    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}`, `    tls-server-name: ${serverName}`,
-      'users:', '- name: u', '  user:', '    token: not-a-secret', 'contexts:', '- name: x', '  context:', '    cluster: c', '    user: u', 'current-context: x', '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: c',
+        '  cluster:',
+        `    server: https://127.0.0.1:${port}`,
+        `    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}`,
+        `    tls-server-name: ${serverName}`,
+        'users:',
+        '- name: u',
+        '  user:',
+        '    token: not-a-secret',
+        'contexts:',
+        '- name: x',
+        '  context:',
+        '    cluster: c',
+        '    user: u',
+        'current-context: x',
+        '',
+      ].join('\n'),
+    );
     return new Promise((resolve) => {
       // a token, so kubectl never prompts for a user name; stdin closed for the same reason
-      const child = execFile((KUBECTL as { path: string }).path, ['get', '--raw', '/healthz', '--request-timeout=20s'], { env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: config }, timeout: 30000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` });
-      });
+      const child = execFile(
+        (KUBECTL as { path: string }).path,
+        ['get', '--raw', '/healthz', '--request-timeout=20s'],
+        { env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: config }, timeout: 30000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` });
+        },
+      );
       child.stdin?.end();
     });
   };
