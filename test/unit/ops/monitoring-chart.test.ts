@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { Metrics } from '../../../sidecar/metrics.js';
@@ -286,6 +289,21 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
     expect(at(pm, 'spec.selector.matchLabels')).toEqual({ [INJECTED_LABEL]: 'true' });
     const sm = docs.find((d) => d.kind === 'ServiceMonitor') as Obj;
     expect(at(sm, 'spec.endpoints')).toEqual([expect.objectContaining({ port: 'https', scheme: 'https' })]);
+  });
+
+  test('ServiceMonitor, PodMonitor and PrometheusRule are valid against the prometheus-operator CRD schemas', () => {
+    const docs = render(sets);
+    const models = { ServiceMonitor, PodMonitor, PrometheusRule } as const;
+    for (const kind of Object.keys(models) as Array<keyof typeof models>) {
+      const doc = docs.find((d) => d.kind === kind);
+      expect([kind, doc?.apiVersion]).toEqual([kind, 'monitoring.coreos.com/v1']);
+      // the models' validate() checks the object against the CRD's OpenAPI schema and throws naming the field
+      expect(() => new models[kind](doc as never).validate()).not.toThrow();
+    }
+    // and it would catch a field the operator does not know
+    const sm = docs.find((d) => d.kind === 'ServiceMonitor') as Obj;
+    const broken = { ...sm, spec: { ...(sm.spec as Obj), endpoints: [{ port: 'https', interval: 30 }] } };
+    expect(() => new ServiceMonitor(broken as never).validate()).toThrow();
   });
 
   test('promtool check rules on the PrometheusRule helm rendered', () => {
