@@ -1,5 +1,5 @@
 /**
- * Soak: a leased secret through a minute of re-logins. Token TTL 2 s (max 6 s) and lease TTL 3 s (max 9 s)
+ * Soak: a leased secret through a minute of re-logins. Token TTL 3 s (max 9 s) and lease TTL 4 s (max 12 s)
  * put a re-login every few seconds with lease renewals in flight around it. Vault revokes a lease when the
  * token that created it expires (the stand-in does too), so every re-login must be followed by a read under
  * the new token. While an app reads all along, the value served must always be backed by a live lease, and
@@ -14,13 +14,13 @@ let stack: StackExt;
 let sidecar: RunningSidecar | undefined;
 
 beforeAll(async () => {
-  stack = await startStack({ tokenTtlSeconds: 2, tokenMaxTtlSeconds: 6 });
+  stack = await startStack({ tokenTtlSeconds: 3, tokenMaxTtlSeconds: 9 });
   stack.vault.writePolicy(STACK_POLICY, {
     'dyn/creds/*': ['read'],
     'sys/internal/ui/mounts/*': ['read'],
     'sys/leases/renew': ['update'],
   });
-  stack.vault.enableDynamic('dyn', 'app', { ttlSeconds: 3, maxTtlSeconds: 9 });
+  stack.vault.enableDynamic('dyn', 'app', { ttlSeconds: 4, maxTtlSeconds: 12 });
   sidecar = await startSidecar(stack.sidecarEnv({ VAULT_IRSA_SECRETS: JSON.stringify({ db: 'dyn/creds/app' }) }));
   await waitReady(sidecar);
   // answers in bursts, logins first: a re-login's answer and a lease renewal's answer then often reach the
@@ -60,8 +60,9 @@ describe('leases across re-logins (soak)', () => {
       const renewals = stack.vault.requests.filter((r) => r.path === 'sys/leases/renew');
       const refused = renewals.filter((r) => r.status !== 200);
       const output = s.proc.output();
-      // the soak did what it is for: many re-logins with renewals around them
-      expect(relogins).toBeGreaterThanOrEqual(8);
+      // the soak did what it is for: many re-logins with renewals around them (a 3 s token leaves a re-login
+      // 1 s before the old token expires: 2 s TTLs left 0.67 s, which a loaded machine could miss)
+      expect(relogins).toBeGreaterThanOrEqual(5);
       expect(renewals.length).toBeGreaterThanOrEqual(10);
       expect(checks).toBeGreaterThan(100);
       expect(refused.map((r) => `${r.status} at ${r.at}`)).toEqual([]);

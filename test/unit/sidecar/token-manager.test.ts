@@ -6,7 +6,7 @@ import { waitFor } from '../../../stand-ins/child.js';
 
 type Handler = (path: string, body: unknown, token: string | undefined) => { status: number; body?: unknown };
 
-function harness(handler: Handler) {
+function harness(handler: Handler, now?: () => number) {
   const seen: string[] = [];
   const fetch: FetchLike = async (url, init) => {
     const path = url.replace(/^.*?\/v1\//, '');
@@ -29,6 +29,7 @@ function harness(handler: Handler) {
     stsRegion: 'us-east-1',
     log: createLogger('silent', sink),
     loginBackoff: { baseMs: 10, capMs: 20 },
+    ...(now ? { now } : {}),
   });
   return { tm, seen };
 }
@@ -110,22 +111,33 @@ describe('TokenManager', () => {
 
   it('on stop revokes the current token and the ones a re-login replaced that are still alive', async () => {
     const revoked: string[] = [];
-    const h = harness((path, _b, token) => {
-      if (path === 'auth/aws/login') return login(3);
-      if (path === 'auth/token/renew-self') return { status: 500, body: { errors: ['internal error'] } };
-      if (path === 'auth/token/revoke-self') {
-        revoked.push(token as string);
+    // the clock the manager judges "still alive" by: frozen inside the first token's life before stop, so a
+    // loaded machine that notices the re-login late cannot make the first token look expired
+    let firstLoginAt: number | undefined;
+    let frozen: number | undefined;
+    const h = harness(
+      (path, _b, token) => {
+        if (path === 'auth/aws/login') {
+          firstLoginAt ??= Date.now();
+          return login(3);
+        }
+        if (path === 'auth/token/renew-self') return { status: 500, body: { errors: ['internal error'] } };
+        if (path === 'auth/token/revoke-self') {
+          revoked.push(token as string);
+          return { status: 204 };
+        }
         return { status: 204 };
-      }
-      return { status: 204 };
-    });
+      },
+      () => frozen ?? Date.now(),
+    );
     const m = h.tm;
     m.start();
     const first = await m.token();
     await waitFor(() => m.current() !== undefined && m.current() !== first, 10_000);
     const second = m.current() as string;
+    frozen = (firstLoginAt as number) + 2_500;
     await m.stop(100);
-    // the first token lives 3 s and was replaced 2 s in (failed renewal): still alive, so revoked too
+    // the first token lives 3 s and was replaced 2 s in (failed renewal): at 2.5 s still alive, so revoked too
     expect(revoked.sort()).toEqual([first, second].sort());
   });
 });
