@@ -114,7 +114,7 @@ describe('TokenManager', () => {
     // the clock the manager judges "still alive" by: frozen inside the first token's life before stop, so a
     // loaded machine that notices the re-login late cannot make the first token look expired
     let firstLoginAt: number | undefined;
-    let frozen: number | undefined;
+    let frozen: number | undefined = undefined;
     const h = harness(
       (path, _b, token) => {
         if (path === 'auth/aws/login') {
