@@ -1,3 +1,4 @@
+import { setting } from './contract/settings.js';
 import {
   checkAuthMount,
   checkHeaderValue,
@@ -184,17 +185,6 @@ function parseIdentity(env: Env): AwsIdentity {
   );
 }
 
-/**
- * One row per variable: its name, default, what it means (docs/configuration.md lists the same rows; a test
- * compares them) and its parser. A parser gets the trimmed value, or the default, or undefined when neither.
- */
-export interface EnvSetting<T> {
-  readonly name: string;
-  readonly default?: string;
-  readonly description: string;
-  readonly parse: (text: string | undefined) => T;
-}
-const setting = <T>(s: EnvSetting<T>): EnvSetting<T> => s;
 const E = SIDECAR_ENV;
 const D = SIDECAR_DEFAULTS;
 

@@ -2,6 +2,7 @@
  * The webhook's configuration from its environment (docs/configuration.md), validated once at start so a bad
  * default stops the process with one line naming the variable instead of denying every pod later.
  */
+import { setting } from '../sidecar/contract/settings.js';
 import { DEFAULT_STS_REGION, LOG_LEVELS } from '../sidecar/contract/names.js';
 import { SIDECAR_UID } from './inject/names.js';
 import { VaultIrsaError } from '../sidecar/contract/errors.js';
@@ -201,18 +202,10 @@ function loadAutoTls(get: (name: string) => string | undefined): AutoTlsConfig {
  */
 export const RESOURCE_DEFAULTS: SidecarResources = { cpuRequest: '10m', memoryRequest: '64Mi', memoryLimit: '128Mi' };
 
-/**
- * One row per variable: name, default, meaning (docs/configuration.md has the same rows; a test compares them)
- * and parser. A parser gets the trimmed value, or the default, or undefined when neither; it throws a
- * ConfigError naming the variable. What spans several variables is a named step below.
+/*
+ * The table below has one row per variable (sidecar/contract/settings.ts); each parser throws a ConfigError
+ * naming its variable. What spans several variables is a named step below.
  */
-export interface EnvSetting<T> {
-  readonly name: string;
-  readonly default?: string;
-  readonly description: string;
-  readonly parse: (text: string | undefined) => T;
-}
-const setting = <T>(s: EnvSetting<T>): EnvSetting<T> => s;
 const q = JSON.stringify;
 
 function durationAtLeast(name: string, minMs: number, problem: string): (t: string | undefined) => number {
