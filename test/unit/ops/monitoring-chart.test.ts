@@ -3,7 +3,6 @@
  * JSON and the plain scrape configs, checked without helm; then rendered by a real helm where it exists (one
  * `skipped:` line where it does not).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +10,11 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Ajv } from 'ajv';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { Metrics } from '../../../sidecar/metrics.js';
 import { createMetrics } from '../../../webhook/metrics.js';
 import { HEALTH_PORT_NAME, INJECTED_LABEL } from '../../../webhook/inject/names.js';
-import { at, CHART, isObj, loadValues, read, type Obj } from '../ship/ship-helpers.js';
+import { at, CHART, helmTemplate, isObj, loadValues, read, type Obj } from '../ship/ship-helpers.js';
 import {
   chartRenderedRuleGroups,
   dashboard,
@@ -245,26 +244,7 @@ describe('the plain scrape configs (manifests/monitoring)', () => {
     'metrics.dashboard.enabled=true',
     'metrics.prometheusRule.for.VaultIrsaSecretStale=5s',
   ];
-  function render(extra: string[]): Obj[] {
-    const r = spawnSync(
-      helmPath as string,
-      [
-        'template',
-        'vault-irsa',
-        CHART,
-        '--namespace',
-        'vault-irsa',
-        '--kube-version',
-        '1.30.0',
-        ...extra.flatMap((s) => ['--set', s]),
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
-    if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-    return parseAllDocuments(r.stdout)
-      .map((d) => d.toJS() as unknown)
-      .filter(isObj);
-  }
+  const render = (extra: string[]): Obj[] => helmTemplate(helmPath as string, extra);
 
   test('the default render has none of them', () => {
     const kinds = render([]).map((d) => d.kind);

@@ -3,12 +3,10 @@
  * and (where helm exists) the rendered policy: ingress on the HTTPS port only, from anywhere unless CIDRs or
  * namespaces are given, selecting exactly the webhook's pods.
  */
-import { spawnSync } from 'node:child_process';
 import { Ajv } from 'ajv';
-import { parseAllDocuments } from 'yaml';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { kubeTool } from '../../support/kube-tools.js';
-import { CHART, at, isObj, loadValues, read, type Obj } from './ship-helpers.js';
+import { at, helmTemplate, loadValues, read, type Obj } from './ship-helpers.js';
 
 const schema = JSON.parse(read('charts/vault-irsa/values.schema.json')) as Obj;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -52,24 +50,7 @@ const withHelm = hasHelm ? describe : describe.skip;
 
 function render(sets: string[]): Obj[] {
   if (!('path' in HELM)) throw new Error('helm is not available');
-  const r = spawnSync(
-    HELM.path,
-    [
-      'template',
-      'vault-irsa',
-      CHART,
-      '--namespace',
-      'vault-irsa',
-      '--kube-version',
-      '1.30.0',
-      ...sets.flatMap((s) => ['--set', s]),
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout)
-    .map((d) => d.toJS() as unknown)
-    .filter(isObj);
+  return helmTemplate(HELM.path, sets);
 }
 
 withHelm('rendered', () => {

@@ -1,4 +1,5 @@
 /** Shared by the packaging tests: repository paths, file loaders, and the chart's defaults as data. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,4 +221,17 @@ export function findKind(docs: Obj[], kind: string, name?: string): Obj {
   const found = docs.find((d) => d.kind === kind && (name === undefined || at(d, 'metadata.name') === name));
   if (!found) throw new Error(`no ${kind}${name ? ` ${name}` : ''} found`);
   return found;
+}
+
+/**
+ * `helm template` of the chart with `--set` values, as parsed objects, by the given helm binary (the real one
+ * from test/support/kube-tools.ts). Kubernetes 1.30, release vault-irsa in namespace vault-irsa.
+ */
+export function helmTemplate(helm: string, sets: string[]): Obj[] {
+  const args = ['template', 'vault-irsa', CHART, '--namespace', 'vault-irsa', '--kube-version', '1.30.0'];
+  const r = spawnSync(helm, [...args, ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as unknown)
+    .filter(isObj);
 }
