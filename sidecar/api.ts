@@ -86,8 +86,27 @@ const API_LIMITS: ListenerLimits = {
 const GONE = 0;
 
 const FORWARDED_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
-/** headers that decide access: each at most once */
-const SINGLE_HEADERS = ['host', 'authorization', 'x-vault-token'] as const;
+/**
+ * The first header that decides access (Host, Authorization, X-Vault-Token) the request repeats, from rawHeaders as sent. On every read: no allocation
+ * (req.headersDistinct would build an object of arrays for all headers), a name is lower-cased only when its
+ * length matches one of the three.
+ */
+function repeatedHeader(raw: string[]): string | undefined {
+  let host = 0;
+  let authorization = 0;
+  let vaultToken = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === 4) {
+      if (n.toLowerCase() === 'host' && ++host > 1) return 'host';
+    } else if (n.length === 13) {
+      const l = n.toLowerCase();
+      if (l === 'authorization' && ++authorization > 1) return 'authorization';
+      if (l === 'x-vault-token' && ++vaultToken > 1) return 'x-vault-token';
+    }
+  }
+  return undefined;
+}
 
 /**
  * The first segments after /v1/ that are this API's own; any other /v1/ path is the Vault view. A Vault
@@ -171,7 +190,7 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     }
     // node keeps the first of a repeated Host or Authorization and drops the rest: which one counts must
     // not depend on that, so a request that repeats one is refused
-    const repeated = SINGLE_HEADERS.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
+    const repeated = repeatedHeader(req.rawHeaders);
     if (repeated !== undefined) return fail(400, 'bad_request', `the ${repeated} header is given more than once`);
     const host = checkHost(h.host, req.httpVersion);
     if (host === 'missing')
