@@ -19,10 +19,13 @@
  *   SDK, and the sidecar evaluates only the credential provider its env configures. Splitting those into chunk
  *   files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise Node's path
  *   functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
- * - Whitespace and syntax are minified, identifiers are not: names stay as written (error classes set
- *   `this.name = new.target.name`, stack traces stay readable) with no runtime helper. esbuild's keepNames
- *   would re-attach renamed functions' names with a defineProperty call at every closure creation, which
- *   showed in request-path profiles.
+ * - Whitespace and syntax are minified in both. The sidecar's identifiers are minified too: V8 keeps a module's
+ *   whole source text and every function's scope names on the heap, so a smaller text is private memory saved in
+ *   every pod (idle RssAnon 12.2 → 11.2 MB measured side by side; 918 → 557 KiB). Its error classes declare
+ *   their names (`override readonly name = 'ConfigError'`, checked by test/unit/shape/error-base.test.ts), as
+ *   new.target.name is mangled there. esbuild's keepNames is not used: it re-attaches renamed functions' names
+ *   with a defineProperty call at every closure creation, which showed in request-path profiles. The webhook
+ *   (one per cluster) keeps its identifiers, so its stack traces read as written.
  * - The sidecar serves HTTP on node:http alone: fastify (about 10 MB of private memory once loaded) is the
  *   webhook's only. The build fails if anything pulls a module listed in FORBIDDEN into a program's bundle.
  * - The webhook gives fastify no JSON schema, so fastify's schema compilers (ajv, fast-json-stringify:
@@ -150,6 +153,7 @@ const results = await Promise.all(
       mainFields: ['module', 'main'],
       minifyWhitespace: true,
       minifySyntax: true,
+      minifyIdentifiers: name === 'vault-irsa-sidecar',
       legalComments: 'none',
       sourcemap: false,
       logLevel: 'warning',

@@ -4,6 +4,7 @@ export { VaultIrsaError };
 
 /** A missing or malformed variable; `variable` names it so the start-up line can say which. */
 export class ConfigError extends VaultIrsaError {
+  override readonly name = 'ConfigError';
   readonly variable: string;
   constructor(variable: string, message: string) {
     super('config_invalid', `${variable}: ${message}`);
@@ -13,6 +14,7 @@ export class ConfigError extends VaultIrsaError {
 
 /** No usable pod identity reached the sidecar (neither web identity nor Pod Identity env). */
 export class CredentialsError extends VaultIrsaError {
+  override readonly name = 'CredentialsError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('aws_credentials', message, options);
   }
@@ -23,6 +25,7 @@ export class CredentialsError extends VaultIrsaError {
  * KV v2 mount itself): retrying cannot help, so it is not retried.
  */
 export class SecretPathError extends VaultIrsaError {
+  override readonly name = 'SecretPathError';
   constructor(message: string) {
     super('invalid_secret_path', message);
   }
@@ -33,6 +36,7 @@ export class SecretPathError extends VaultIrsaError {
  * token): it is neither stored nor served. The message names the secret, never the token.
  */
 export class SecretRefusedError extends VaultIrsaError {
+  override readonly name = 'SecretRefusedError';
   constructor(message: string) {
     super('secret_refused', message);
   }
@@ -44,6 +48,7 @@ export class SecretRefusedError extends VaultIrsaError {
  * 1: the environment). startSidecar throws it; only the entry point prints and exits.
  */
 export class StartupError extends VaultIrsaError {
+  override readonly name = 'StartupError';
   readonly variable: string;
   readonly exitCode: number;
   constructor(

@@ -3,6 +3,7 @@ import { fullJitter, isRetryableStatus, parseRetryAfter, type BackoffPolicy } fr
 
 /** Vault answered with a non-success status. `errors` are Vault's own messages (never carry our secrets). */
 export class VaultError extends VaultIrsaError {
+  override readonly name = 'VaultError';
   readonly status: number;
   readonly errors: string[];
   readonly body: unknown;
@@ -18,6 +19,7 @@ export class VaultError extends VaultIrsaError {
 
 /** No answer: connection refused or reset, DNS, TLS, or the per-call timeout. */
 export class VaultUnreachableError extends VaultIrsaError {
+  override readonly name = 'VaultUnreachableError';
   constructor(operation: string, reason: string, options?: { cause?: unknown }) {
     super('vault_unreachable', `Vault ${operation}: unreachable (${reason})`, options);
   }
@@ -28,6 +30,7 @@ export class VaultUnreachableError extends VaultIrsaError {
  * must be). The same path answers the same way next time, so callers do not retry it quickly.
  */
 export class VaultBadResponseError extends VaultIrsaError {
+  override readonly name = 'VaultBadResponseError';
   constructor(operation: string, what: string) {
     super('vault_bad_response', `Vault ${operation}: unexpected answer (${what})`);
   }
@@ -38,6 +41,7 @@ export class VaultBadResponseError extends VaultIrsaError {
  * second one in a row, or one without a usable Location. Names where it pointed, never the token.
  */
 export class VaultRedirectError extends VaultIrsaError {
+  override readonly name = 'VaultRedirectError';
   readonly status: number;
   constructor(operation: string, status: number, reason: string) {
     super('vault_redirect', `Vault ${operation}: ${status} redirect not followed: ${reason}`);

@@ -7,6 +7,8 @@ export class VaultIrsaError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    // a subclass the sidecar bundle ships declares `override readonly name = '<its class name>'`: that bundle
+    // minifies identifiers, so there new.target.name is a mangled one (test/unit/shape/error-base.test.ts)
     this.name = new.target.name;
   }
 }

@@ -2,7 +2,7 @@
  * One error base: every error class either program exports extends VaultIrsaError and carries a stable,
  * snake_case `code`, so callers branch on the code and never on message text (which is for people).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultIrsaError } from '../../../sidecar/errors.js';
@@ -50,4 +50,17 @@ test('webhook errors carry their code and name like the sidecar ones', async () 
     expect([err.code, err.name]).toEqual([code, name]);
     expect(err.code).toMatch(/^[a-z][a-z0-9_]*$/);
   }
+});
+
+test('every exported error class of sidecar/ declares its own name (the sidecar bundle minifies class names)', async () => {
+  const missing: string[] = [];
+  for (const file of sources('sidecar')) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const mod = (await import(join(ROOT, file))) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(mod)) {
+      if (typeof value !== 'function' || !(value.prototype instanceof VaultIrsaError)) continue;
+      if (!text.includes(`override readonly name = '${name}';`)) missing.push(`${file}:${name}`);
+    }
+  }
+  expect(missing).toEqual([]);
 });
