@@ -49,7 +49,8 @@ const programs = ['vault-irsa-sidecar', 'vault-irsa-webhook'];
 
 /** Packages a program's bundle must not contain (matched against node_modules paths of its inputs). */
 const FORBIDDEN = {
-  'vault-irsa-sidecar': ['fastify', '@fastify', 'find-my-way', 'light-my-request', 'avvio'],
+  'vault-irsa-sidecar': ['fastify', '@fastify', 'find-my-way', 'light-my-request', 'avvio', 'prom-client'],
+  'vault-irsa-webhook': ['prom-client'],
 };
 
 const STUB = `'use strict';
@@ -87,10 +88,6 @@ const LAZY = [
   ['./transport', 'pino/lib/tools.js'],
   ['./lib/transport', 'pino/pino.js'],
   ['./lib/multistream', 'pino/pino.js'],
-  // prom-client: Summary (t-digest), Pushgateway (http, https, zlib), the cluster aggregator
-  ['./lib/summary', 'prom-client/index.js'],
-  ['./lib/pushgateway', 'prom-client/index.js'],
-  ['./lib/cluster', 'prom-client/index.js'],
 ].map(([mod, importer]) => [
   mod,
   new RegExp(`[\\\\/]node_modules[\\\\/]${importer.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]')}$`),

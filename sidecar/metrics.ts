@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './metrics-registry.js';
 
 /**
  * How often prom-client's event-loop-lag sampler wakes the process. Its default, 10 ms, is a timer firing 100

@@ -1,6 +1,6 @@
 /** Prometheus metrics on the webhook's own Registry (so tests and embedders never share prom-client's global one). */
 import { X509Certificate } from 'node:crypto';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../sidecar/metrics-registry.js';
 
 export interface WebhookMetrics {
   registry: Registry;

@@ -30,6 +30,7 @@ test.each([
     "import { SIDECAR_ENV } from '../sidecar/contract/names.js';\nexport const x = SIDECAR_ENV;\n",
     false,
   ],
+  ['webhook/x.ts', "import { Counter } from '../sidecar/metrics-registry.js';\nexport const x = Counter;\n", false],
   ['sidecar/x.ts', "import { A } from '../webhook/annotations.js';\nexport const x = A;\n", true],
   ['sidecar/x.ts', "import { SIDECAR_ENV } from './contract/names.js';\nexport const x = SIDECAR_ENV;\n", false],
   ['sidecar/contract/x.ts', "import { ConfigError } from '../errors.js';\nexport const x = ConfigError;\n", true],
