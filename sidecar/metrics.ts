@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './metrics-registry.js';
 
 /**
- * How often prom-client's event-loop-lag sampler wakes the process. Its default, 10 ms, is a timer firing 100
+ * How often the event-loop-lag sampler wakes the process. prom-client's default, 10 ms, was a timer firing 100
  * times a second in a process that otherwise sleeps for minutes between refreshes: most of an idle sidecar's
  * CPU (measured 3-7 ms of CPU per second idle with it, under 1 with this). A blocked loop still shows: each
  * one-second sample records how late it fired. The metric names and types are unchanged.
@@ -11,8 +11,8 @@ export const EVENT_LOOP_SAMPLE_MS = 1000;
 export const SECRET_ERROR_CODES = ['vault_permission_denied', 'secret_not_found', 'vault_unavailable'] as const;
 
 /**
- * The sidecar's own registry (not prom-client's global one). Labels are closed sets: an operation name,
- * an outcome or status code, a declared secret's name. Never a path, a value or a token.
+ * The sidecar's own registry (sidecar/metrics-registry.ts; there is no global one). Labels are closed sets: an
+ * operation name, an outcome or status code, a declared secret's name. Never a path, a value or a token.
  */
 export class Metrics {
   readonly registry = new Registry();

@@ -1,4 +1,4 @@
-/** Prometheus metrics on the webhook's own Registry (so tests and embedders never share prom-client's global one). */
+/** Prometheus metrics on the webhook's own Registry (sidecar/metrics-registry.ts: small, same exposition as prom-client). */
 import { X509Certificate } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '../sidecar/metrics-registry.js';
 
@@ -11,7 +11,7 @@ export interface WebhookMetrics {
   tlsNotAfter: Gauge;
 }
 
-/** prom-client's event-loop-lag sampler once a second rather than every 10 ms: an idle webhook sleeps */
+/** the event-loop-lag sampler once a second rather than every 10 ms (prom-client's default): an idle webhook sleeps */
 export const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {

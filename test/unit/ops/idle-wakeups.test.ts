@@ -1,6 +1,6 @@
 /**
- * An idle sidecar (and webhook) must sleep: the only timer the metrics add is prom-client's event-loop-lag
- * sampler, and it must not fire every 10 ms (prom-client's default, 100 wake-ups a second, which was most of
+ * An idle sidecar (and webhook) must sleep: the only timer the metrics add is the event-loop-lag sampler, and
+ * it must not fire every 10 ms (prom-client's default, 100 wake-ups a second, which was most of
  * an idle sidecar's CPU). Checked by what each registry asks monitorEventLoopDelay for, not by timing.
  */
 import perfHooks from 'node:perf_hooks';
