@@ -198,9 +198,24 @@ export class Counter<T extends string = string> extends ValueMetric<T> {
     this.add(l, value ?? 1, key);
   }
 
-  /** A handle on one series (prom-client's `labels({...})`), for a hot path that always counts the same one. */
+  /**
+   * A handle on one series (prom-client's `labels({...})`), for a hot path that always counts the same one: its
+   * key is worked out once. Labels this counter does not have are refused at each inc(), as by prom-client.
+   */
   labels(labels: Labels<T>): { inc: (value?: number) => void } {
-    return { inc: (value?: number) => this.inc(labels, value) };
+    const l = labels as Record<string, LabelValue>;
+    try {
+      this.validate(l);
+    } catch {
+      return { inc: (value?: number) => this.inc(labels, value) };
+    }
+    const key = this.key(l);
+    return {
+      inc: (value?: number) => {
+        if (value === undefined) this.add(l, 1, key);
+        else this.inc(labels, value);
+      },
+    };
   }
 }
 

@@ -125,7 +125,7 @@ type Target = 'counter' | 'plainCounter' | 'gauge' | 'plainGauge' | 'histogram' 
 type LabelSet = Partial<Record<'a' | 'b', string>>;
 interface Op {
   target: Target;
-  method: 'inc' | 'dec' | 'set' | 'observe';
+  method: 'inc' | 'dec' | 'set' | 'observe' | 'labels';
   labels: [string, string][] | undefined;
   value: number | undefined;
 }
@@ -151,7 +151,7 @@ const value = fc.option(
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     target: fc.constantFrom<Target>('counter', 'plainCounter'),
-    method: fc.constant('inc' as const),
+    method: fc.constantFrom('inc' as const, 'labels' as const),
     labels,
     value,
   }),
@@ -174,7 +174,12 @@ function apply(metric: unknown, o: Op): boolean {
   const l: LabelSet | undefined = o.labels && Object.fromEntries(o.labels);
   const args = l === undefined ? [o.value] : [l, o.value];
   try {
-    (metric as Record<string, (...a: unknown[]) => void>)[o.method]?.(...args);
+    // labels(): a handle on one series, counted through twice (the sidecar's served-200 counter)
+    if (o.method === 'labels') {
+      const handle = (metric as { labels: (l: LabelSet) => { inc: (v?: number) => void } }).labels(l ?? {});
+      handle.inc(o.value);
+      handle.inc();
+    } else (metric as Record<string, (...a: unknown[]) => void>)[o.method]?.(...args);
     return false;
   } catch {
     return true;
