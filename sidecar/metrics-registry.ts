@@ -50,6 +50,15 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
+/** A promise of f()'s result; one that rejects if f throws (a collect that fails), as an async function's would. */
+function settle<R>(f: () => R): Promise<R> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
 function escapeString(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
@@ -125,8 +134,10 @@ abstract class Metric<T extends string> {
   }
 
   get(): Promise<MetricSnapshot> {
-    this.collect?.();
-    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values: this.samples() });
+    return settle(() => {
+      this.collect?.();
+      return { name: this.name, help: this.help, type: this.type, values: this.samples() };
+    });
   }
 
   /** `\n`-prefixed sample lines */
@@ -364,9 +375,11 @@ export class Registry {
 
   /** The text exposition of every metric, in registration order (each collected just before it is written). */
   metrics(): Promise<string> {
-    let out = '';
-    for (const m of this.byName.values()) out += `${out === '' ? '' : '\n\n'}${m.exposition()}`;
-    return Promise.resolve(`${out}\n`);
+    return settle(() => {
+      let out = '';
+      for (const m of this.byName.values()) out += `${out === '' ? '' : '\n\n'}${m.exposition()}`;
+      return `${out}\n`;
+    });
   }
 }
 

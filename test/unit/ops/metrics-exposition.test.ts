@@ -254,3 +254,21 @@ test('get() reads a metric as prom-client’s does (tests read gauges and counte
   expect(strip(await r.gauge.ours.get())).toEqual(strip(await r.gauge.prom.get()));
   expect(strip(await r.counter.ours.get())).toEqual(strip(await r.counter.prom.get()));
 });
+
+test('a collect that throws makes metrics() and get() reject, never throw at the caller (health.ts answers 500)', async () => {
+  const registry = new ours.Registry();
+  const broken = new ours.Gauge({
+    name: 'broken',
+    help: 'its collect fails',
+    registers: [registry],
+    collect: () => {
+      throw new Error('no /proc');
+    },
+  });
+  let scrape: Promise<string> | undefined;
+  expect(() => (scrape = registry.metrics())).not.toThrow();
+  await expect(scrape).rejects.toThrow('no /proc');
+  let read: Promise<unknown> | undefined;
+  expect(() => (read = broken.get())).not.toThrow();
+  await expect(read).rejects.toThrow('no /proc');
+});
