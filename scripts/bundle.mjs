@@ -49,7 +49,25 @@ const programs = ['vault-irsa-sidecar', 'vault-irsa-webhook'];
 
 /** Packages a program's bundle must not contain (matched against node_modules paths of its inputs). */
 const FORBIDDEN = {
-  'vault-irsa-sidecar': ['fastify', '@fastify', 'find-my-way', 'light-my-request', 'avvio', 'prom-client'],
+  'vault-irsa-sidecar': [
+    'fastify',
+    '@fastify',
+    'find-my-way',
+    'light-my-request',
+    'avvio',
+    'prom-client',
+    // the AWS SDK's clients and credential chain: sidecar/aws makes the two credential calls itself. The
+    // SigV4 signer of the Vault login stays (@smithy/signature-v4, and the @smithy/core helpers it imports,
+    // mostly tree-shaken; this list is matched against the bundle's inputs, shaken or not)
+    '@aws-sdk',
+    '@smithy/node-http-handler',
+    '@smithy/fetch-http-handler',
+    '@smithy/credential-provider-imds',
+    '@smithy/core/dist-cjs',
+    '@smithy/core/dist-es/submodules/retry',
+    '@smithy/core/dist-es/submodules/cbor',
+    'bowser',
+  ],
   'vault-irsa-webhook': ['prom-client'],
 };
 

@@ -1,6 +1,8 @@
 import type { AwsIdentity } from './config.js';
 import { CredentialsError } from './errors.js';
 import type { AwsCredentials } from './iam-login.js';
+import { fetchContainerCredentials } from './aws/container-credentials.js';
+import { assumeRoleEndpoint, assumeRoleWithWebIdentity } from './aws/sts-web-identity.js';
 
 export type CredentialProvider = () => Promise<AwsCredentials>;
 
@@ -8,8 +10,7 @@ export type CredentialProvider = () => Promise<AwsCredentials>;
 export const REFRESH_WINDOW_MS = 5 * 60_000;
 
 /**
- * Wraps a provider so it is called once per credential lifetime: fromTokenFile alone calls STS on every
- * call. Concurrent callers share one fetch; if a refresh fails while the old credentials are still valid,
+ * Wraps a provider so it is called once per credential lifetime: each call to STS returns new credentials. Concurrent callers share one fetch; if a refresh fails while the old credentials are still valid,
  * those are used and the next call tries again.
  */
 export function memoize(provider: CredentialProvider, now: () => number = Date.now): CredentialProvider {
@@ -45,8 +46,9 @@ export function sessionNameFor(hostname: string | undefined): string {
 }
 
 /**
- * The sidecar's own chain: only the identity found in the env (web identity or Pod Identity), never
- * IMDS. The SDK is imported lazily so start-up does not pay for it before the first login.
+ * The sidecar's own chain: only the identity found in the env (web identity or Pod Identity), never IMDS,
+ * never shared config files. Both calls are small modules on node:http(s) (sidecar/aws), not the AWS SDK:
+ * its client stack cost every pod about 1.5 MB of private memory even unevaluated (scripts/bundle.mjs).
  */
 export function createCredentialProvider(
   identity: AwsIdentity,
@@ -54,24 +56,24 @@ export function createCredentialProvider(
   env: NodeJS.ProcessEnv = process.env,
 ): CredentialProvider {
   const raw: CredentialProvider = async () => {
-    const { fromTokenFile, fromHttp } = await import('@aws-sdk/credential-providers');
     try {
       if (identity.kind === 'web-identity') {
-        return await fromTokenFile({
-          webIdentityTokenFile: identity.tokenFile,
+        return await assumeRoleWithWebIdentity({
+          endpoint: assumeRoleEndpoint(region, env),
           roleArn: identity.roleArn,
-          roleSessionName: identity.sessionName ?? sessionNameFor(env.HOSTNAME),
-          clientConfig: { region, maxAttempts: 3 },
-        })();
+          sessionName: identity.sessionName ?? sessionNameFor(env.HOSTNAME),
+          tokenFile: identity.tokenFile,
+        });
       }
-      return await fromHttp({
-        awsContainerCredentialsFullUri: identity.fullUri,
-        ...(identity.authorizationTokenFile
-          ? { awsContainerAuthorizationTokenFile: identity.authorizationTokenFile }
-          : {}),
-        timeout: 5_000,
-        maxRetries: 2,
-      })();
+      const token = env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+      return await fetchContainerCredentials({
+        fullUri: identity.fullUri,
+        ...(identity.authorizationTokenFile !== undefined
+          ? { tokenFile: identity.authorizationTokenFile }
+          : token
+            ? { token }
+            : {}),
+      });
     } catch (e) {
       const err = e as { name?: string; message?: string };
       const source =

@@ -1,8 +1,8 @@
 /**
- * The AWS SDK's credential providers are loaded on the first login that needs credentials, and only the one
- * the pod's identity uses: web identity never loads the container (Pod Identity) provider and vice versa,
- * and nothing loads the shared-config, SSO, process or IMDS providers. Observed in a child process on the
- * tsc build, with a preload that records every @aws-sdk / @smithy module the CommonJS loader is asked for.
+ * The sidecar's credential path loads no AWS SDK module at all, before or after its first call, for either
+ * identity: both calls are the sidecar's own (sidecar/aws), and nothing may bring back the SDK's credential
+ * chain (shared config, SSO, process, IMDS). Observed in a child process on the tsc build, with preloads that
+ * record every @aws-sdk / @smithy module the CommonJS loader or the ES module resolver is asked for.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const MODULE = resolve(process.cwd(), 'dist/sidecar/aws-credentials.js');
+/** the ES module side of the trace: every specifier resolved, on the loader's thread */
+const ESM_HOOK = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (/^@(aws-sdk|smithy)\\//.test(specifier)) appendFileSync(process.env.TRACE_FILE, specifier + '\\n');
+  return next(specifier, context);
+}
+`;
 let dir: string;
 
 beforeAll(async () => {
@@ -18,6 +25,7 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'trace.cjs'),
     `const Module = require('node:module');
+Module.register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(ESM_HOOK))});
 const fs = require('node:fs');
 const seen = new Set();
 const load = Module._load;
@@ -37,9 +45,13 @@ const { createCredentialProvider } = await import(${JSON.stringify(MODULE)});
 const identity = process.argv[2] === 'web'
   ? { kind: 'web-identity', roleArn: 'arn:aws:iam::123456789012:role/x', tokenFile: ${JSON.stringify(join(dir, 'token'))} }
   : { kind: 'pod-identity', fullUri: 'http://192.0.2.1/credentials' };
-const provider = createCredentialProvider(identity, 'us-east-1', {});
+if (process.argv[2] === 'sdk') await import(${JSON.stringify(resolve(process.cwd(), 'dist/sidecar/iam-login.js'))});
+const provider = createCredentialProvider(identity, 'us-east-1', process.env);
 appendFileSync(process.env.TRACE_FILE, '--- first call\\n');
-await provider().catch(() => undefined);
+await provider().then(
+  () => appendFileSync(process.env.TRACE_FILE, '--- got credentials\\n'),
+  (e) => appendFileSync(process.env.TRACE_FILE, '--- ' + e.name + ': ' + e.message.split('\\n')[0] + '\\n'),
+);
 `,
   );
 });
@@ -48,7 +60,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function trace(kind: 'web' | 'pod'): Promise<{ before: string[]; after: string[] }> {
+async function trace(kind: 'web' | 'pod' | 'sdk'): Promise<{ before: string[]; after: string[] }> {
   const file = join(dir, `trace-${kind}`);
   const r = spawnSync(process.execPath, ['--require', join(dir, 'trace.cjs'), join(dir, 'probe.mjs'), kind], {
     env: {
@@ -68,24 +80,27 @@ async function trace(kind: 'web' | 'pod'): Promise<{ before: string[]; after: st
   return { before: lines.slice(0, mark), after: lines.slice(mark + 1) };
 }
 
-const OTHERS =
-  /credential-provider-(ini|sso|process|node|env|cognito-identity|login)|credential-provider-imds|token-providers/;
-
-describe('AWS SDK credential providers load lazily, only the one used', () => {
-  it('web identity: nothing until the first call, then the web-identity provider and STS only', async () => {
-    const { before, after } = await trace('web');
-    expect(before).toEqual([]);
-    expect(after).toContain('@aws-sdk/credential-provider-web-identity');
-    expect(after).not.toContain('@aws-sdk/credential-provider-http');
-    expect(after.filter((m) => OTHERS.test(m))).toEqual([]);
+describe('the credential path loads no AWS SDK module', () => {
+  it('the trace sees the SigV4 signer the Vault login imports as an ES module (an empty trace means something)', async () => {
+    const { before } = await trace('sdk');
+    expect(before).toContain('@smithy/signature-v4');
   });
 
-  it('EKS Pod Identity: nothing until the first call, then the container provider only (no STS client)', async () => {
+  it('web identity: nothing before the first call, nothing after; the call fails on its own terms', async () => {
+    const { before, after } = await trace('web');
+    expect(before).toEqual([]);
+    expect(after).toEqual([
+      expect.stringMatching(/^--- CredentialsError: could not get AWS credentials from web identity/),
+    ]);
+    expect(after[0]).toContain('ECONNREFUSED');
+  });
+
+  it('EKS Pod Identity: nothing before the first call, nothing after; the agent URL is refused', async () => {
     const { before, after } = await trace('pod');
     expect(before).toEqual([]);
-    expect(after).toContain('@aws-sdk/credential-provider-http');
-    expect(after).not.toContain('@aws-sdk/credential-provider-web-identity');
-    expect(after).not.toContain('@aws-sdk/nested-clients/sts');
-    expect(after.filter((m) => OTHERS.test(m))).toEqual([]);
+    expect(after).toEqual([
+      expect.stringMatching(/^--- CredentialsError: could not get AWS credentials from EKS Pod Identity/),
+    ]);
+    expect(after[0]).toContain('URL not accepted');
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * One HTTP(S) exchange for the credential calls (STS, the EKS Pod Identity agent), on node:http/node:https:
+ * a deadline for the whole exchange, a cap on the answer's size, a fresh connection each time (one call an
+ * hour keeps no idle socket open). The thin I/O shell; the callers' logic is pure.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** for the whole exchange: connect, send, the full answer */
+  timeoutMs: number;
+  /** a longer answer is refused */
+  maxBytes: number;
+}
+
+export type HttpSend = (url: URL, call: HttpCall) => Promise<HttpAnswer>;
+
+/** A failed exchange, named for the retry rules (TimeoutError, ResponseTooLarge) or carrying Node's errno code. */
+export class HttpCallError extends Error {
+  readonly code: string | undefined;
+  constructor(name: string, message: string, code?: string) {
+    super(message);
+    this.name = name;
+    this.code = code;
+  }
+}
+
+export const send: HttpSend = (url, call) =>
+  new Promise<HttpAnswer>((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers = { ...call.headers };
+    if (call.body !== undefined) headers['content-length'] = String(Buffer.byteLength(call.body));
+    let settled = false;
+    const fail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(e);
+    };
+    const req = request(url, { method: call.method, headers, agent: false }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > call.maxBytes) {
+          res.destroy();
+          fail(new HttpCallError('ResponseTooLarge', `${url.host} answered more than ${call.maxBytes} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', (e) => fail(transportError(url, e)));
+      res.on('aborted', () =>
+        fail(new HttpCallError('Error', `${url.host} closed the connection mid-answer`, 'ECONNRESET')),
+      );
+    });
+    const timer = setTimeout(
+      () => fail(new HttpCallError('TimeoutError', `no full answer from ${url.host} within ${call.timeoutMs} ms`)),
+      call.timeoutMs,
+    );
+    req.on('error', (e) => fail(transportError(url, e)));
+    req.end(call.body);
+  });
+
+/** Node's socket error, reworded so it names the host and the errno code, nothing from the request. */
+function transportError(url: URL, e: NodeJS.ErrnoException): HttpCallError {
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  return new HttpCallError('Error', `${url.host}: ${code ?? e.message}`, code);
+}
