@@ -52,8 +52,8 @@ export const send: HttpSend = (url, call) =>
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > call.maxBytes) {
-          res.destroy();
           fail(new HttpCallError('ResponseTooLarge', `${url.host} answered more than ${call.maxBytes} bytes`));
+          res.destroy();
           return;
         }
         chunks.push(chunk);

@@ -117,7 +117,7 @@ export async function assumeRoleWithWebIdentity(call: WebIdentityCall, deps: Cal
     try {
       const answer = await send(call.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', accept: 'text/xml' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body,
         timeoutMs: ATTEMPT_TIMEOUT_MS,
         maxBytes: MAX_ANSWER_BYTES,

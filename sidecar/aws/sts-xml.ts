@@ -25,7 +25,7 @@ export function decodeXmlEntities(s: string): string {
   if (!s.includes('&')) return s;
   return s.replace(/&(#x[0-9a-fA-F]{1,8}|#[0-9]{1,10}|[a-zA-Z]{2,4});/g, (whole, ref: string) => {
     if (ref.charCodeAt(0) !== 35 /* # */) return NAMED[ref] ?? whole;
-    const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
     // XML's Char production: no NUL, no lone surrogates, nothing past U+10FFFF
     if (code < 1 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return whole;
     return String.fromCodePoint(code);
