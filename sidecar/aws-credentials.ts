@@ -75,13 +75,14 @@ export function createCredentialProvider(
             : {}),
       });
     } catch (e) {
-      const err = e as { name?: string; message?: string };
+      // the AWS error code where there is one (InvalidIdentityToken, TimeoutError, ...), as the SDK's errors were named
+      const err = e as { name?: string; message?: string; awsCode?: string };
       const source =
         identity.kind === 'web-identity'
           ? `web identity (AWS_ROLE_ARN=${identity.roleArn}, AWS_WEB_IDENTITY_TOKEN_FILE=${identity.tokenFile})`
           : `EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI=${identity.fullUri})`;
       throw new CredentialsError(
-        `could not get AWS credentials from ${source}: ${err.name ?? 'Error'}: ${firstLine(err.message)}`,
+        `could not get AWS credentials from ${source}: ${err.awsCode ?? err.name ?? 'Error'}: ${firstLine(err.message)}`,
       );
     }
   };

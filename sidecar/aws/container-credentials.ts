@@ -5,16 +5,20 @@
  * HTTPS, loopback or the ECS/EKS link-local agent addresses.
  */
 import { readFile } from 'node:fs/promises';
+import { VaultIrsaError } from '../errors.js';
 import type { AwsCredentials } from '../iam-login.js';
 import { send as defaultSend, type HttpSend } from './http-call.js';
+import { redact, scrubbed } from './scrub.js';
 import { parseDateTime } from './sts-xml.js';
 
 /** A refused URL or token, or an answer that is not credentials; the message never holds the token. */
-export class ContainerCredentialsError extends Error {
+export class ContainerCredentialsError extends VaultIrsaError {
+  override readonly name = 'ContainerCredentialsError';
+  /** what the SDK called these, which the sidecar's error message keeps */
+  readonly awsCode = 'CredentialsProviderError';
   readonly status: number | undefined;
   constructor(message: string, status?: number) {
-    super(message);
-    this.name = 'CredentialsProviderError';
+    super('container_credentials_failed', message);
     this.status = status;
   }
 }
@@ -54,7 +58,8 @@ export function parseContainerAnswer(status: number, body: string, secret?: stri
       try {
         const o = JSON.parse(body) as Record<string, unknown>;
         const m = o.Message ?? o.message;
-        if (typeof m === 'string') said = `: ${redact(m.split('\n')[0] ?? '', secret).slice(0, 200)}`;
+        if (typeof m === 'string')
+          said = `: ${redact(m.split('\n')[0] ?? '', secret, 'authorization token').slice(0, 200)}`;
       } catch {
         // no JSON: the status says enough
       }
@@ -83,10 +88,6 @@ export function parseContainerAnswer(status: number, body: string, secret?: stri
       status,
     );
   return { accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: Token, expiration };
-}
-
-function redact(s: string, secret: string | undefined): string {
-  return secret !== undefined && secret.length >= 8 ? s.split(secret).join('[authorization token]') : s;
 }
 
 export interface ContainerCall {
@@ -139,16 +140,8 @@ export async function fetchContainerCredentials(
       });
       return parseContainerAnswer(answer.status, answer.body, secret);
     } catch (e) {
-      if (attempt >= MAX_RETRIES) throw scrub(e as Error, secret);
+      if (attempt >= MAX_RETRIES) throw scrubbed(e, secret, 'authorization token');
       await sleep(RETRY_DELAY_MS);
     }
   }
-}
-
-function scrub(e: Error, secret: string | undefined): Error {
-  const message = redact(e.message, secret);
-  if (message === e.message) return e;
-  const clean = new ContainerCredentialsError(message);
-  clean.name = e.name;
-  return clean;
 }

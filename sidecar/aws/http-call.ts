@@ -5,6 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { VaultIrsaError } from '../errors.js';
 
 export interface HttpAnswer {
   status: number;
@@ -23,13 +24,15 @@ export interface HttpCall {
 
 export type HttpSend = (url: URL, call: HttpCall) => Promise<HttpAnswer>;
 
-/** A failed exchange, named for the retry rules (TimeoutError, ResponseTooLarge) or carrying Node's errno code. */
-export class HttpCallError extends Error {
-  readonly code: string | undefined;
-  constructor(name: string, message: string, code?: string) {
-    super(message);
-    this.name = name;
-    this.code = code;
+/** A failed exchange: out of time or too large (`awsCode`, as the SDK names them), or a socket error (`errno`). */
+export class HttpCallError extends VaultIrsaError {
+  override readonly name = 'HttpCallError';
+  readonly awsCode: 'TimeoutError' | 'ResponseTooLarge' | undefined;
+  readonly errno: string | undefined;
+  constructor(message: string, why: { awsCode?: 'TimeoutError' | 'ResponseTooLarge'; errno?: string | undefined }) {
+    super('aws_http_failed', message);
+    this.awsCode = why.awsCode;
+    this.errno = why.errno;
   }
 }
 
@@ -52,7 +55,9 @@ export const send: HttpSend = (url, call) =>
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > call.maxBytes) {
-          fail(new HttpCallError('ResponseTooLarge', `${url.host} answered more than ${call.maxBytes} bytes`));
+          fail(
+            new HttpCallError(`${url.host} answered more than ${call.maxBytes} bytes`, { awsCode: 'ResponseTooLarge' }),
+          );
           res.destroy();
           return;
         }
@@ -66,11 +71,14 @@ export const send: HttpSend = (url, call) =>
       });
       res.on('error', (e) => fail(transportError(url, e)));
       res.on('aborted', () =>
-        fail(new HttpCallError('Error', `${url.host} closed the connection mid-answer`, 'ECONNRESET')),
+        fail(new HttpCallError(`${url.host} closed the connection mid-answer`, { errno: 'ECONNRESET' })),
       );
     });
     const timer = setTimeout(
-      () => fail(new HttpCallError('TimeoutError', `no full answer from ${url.host} within ${call.timeoutMs} ms`)),
+      () =>
+        fail(
+          new HttpCallError(`no full answer from ${url.host} within ${call.timeoutMs} ms`, { awsCode: 'TimeoutError' }),
+        ),
       call.timeoutMs,
     );
     req.on('error', (e) => fail(transportError(url, e)));
@@ -80,5 +88,5 @@ export const send: HttpSend = (url, call) =>
 /** Node's socket error, reworded so it names the host and the errno code, nothing from the request. */
 function transportError(url: URL, e: NodeJS.ErrnoException): HttpCallError {
   const code = typeof e.code === 'string' ? e.code : undefined;
-  return new HttpCallError('Error', `${url.host}: ${code ?? e.message}`, code);
+  return new HttpCallError(`${url.host}: ${code ?? e.message}`, { errno: code });
 }

@@ -46,23 +46,24 @@ const NETWORK = new Set([
 ]);
 
 export interface FailedCall {
-  name?: string;
+  /** the AWS error code: STS's Code, or TimeoutError for a call that ran out of time */
+  awsCode?: string | undefined;
   /** HTTP status of the answer, when one came */
   status?: number | undefined;
-  /** Node's errno code for a socket error */
-  code?: string | undefined;
+  /** Node's errno code of a socket error */
+  errno?: string | undefined;
 }
 
 export function isThrottling(e: FailedCall): boolean {
-  return e.status === 429 || THROTTLING.has(e.name ?? '');
+  return e.status === 429 || THROTTLING.has(e.awsCode ?? '');
 }
 
 export function isRetryable(e: FailedCall): boolean {
   return (
     isThrottling(e) ||
-    TRANSIENT.has(e.name ?? '') ||
+    TRANSIENT.has(e.awsCode ?? '') ||
     (e.status !== undefined && TRANSIENT_STATUS.has(e.status)) ||
-    NETWORK.has(e.code ?? '')
+    NETWORK.has(e.errno ?? '')
   );
 }
 

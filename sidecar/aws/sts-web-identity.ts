@@ -7,18 +7,20 @@
 import { readFile } from 'node:fs/promises';
 import type { AwsCredentials } from '../iam-login.js';
 import { partitionOf } from '../contract/grammars.js';
+import { VaultIrsaError } from '../errors.js';
 import { dnsSuffix } from '../sts-endpoint.js';
 import { send as defaultSend, type HttpSend } from './http-call.js';
 import { isRetryable, retryDelayMs, type FailedCall } from './retry.js';
-import { parseAssumeRoleWithWebIdentity, StsError } from './sts-xml.js';
+import { scrubbed } from './scrub.js';
+import { parseAssumeRoleWithWebIdentity } from './sts-xml.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Thrown for an endpoint setting the sidecar cannot honour; the message names the variable. */
-export class StsEndpointError extends Error {
+export class StsEndpointError extends VaultIrsaError {
+  override readonly name = 'StsEndpointError';
   constructor(message: string) {
-    super(message);
-    this.name = 'StsEndpointError';
+    super('sts_endpoint_invalid', message);
   }
 }
 
@@ -124,15 +126,10 @@ export async function assumeRoleWithWebIdentity(call: WebIdentityCall, deps: Cal
       });
       return parseAssumeRoleWithWebIdentity(answer.status, answer.body);
     } catch (e) {
-      const failed = e as FailedCall & Error;
-      if (attempt >= MAX_ATTEMPTS || !isRetryable(failed)) throw withoutSecret(failed, token);
+      const failed = e as FailedCall;
+      // STS echoes nothing secret, but no error may ever carry the token, whoever wrote the message
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(failed)) throw scrubbed(e, token, 'web identity token');
       await sleep(retryDelayMs(attempt, failed, random()));
     }
   }
-}
-
-/** STS echoes nothing secret, but an error must never carry the token, whoever wrote the message. */
-function withoutSecret(e: Error, token: string): Error {
-  if (token.length < 8 || !e.message.includes(token)) return e;
-  return new StsError(e.name, e.message.split(token).join('[web identity token]'));
 }

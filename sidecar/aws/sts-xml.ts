@@ -5,15 +5,19 @@
  * Every scan is indexOf or a regex without nested quantifiers: linear in the answer, which the caller bounds.
  * Pure.
  */
+import { VaultIrsaError } from '../errors.js';
 import type { AwsCredentials } from '../iam-login.js';
 
-/** An STS answer that is an error or cannot be read: `name` is STS's error Code (e.g. InvalidIdentityToken). */
-export class StsError extends Error {
-  /** the HTTP status of the answer, when there was one */
+/** An STS answer that is an error or cannot be read. */
+export class StsError extends VaultIrsaError {
+  override readonly name = 'StsError';
+  /** STS's error Code (InvalidIdentityToken, Throttling, ...), or MalformedResponse / UnknownError */
+  readonly awsCode: string;
+  /** the HTTP status of the answer */
   readonly status: number | undefined;
-  constructor(name: string, message: string, status?: number) {
-    super(message);
-    this.name = name;
+  constructor(awsCode: string, message: string, status?: number) {
+    super('sts_error', message);
+    this.awsCode = awsCode;
     this.status = status;
   }
 }

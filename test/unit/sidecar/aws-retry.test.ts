@@ -4,31 +4,31 @@ import { isRetryable, isThrottling, retryDelayMs } from '../../../sidecar/aws/re
 
 describe('which failures are retried', () => {
   it.each([
-    [{ name: 'Throttling', status: 400 }],
-    [{ name: 'ThrottlingException' }],
-    [{ name: 'UnknownError', status: 429 }],
-    [{ name: 'IDPCommunicationError', status: 400 }],
-    [{ name: 'UnknownError', status: 500 }],
-    [{ name: 'InternalFailure', status: 503 }],
-    [{ name: 'UnknownError', status: 504 }],
-    [{ name: 'TimeoutError' }],
-    [{ name: 'Error', code: 'ECONNREFUSED' }],
-    [{ name: 'Error', code: 'ECONNRESET' }],
-    [{ name: 'Error', code: 'ENOTFOUND' }],
-    [{ name: 'Error', code: 'EAI_AGAIN' }],
+    [{ awsCode: 'Throttling', status: 400 }],
+    [{ awsCode: 'ThrottlingException' }],
+    [{ awsCode: 'UnknownError', status: 429 }],
+    [{ awsCode: 'IDPCommunicationError', status: 400 }],
+    [{ awsCode: 'UnknownError', status: 500 }],
+    [{ awsCode: 'InternalFailure', status: 503 }],
+    [{ awsCode: 'UnknownError', status: 504 }],
+    [{ awsCode: 'TimeoutError' }],
+    [{ errno: 'ECONNREFUSED' }],
+    [{ errno: 'ECONNRESET' }],
+    [{ errno: 'ENOTFOUND' }],
+    [{ errno: 'EAI_AGAIN' }],
   ])('retries %j', (e) => {
     expect(isRetryable(e)).toBe(true);
   });
 
   it.each([
-    [{ name: 'InvalidIdentityToken', status: 400 }],
-    [{ name: 'ExpiredTokenException', status: 400 }],
-    [{ name: 'AccessDenied', status: 403 }],
-    [{ name: 'ValidationError', status: 400 }],
-    [{ name: 'MalformedResponse', status: 200 }],
-    [{ name: 'ResponseTooLarge' }],
-    [{ name: 'UnknownError', status: 501 }],
-    [{ name: 'Error', code: 'ENOENT' }],
+    [{ awsCode: 'InvalidIdentityToken', status: 400 }],
+    [{ awsCode: 'ExpiredTokenException', status: 400 }],
+    [{ awsCode: 'AccessDenied', status: 403 }],
+    [{ awsCode: 'ValidationError', status: 400 }],
+    [{ awsCode: 'MalformedResponse', status: 200 }],
+    [{ awsCode: 'ResponseTooLarge' }],
+    [{ awsCode: 'UnknownError', status: 501 }],
+    [{ errno: 'ENOENT' }],
   ])('does not retry %j', (e) => {
     expect(isRetryable(e)).toBe(false);
   });
@@ -42,7 +42,7 @@ describe('the wait before the next attempt', () => {
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.boolean(),
         (attempt, random, throttled) => {
-          const e = throttled ? { name: 'Throttling' } : { name: 'Error', code: 'ECONNRESET' };
+          const e = throttled ? { awsCode: 'Throttling' } : { errno: 'ECONNRESET' };
           const d = retryDelayMs(attempt, e, random);
           const cap = Math.min(20_000, (isThrottling(e) ? 500 : 100) * 2 ** attempt);
           expect(Number.isInteger(d)).toBe(true);
@@ -51,7 +51,7 @@ describe('the wait before the next attempt', () => {
         },
       ),
     );
-    expect(retryDelayMs(1, { name: 'Error' }, 0.999)).toBe(199);
-    expect(retryDelayMs(2, { name: 'Throttling' }, 0.5)).toBe(1000);
+    expect(retryDelayMs(1, { errno: 'ECONNRESET' }, 0.999)).toBe(199);
+    expect(retryDelayMs(2, { awsCode: 'Throttling' }, 0.5)).toBe(1000);
   });
 });

@@ -118,7 +118,7 @@ describe("the agent's answer", () => {
     ['a bad Expiration', JSON.stringify({ ...good, Expiration: 'tomorrow' }), /Expiration is not an RFC 3339/],
   ])('refuses %s', (_what, body, message) => {
     expect(() => parseContainerAnswer(200, body)).toThrow(
-      expect.objectContaining({ name: 'CredentialsProviderError', message: expect.stringMatching(message) }),
+      expect.objectContaining({ awsCode: 'CredentialsProviderError', message: expect.stringMatching(message) }),
     );
   });
 
@@ -129,7 +129,7 @@ describe("the agent's answer", () => {
           parseContainerAnswer(status, body);
           expect(status).toBe(200);
         } catch (e) {
-          expect((e as Error).name).toBe('CredentialsProviderError');
+          expect(e).toMatchObject({ name: 'ContainerCredentialsError', awsCode: 'CredentialsProviderError' });
         }
       }),
     );
@@ -220,6 +220,17 @@ describe('against the Pod Identity agent stand-in', () => {
     )) as Error;
     expect(e.message).toBe('the authorization token contains a line break');
     expect(agent.calls).toEqual([]);
+  });
+
+  it('an error that quotes the token (whoever wrote it) does not carry it, in message or stack', async () => {
+    const send = async (_u: URL, c: HttpCall) => {
+      throw new Error(`proxy refused header ${c.headers.authorization ?? ''}`);
+    };
+    const e = (await fetchContainerCredentials({ fullUri: agent.url, tokenFile }, { ...noSleep, send }).catch(
+      (x: unknown) => x,
+    )) as Error;
+    expect(e.message).toBe('proxy refused header [authorization token]');
+    expect(e.stack ?? '').not.toContain(agent.authorizationToken);
   });
 
   it('a refused URL is not called at all', async () => {

@@ -176,7 +176,7 @@ describe('against the STS stand-in', () => {
     await assumeRoleWithWebIdentity(call());
     // a token for another ServiceAccount, which the role does not trust
     await writeFile(tokenFile, await issuer.mintToken({ namespace: 'demo', serviceAccount: 'other' }));
-    await expect(assumeRoleWithWebIdentity(call())).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(assumeRoleWithWebIdentity(call())).rejects.toMatchObject({ awsCode: 'AccessDenied' });
     expect(sts.calls.map((c) => c.ok)).toEqual([true, false]);
   });
 
@@ -200,7 +200,7 @@ describe('against the STS stand-in', () => {
 
   it('a garbage token is InvalidIdentityToken', async () => {
     await writeFile(tokenFile, 'not-a-jwt');
-    await expect(assumeRoleWithWebIdentity(call())).rejects.toMatchObject({ name: 'InvalidIdentityToken' });
+    await expect(assumeRoleWithWebIdentity(call())).rejects.toMatchObject({ awsCode: 'InvalidIdentityToken' });
   });
 
   it('a missing token file is an error naming the file, without STS being called', async () => {
@@ -268,7 +268,7 @@ describe('retries and the secret', () => {
       { status: 200, body: OK },
     ]);
     await expect(assumeRoleWithWebIdentity(call(), t.deps)).rejects.toMatchObject({
-      name: 'Throttling',
+      awsCode: 'Throttling',
       message: 'Rate exceeded',
     });
     expect(t.calls).toHaveLength(3);
@@ -276,14 +276,14 @@ describe('retries and the secret', () => {
   });
 
   it('retries network errors, not a refusal', async () => {
-    const refused = Object.assign(new Error('sts: ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const refused = Object.assign(new Error('sts: ECONNREFUSED'), { errno: 'ECONNREFUSED' });
     const s = scripted([refused, { status: 200, body: OK }]);
     await expect(assumeRoleWithWebIdentity(call(), s.deps)).resolves.toMatchObject({ accessKeyId: 'ASIAX' });
     const r = scripted([
       { status: 400, body: xmlError('InvalidIdentityToken') },
       { status: 200, body: OK },
     ]);
-    await expect(assumeRoleWithWebIdentity(call(), r.deps)).rejects.toMatchObject({ name: 'InvalidIdentityToken' });
+    await expect(assumeRoleWithWebIdentity(call(), r.deps)).rejects.toMatchObject({ awsCode: 'InvalidIdentityToken' });
     expect(r.calls).toHaveLength(1);
   });
 
@@ -304,6 +304,7 @@ describe('retries and the secret', () => {
       const e = (await assumeRoleWithWebIdentity(call(), s.deps).catch((x: unknown) => x)) as Error;
       expect(e.message).not.toContain(TOKEN);
       expect(e.message).toContain('[web identity token]');
+      expect(e.stack ?? '').not.toContain(TOKEN);
     }
   });
 });
@@ -348,15 +349,15 @@ describe('one exchange (http-call)', () => {
   });
 
   it('gives up at the deadline, whether nothing comes or the answer stalls', async () => {
-    await expect(post('/silent', 300)).rejects.toMatchObject({ name: 'TimeoutError' });
-    await expect(post('/drip', 300)).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(post('/silent', 300)).rejects.toMatchObject({ awsCode: 'TimeoutError' });
+    await expect(post('/drip', 300)).rejects.toMatchObject({ awsCode: 'TimeoutError' });
   });
 
   it('refuses an answer over the cap', async () => {
-    await expect(post('/big')).rejects.toMatchObject({ name: 'ResponseTooLarge' });
+    await expect(post('/big')).rejects.toMatchObject({ awsCode: 'ResponseTooLarge' });
   });
 
   it('a refused connection carries the errno code (the retry rules read it)', async () => {
-    await expect(post('http://127.0.0.1:1/')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(post('http://127.0.0.1:1/')).rejects.toMatchObject({ errno: 'ECONNREFUSED' });
   });
 });

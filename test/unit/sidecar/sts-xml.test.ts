@@ -107,7 +107,13 @@ describe('STS XML: values round-trip', () => {
             thrown = e;
           }
           expect(thrown).toBeInstanceOf(StsError);
-          expect(thrown).toMatchObject({ name: code, message: message.slice(0, 500), status });
+          expect(thrown).toMatchObject({
+            name: 'StsError',
+            awsCode: code,
+            code: 'sts_error',
+            message: message.slice(0, 500),
+            status,
+          });
         },
       ),
     );
@@ -167,7 +173,7 @@ describe('STS XML: anything else is a named error', () => {
           expect(c.expiration).toBeInstanceOf(Date);
         } catch (e) {
           expect(e).toBeInstanceOf(StsError);
-          expect((e as StsError).name).toMatch(/^[\w.:-]+$/);
+          expect((e as StsError).awsCode).toMatch(/^[\w.:-]+$/);
         }
         expect(parseStsError(status, body)).toBeInstanceOf(StsError);
       }),
@@ -189,8 +195,11 @@ describe('STS XML: anything else is a named error', () => {
   });
 
   it('a non-STS answer is named UnknownError and keeps its status (retry rules look at it)', () => {
-    expect(parseStsError(503, '<html>Service Unavailable</html>')).toMatchObject({ name: 'UnknownError', status: 503 });
-    expect(parseStsError(502, '')).toMatchObject({ name: 'UnknownError', status: 502 });
+    expect(parseStsError(503, '<html>Service Unavailable</html>')).toMatchObject({
+      awsCode: 'UnknownError',
+      status: 503,
+    });
+    expect(parseStsError(502, '')).toMatchObject({ awsCode: 'UnknownError', status: 502 });
   });
 
   it.each([
@@ -207,7 +216,7 @@ describe('STS XML: anything else is a named error', () => {
     ],
   ])('a 200 with %s is MalformedResponse', (_what, body, message) => {
     expect(() => parseAssumeRoleWithWebIdentity(200, body)).toThrow(
-      expect.objectContaining({ name: 'MalformedResponse', message: expect.stringMatching(message) }),
+      expect.objectContaining({ awsCode: 'MalformedResponse', message: expect.stringMatching(message) }),
     );
   });
 });
