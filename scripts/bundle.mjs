@@ -15,10 +15,9 @@
  *
  * - One file per program, no code splitting. Each dynamic import() stays lazy inside the file (esbuild wraps
  *   its target in an init function that runs on first import): `vault-irsa-sidecar wait` (the classic-mode
- *   postStart hook, which runs inside the sidecar's memory limit) evaluates neither the HTTP layer nor the AWS
- *   SDK, and the sidecar evaluates only the credential provider its env configures. Splitting those into chunk
- *   files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise Node's path
- *   functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
+ *   postStart hook, which runs inside the sidecar's memory limit) does not evaluate the HTTP layer. Splitting
+ *   into chunk files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise
+ *   Node's path functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
  * - Whitespace and syntax are minified in both. The sidecar's identifiers are minified too: V8 keeps a module's
  *   whole source text and every function's scope names on the heap, so a smaller text is private memory saved in
  *   every pod (idle RssAnon 12.2 → 11.2 MB measured side by side; 918 → 557 KiB). Its error classes declare
@@ -27,7 +26,11 @@
  *   with a defineProperty call at every closure creation, which showed in request-path profiles. The webhook
  *   (one per cluster) keeps its identifiers, so its stack traces read as written.
  * - The sidecar serves HTTP on node:http alone: fastify (about 10 MB of private memory once loaded) is the
- *   webhook's only. The build fails if anything pulls a module listed in FORBIDDEN into a program's bundle.
+ *   webhook's only. Nor does it hold the AWS SDK's clients: its two credential calls (STS AssumeRoleWithWebIdentity,
+ *   the EKS Pod Identity agent) are its own, sidecar/aws. The SDK's client stack in the bundle cost about 1.5 MB
+ *   of private memory even unevaluated (V8 keeps and pre-parses a module's whole text), and running it about 1 MB
+ *   more; only the SigV4 signer of the Vault login remains. The build fails if anything pulls a module listed in
+ *   FORBIDDEN into a program's bundle.
  * - The webhook gives fastify no JSON schema, so fastify's schema compilers (ajv, fast-json-stringify:
  *   about a fifth of the bundle, evaluated when fastify starts) are replaced by a stub that throws if a
  *   route with a schema is ever added. test/unit/ship/image-layout.test.ts runs both bundles end to end.

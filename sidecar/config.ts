@@ -316,7 +316,7 @@ export const SIDECAR_AWS_SETTINGS: ReadonlyArray<{
   { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', description: 'EKS Pod Identity: the token presented to the agent' },
   { name: 'AWS_REGION', default: `${E.stsRegion}`, description: 'region of the STS client that assumes the role' },
   { name: 'AWS_DEFAULT_REGION', description: 'as AWS_REGION, when that is unset' },
-  { name: 'AWS_STS_REGIONAL_ENDPOINTS', description: 'read by the SDK (`regional`)' },
+  { name: 'AWS_STS_REGIONAL_ENDPOINTS', description: 'ignored: STS is always called at its regional endpoint' },
   {
     name: 'AWS_ENDPOINT_URL_STS',
     description: 'the STS endpoint for AssumeRoleWithWebIdentity (tests, VPC endpoints)',
