@@ -53,8 +53,11 @@ function elementInner(xml: string, tag: string): string | undefined {
   return end < 0 ? undefined : xml.slice(start, end);
 }
 
-/** ISO 8601 date-time as STS writes it (2026-12-02T03:15:00Z, fractional seconds and offsets allowed). */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+/**
+ * An RFC 3339 date-time as STS and the agent write it (2026-12-02T03:15:00Z); fractional seconds (LocalStack writes
+ * microseconds), offsets and a lowercase t/z are allowed, as RFC 3339 allows them.
+ */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,12})?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 export function parseDateTime(s: string): Date | undefined {
   if (!DATE_TIME.test(s)) return undefined;
