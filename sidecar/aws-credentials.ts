@@ -6,11 +6,12 @@ import { assumeRoleEndpoint, assumeRoleWithWebIdentity } from './aws/sts-web-ide
 
 export type CredentialProvider = () => Promise<AwsCredentials>;
 
-/** Refresh this long before expiry, as the SDK's own Node chain does. */
+/** Refresh this long before expiry, as the AWS SDK's own Node chain does. */
 export const REFRESH_WINDOW_MS = 5 * 60_000;
 
 /**
- * Wraps a provider so it is called once per credential lifetime: each call to STS returns new credentials. Concurrent callers share one fetch; if a refresh fails while the old credentials are still valid,
+ * Wraps a provider so it is called once per credential lifetime: each call to STS or the agent returns new
+ * credentials. Concurrent callers share one fetch; if a refresh fails while the old credentials are still valid,
  * those are used and the next call tries again.
  */
 export function memoize(provider: CredentialProvider, now: () => number = Date.now): CredentialProvider {
