@@ -6,6 +6,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { VaultIrsaError } from '../errors.js';
+import { VERSION } from '../version.js';
 
 export interface HttpAnswer {
   status: number;
@@ -39,7 +40,8 @@ export class HttpCallError extends VaultIrsaError {
 export const send: HttpSend = (url, call) =>
   new Promise<HttpAnswer>((resolve, reject) => {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const headers = { ...call.headers };
+    // names the sidecar in CloudTrail's userAgent field, as the SDK named itself
+    const headers: Record<string, string> = { 'user-agent': `vault-irsa-sidecar/${VERSION}`, ...call.headers };
     if (call.body !== undefined) headers['content-length'] = String(Buffer.byteLength(call.body));
     let settled = false;
     const fail = (e: Error): void => {

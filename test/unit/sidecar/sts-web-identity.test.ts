@@ -18,6 +18,7 @@ import {
   ATTEMPT_TIMEOUT_MS,
 } from '../../../sidecar/aws/sts-web-identity.js';
 import { PARTITIONS } from '../../../sidecar/contract/partitions.generated.js';
+import { VERSION } from '../../../sidecar/version.js';
 import { startOidcIssuer, type OidcIssuerExt } from '../../../stand-ins/oidc-issuer.js';
 import { startFakeSts, type FakeStsExt } from '../../../stand-ins/sts.js';
 
@@ -324,7 +325,9 @@ describe('one exchange (http-call)', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () =>
-        res.end(`${req.method} ${req.headers['content-type']} ${req.headers['content-length']} ${body}`),
+        res.end(
+          `${req.method} ${req.headers['content-type']} ${req.headers['content-length']} ${req.headers['user-agent']} ${body}`,
+        ),
       );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -344,8 +347,11 @@ describe('one exchange (http-call)', () => {
       maxBytes: 64 * 1024,
     });
 
-  it('sends the body with its length and returns the answer', async () => {
-    await expect(post('/echo')).resolves.toEqual({ status: 200, body: 'POST application/x-www-form-urlencoded 3 a=1' });
+  it('sends the body with its length and a user agent naming the sidecar, and returns the answer', async () => {
+    await expect(post('/echo')).resolves.toEqual({
+      status: 200,
+      body: `POST application/x-www-form-urlencoded 3 vault-irsa-sidecar/${VERSION} a=1`,
+    });
   });
 
   it('gives up at the deadline, whether nothing comes or the answer stalls', async () => {
