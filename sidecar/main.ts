@@ -187,17 +187,13 @@ function announceReady(core: Core, readiness: Readiness, log: Logger, secrets: n
  */
 export async function startSidecar(env: NodeJS.ProcessEnv = process.env): Promise<RunningSidecar> {
   const config = loadConfig(env);
-  // A second guard next to our own chain: nothing in the SDK may reach the node's instance role.
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  // Logs are JSON lines; the SDK's multi-line Node 20 notice on stderr would break that.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const log = createLogger(config.logLevel);
   const caPem = await readVaultCa(config);
   const core = buildCore(config, env, log, caPem);
   const readiness = readinessOf(core);
   const requestToken = await writeRequestToken(config);
 
-  // Log in while the listeners come up: the SDK import and STS round trip dominate start-to-ready.
+  // Log in while the listeners come up: the STS and Vault round trips dominate start-to-ready.
   core.tokens.start();
   core.refresher.start();
   const status = statusSource({
