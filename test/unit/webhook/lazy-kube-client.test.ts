@@ -4,7 +4,7 @@
  * imports statically from its entry may import it (a type-only import is erased); kube-client.ts and
  * service-accounts.ts are reached through import() only when the API is used.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,4 +52,18 @@ test('the import scan sees value imports and skips type-only ones', () => {
     "import 'side-effect';",
   ].join('\n');
   expect(staticImports(src)).toEqual(['./a.js', './c.js', './e.js', 'side-effect']);
+});
+
+const BUNDLE = join(ROOT, 'dist/bundle/vault-irsa-webhook.mjs');
+const bundleTest = existsSync(BUNDLE) ? test : test.skip;
+if (!existsSync(BUNDLE)) console.log('skipped: dist/bundle/vault-irsa-webhook.mjs missing (run npm run build first)');
+
+// scripts/bundle.mjs: the client's text, unevaluated, still cost megabytes of idle memory inside the one file
+bundleTest("the webhook's bundle file holds no Kubernetes client: that is in the chunk files beside it", () => {
+  const defines = /var KubeConfig=class|class KubeConfig\b/;
+  expect(readFileSync(BUNDLE, 'utf8')).not.toMatch(defines);
+  const chunks = readdirSync(join(ROOT, 'dist/bundle')).filter(
+    (f) => f.startsWith('vault-irsa-webhook.') && f !== 'vault-irsa-webhook.mjs',
+  );
+  expect(chunks.filter((f) => defines.test(readFileSync(join(ROOT, 'dist/bundle', f), 'utf8')))).toHaveLength(1);
 });
