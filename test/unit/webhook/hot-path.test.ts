@@ -91,3 +91,13 @@ test("the sidecar's copy of a container's AWS env is the JSON copy, never the sa
     { numRuns: 300 },
   );
 });
+
+test('the webhook logs to stdout synchronously (no thread-pool write per review line)', async () => {
+  const { createLogger } = await import('../../../webhook/main.js');
+  const { symbols } = await import('pino');
+  const stream = (createLogger('info') as unknown as Record<symbol, { sync?: boolean; fd?: number }>)[
+    symbols.streamSym
+  ];
+  expect(stream?.sync).toBe(true);
+  expect(stream?.fd).toBe(1);
+});
