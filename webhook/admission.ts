@@ -11,7 +11,7 @@
  */
 import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
 import {
-  findCopiableIdentity,
+  hasCopiableIdentity,
   IdentityError,
   resolveAwsIdentity,
   type ServiceAccountView,
@@ -184,8 +184,7 @@ async function serviceAccountFor(
     pod.spec.serviceAccountName ||
     (typeof pod.spec.serviceAccount === 'string' && pod.spec.serviceAccount) ||
     'default';
-  if (findCopiableIdentity(apps) !== undefined || !deps.lookupServiceAccount)
-    return { name, view: { status: 'not_found' } };
+  if (hasCopiableIdentity(apps) || !deps.lookupServiceAccount) return { name, view: { status: 'not_found' } };
   try {
     return { name, view: await deps.lookupServiceAccount(namespace, name) };
   } catch (err) {

@@ -17,15 +17,22 @@ export const MAX_WARNING_CHARS = 4096;
 /** Any one problem or warning; values inside are already quoted and cut at 200 characters. */
 const MAX_ITEM_CHARS = 1024;
 
-/** True when `value` nests objects/arrays deeper than `max` levels. Iterative: depth costs no stack. */
+/**
+ * True when `value` nests objects/arrays deeper than `max` levels. Recursive, but the recursion stops at `max`
+ * levels whatever the input, so a hostile body costs at most `max` stack frames; it allocates nothing (this
+ * runs over every review's whole body).
+ */
 export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop() as { v: unknown; depth: number };
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth + 1 > max) return true;
-    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-    for (const c of children) if (typeof c === 'object' && c !== null) stack.push({ v: c, depth: depth + 1 });
+  return deeperThan(value, 0, max);
+}
+
+function deeperThan(v: unknown, depth: number, max: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (depth + 1 > max) return true;
+  const children: unknown[] = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i];
+    if (typeof c === 'object' && c !== null && deeperThan(c, depth + 1, max)) return true;
   }
   return false;
 }

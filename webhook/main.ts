@@ -4,13 +4,13 @@
  * then exit 0.
  */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { review, type ReviewDeps } from './admission.js';
 import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js';
 import { createMetrics, observeCertificate, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
-import { kubeConfigAvailable, ServiceAccountCache } from './service-accounts.js';
+import { kubeConfigAvailable } from './kube-config.js';
+import type { ServiceAccountCache } from './service-accounts.js';
 import { kubeRequester } from './kube-rest.js';
 import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
 import { AutoTls } from './tls-auto.js';
@@ -43,28 +43,24 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     base: { service: 'vault-irsa-webhook', version: VERSION },
     redact: { paths: REDACT, censor: '[redacted]' },
   };
-  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
-}
-
-function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  // client-node refuses an http:// API server unless TLS verification is marked off; there is no TLS to
-  // verify there (a local proxy such as `kubectl proxy`, a test API server), so say so for it
-  kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c));
-  return kc;
+  // stdout written synchronously: one write(2) per line from the event loop costs less CPU than pino's default
+  // (a thread-pool write and its completion per line, which was a tenth of a review's cost), and a line is out
+  // before the answer; as the Go webhooks (vault-k8s, the EKS pod identity webhook) log
+  return destination
+    ? pino(opts, destination as pino.DestinationStream)
+    : pino(opts, pino.destination({ dest: 1, sync: true }));
 }
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */
-function createAutoTls(
+async function createAutoTls(
   config: WebhookConfig,
   env: Record<string, string | undefined>,
   logger: Logger,
   metrics: WebhookMetrics,
   apply: (pair: TlsPair) => void,
-): AutoTls {
+): Promise<AutoTls> {
   const auto = config.tlsAuto;
   if (!auto) throw new TlsError('tls mode auto without its settings');
   if (!kubeConfigAvailable(env)) {
@@ -82,7 +78,7 @@ function createAutoTls(
   }
   const svc = auto.serviceName;
   return new AutoTls({
-    request: kubeRequester(loadKubeConfig(), Math.max(config.kubeTimeoutMs, 5000)),
+    request: kubeRequester((await import('./kube-client.js')).loadKubeConfig(), Math.max(config.kubeTimeoutMs, 5000)),
     namespace,
     secretName: auto.secretName,
     webhookConfigurationName: auto.webhookConfigurationName,
@@ -111,13 +107,20 @@ export async function startWebhook(
   // the server does not exist yet when the first certificate is made; later ones go to it
   let applyPair: (pair: TlsPair) => void = () => undefined;
   const autoTls =
-    config.tlsMode === 'auto' ? createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair)) : undefined;
+    config.tlsMode === 'auto'
+      ? await createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair))
+      : undefined;
   const tls = autoTls ? await autoTls.start() : await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
   observeCertificate(metrics, tls.cert);
 
   let saCache: ServiceAccountCache | undefined;
   if (config.kubernetes === 'auto') {
     if (kubeConfigAvailable(env)) {
+      // loaded here, not at the top: the cache is the one user of client-node's typed API and informer
+      const [{ loadKubeConfig }, { ServiceAccountCache }] = await Promise.all([
+        import('./kube-client.js'),
+        import('./service-accounts.js'),
+      ]);
       const kc = loadKubeConfig();
       saCache = new ServiceAccountCache({
         kubeConfig: kc,

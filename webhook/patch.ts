@@ -21,7 +21,10 @@ export function podPatch(original: unknown, injected: unknown): Operation[] {
 }
 
 export function encodePatch(ops: Operation[]): string {
-  return Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
+  const json = JSON.stringify(ops);
+  // ASCII (a byte per character, the usual patch) is the same bytes in latin1, which Buffer.from writes
+  // without UTF-8 encoding; anything else is encoded as UTF-8
+  return Buffer.from(json, Buffer.byteLength(json, 'utf8') === json.length ? 'latin1' : 'utf8').toString('base64');
 }
 
 /** rfc6902's Pointer token escaping: `~` → `~0`, `/` → `~1`. */

@@ -3,9 +3,6 @@
  * cache so an admission does not wait on the API server; a miss (an account created a moment ago, or a
  * cache still syncing) costs one GET with a short timeout. Only annotations are kept from each object.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import {
   CoreV1Api,
   KubeConfig,
@@ -32,13 +29,6 @@ export class KubeTimeoutError extends VaultIrsaError {
   constructor(message: string) {
     super('kube_timeout', message);
   }
-}
-
-/** Whether `auto` finds a cluster: KUBECONFIG, ~/.kube/config, or the in-cluster ServiceAccount token. */
-export function kubeConfigAvailable(env: Record<string, string | undefined> = process.env): boolean {
-  if (env.KUBECONFIG) return true;
-  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
-  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
 }
 
 function errorMessage(err: unknown): string {

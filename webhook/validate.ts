@@ -26,6 +26,11 @@ export function quote(value: unknown): string {
   return JSON.stringify(capped);
 }
 
+/** A path without its trailing slashes; the regex only runs for a path that has one (it runs per mount per review). */
+export function trimTrailingSlashes(path: string): string {
+  return path.endsWith('/') ? path.replace(/\/+$/, '') : path;
+}
+
 /**
  * The sidecar's own grammar (`30s`, `5m`, `1h30m`, `250ms`, a bare number of seconds), so an annotation the
  * webhook accepts is always a VAULT_IRSA_REFRESH the sidecar accepts. Milliseconds, or null.

@@ -6,7 +6,7 @@
 import { APP_ENV, SIDECAR_DEFAULTS } from '../../sidecar/contract/names.js';
 import type { Container, EnvVar, InjectionPlan } from '../plan.js';
 import { A } from '../annotations.js';
-import { quote } from '../validate.js';
+import { quote, trimTrailingSlashes } from '../validate.js';
 import { SIDECAR_MOUNT_PATH, SIDECAR_VOLUME } from './names.js';
 
 export { APP_ENV };
@@ -50,7 +50,7 @@ export function mountConflicts(containers: Container[]): string[] {
       if (
         m?.name !== SIDECAR_VOLUME &&
         typeof m?.mountPath === 'string' &&
-        m.mountPath.replace(/\/+$/, '') === SIDECAR_MOUNT_PATH
+        trimTrailingSlashes(m.mountPath) === SIDECAR_MOUNT_PATH
       ) {
         problems.push(
           `container ${quote(c.name)} already mounts volume ${quote(m.name)} at ${SIDECAR_MOUNT_PATH}, where vault-irsa puts its token`,

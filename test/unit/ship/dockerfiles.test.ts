@@ -4,9 +4,11 @@
  * the program package.json names (scripts/bundle.mjs, bin/<program>.ts), and a build context that holds what
  * the build reads and nothing else.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { SIDECAR_COMMAND, SIDECAR_UID } from '../../../webhook/inject/names.js';
 import { dockerignore, parseCopy, parseDockerfile, resolveImage, type Dockerfile } from './dockerfile.js';
-import { exists, read, walk, type Obj } from './ship-helpers.js';
+import { ROOT, exists, read, walk, type Obj } from './ship-helpers.js';
 
 const pkg = JSON.parse(read('package.json')) as Obj & { bin: Record<string, string>; scripts?: Record<string, string> };
 const builtDist = [
@@ -22,6 +24,22 @@ if (!builtDist)
 const bundleScript = read('scripts/bundle.mjs');
 /** What the image runs: the esbuild bundle of the program. */
 const bundleOf = (program: string): string => `dist/bundle/${program}.mjs`;
+/** The webhook's lazily loaded chunk files beside its bundle (scripts/bundle.mjs); the sidecar has none. */
+const chunksOf = (program: string): string[] =>
+  program === 'vault-irsa-webhook' ? [`dist/bundle/${program}.*.mjs`] : [];
+/** Build files a COPY source names: itself, or those matching a `*` in its last segment. */
+const matching = (rel: string): string[] => {
+  const slash = rel.lastIndexOf('/');
+  const name = rel.slice(slash + 1);
+  if (!name.includes('*')) return exists(rel) ? [rel] : [];
+  const re = new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  const dir = rel.slice(0, slash);
+  return exists(dir)
+    ? readdirSync(join(ROOT, dir))
+        .filter((f) => re.test(f))
+        .map((f) => `${dir}/${f}`)
+    : [];
+};
 
 const images = [
   { file: 'Dockerfile.webhook', program: 'vault-irsa-webhook', port: 8443 },
@@ -92,7 +110,11 @@ describe.each(images)('$file', ({ file, program, port }) => {
       .map(parseCopy)
       .filter((c) => c.heredoc === undefined);
     for (const c of copies) expect(c.from).toBe('build');
-    expect(copies.flatMap((c) => c.sources).sort()).toEqual([`/app/${bundleOf(program)}`, '/app/package.json']);
+    expect(copies.flatMap((c) => c.sources).sort()).toEqual(
+      [`/app/${bundleOf(program)}`, ...chunksOf(program).map((c) => `/app/${c}`), '/app/package.json'].sort(),
+    );
+    for (const chunks of chunksOf(program))
+      expect(copies.find((c) => c.sources.includes(`/app/${chunks}`))?.dest).toBe('./dist/bundle/');
     expect(copies.find((c) => c.sources.includes(`/app/${bundleOf(program)}`))?.dest).toBe(`./${bundleOf(program)}`);
     expect(final.some((i) => i.op === 'RUN')).toBe(false);
   });
@@ -107,7 +129,7 @@ describe.each(images)('$file', ({ file, program, port }) => {
         const rel = c.from ? src.replace(/^\/app\/?/, '') : src.replace(/^\.\/?/, '');
         if (rel === '') continue;
         if (rel.startsWith('dist') && !builtDist) continue;
-        expect([src, exists(rel)]).toEqual([src, true]);
+        expect([src, matching(rel).length > 0]).toEqual([src, true]);
         if (!c.from && rel !== '.') expect([src, ignored(rel)]).toEqual([src, false]);
       }
     }
