@@ -6,7 +6,12 @@
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { connectionFromKubeConfig, isKubeConnection, type KubeConfigLike, type KubeConnection } from './kube-connection.js';
+import {
+  connectionFromKubeConfig,
+  isKubeConnection,
+  type KubeConfigLike,
+  type KubeConnection,
+} from './kube-connection.js';
 
 export interface KubeResponse {
   status: number;

@@ -52,7 +52,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     : pino(opts, pino.destination({ dest: 1, sync: true }));
 }
 
-
 /** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */
 async function createAutoTls(
   config: WebhookConfig,
@@ -214,10 +213,13 @@ export async function startWebhook(
 }
 
 /** The CLI: one line on stderr for a bad configuration; exit code 1. */
-export async function runMain(env: Record<string, string | undefined> = process.env): Promise<void> {
+export async function runMain(
+  env: Record<string, string | undefined> = process.env,
+  opts: { kubePathPrefix?: string } = {},
+): Promise<void> {
   let running: RunningWebhook;
   try {
-    running = await startWebhook(env);
+    running = await startWebhook(env, opts);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TlsError) {
       process.stderr.write(`vault-irsa-webhook: ${err.message}\n`);

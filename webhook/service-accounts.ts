@@ -168,7 +168,8 @@ export class ServiceAccountCache {
       }
       const body = await readBody(req, res, 'list ServiceAccounts', LIST_PAGE_MAX_BYTES);
       if (gen !== this.generation || this.stopped) return;
-      const list = body as { metadata?: { resourceVersion?: unknown; continue?: unknown }; items?: unknown } | undefined;
+      const list = body as
+        { metadata?: { resourceVersion?: unknown; continue?: unknown }; items?: unknown } | undefined;
       if (typeof list !== 'object' || list === null || !Array.isArray(list.items))
         throw new WatchLineError('list ServiceAccounts: the answer is not a list');
       for (const item of list.items) {
