@@ -77,6 +77,8 @@ export interface FakeKubeApi {
   readonly openWatches: number;
   /** ends every open watch stream, as an API server does on its own timeout */
   dropWatches(): void;
+  /** cuts every open watch's TCP connection mid-stream, as a failing node or load balancer does */
+  cutWatches(): void;
   /**
    * A kubeconfig for it. `markInsecure` (default true) adds `insecure-skip-tls-verify`, without which client-node
    * alone refuses plain http; false writes what a user would, to check the webhook copes.
@@ -220,6 +222,10 @@ export async function startFakeKubeApi(opts: { tls?: { cert: string; key: string
       objects.delete(key);
       rv += 1;
       emit('DELETED', { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } });
+    },
+    cutWatches() {
+      for (const w of watchers) w.res.socket?.destroy();
+      watchers.clear();
     },
     dropWatches() {
       for (const w of watchers) w.res.end();

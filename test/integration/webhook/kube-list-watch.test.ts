@@ -110,6 +110,21 @@ test('a bookmark moves the resourceVersion a renewed watch starts from; a droppe
   expect(errors).toEqual([]);
 });
 
+test('a watch connection cut mid-stream is reported and resumed from the last resourceVersion', async () => {
+  kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
+  const c = makeCache();
+  await c.start();
+  await waitFor(() => kube.openWatches === 1, 'the watch');
+  kube.writeToWatches('{"type":"ADDED","obj'); // half an event, then the connection is gone
+  await new Promise((r) => setTimeout(r, 50));
+  kube.cutWatches();
+  await waitFor(() => kube.openWatches === 1 && watches().length === 2, 'the resumed watch');
+  expect(watches()[1]?.get('resourceVersion')).toBe(watches()[0]?.get('resourceVersion'));
+  expect(lists()).toBe(1);
+  expect(errors).toHaveLength(1);
+  expect(await cachedRole(c, 'demo', 'app')).toBe(ROLE);
+});
+
 test.each(['status', 'event'] as const)(
   '410 Gone given as %s: the cache lists again and keeps watching',
   async (goneAs) => {
