@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { makeTestCert, type TestCert } from '../../../stand-ins/tls.js';
+import { ConfigError } from '../../../webhook/config.js';
+import { createLogger, startWebhook } from '../../../webhook/main.js';
 import { startFakeKubeApi, type FakeKubeApi, type Obj } from '../../support/fake-kube-api.js';
 import { admissionReview } from '../../unit/webhook/helpers.js';
 import { BIN, requireBuild, startWebhookProcess, waitFor, type WebhookProcess } from './webhook-process.js';
@@ -150,4 +152,26 @@ test('the same run with a KUBECONFIG does load client-node (the trace would see 
   const loaded = await start({ KUBECONFIG: join(dir, 'kubeconfig'), VAULT_IRSA_WEBHOOK_NAMESPACE: NS });
   expect(loaded.some((u) => u.includes('kube-client.js'))).toBe(true);
   expect(loaded.some((u) => u.includes('@kubernetes/client-node'))).toBe(true);
+});
+
+test('a KUBERNETES_SERVICE_PORT that is not a port stops the start with an error naming it', async () => {
+  const env = await kube.writeInCluster(dir, 'pod-token', NS);
+  await expect(
+    startWebhook(
+      {
+        VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.example.com:8200',
+        VAULT_IRSA_WEBHOOK_PORT: '0',
+        VAULT_IRSA_WEBHOOK_LISTEN_HOST: '127.0.0.1',
+        VAULT_IRSA_WEBHOOK_TLS_MODE: 'auto',
+        ...env,
+        KUBERNETES_SERVICE_PORT: 'https',
+      },
+      { logger: createLogger('silent'), kubePathPrefix: dir },
+    ),
+  ).rejects.toThrow(
+    new ConfigError(
+      'the Kubernetes API configuration',
+      'is not usable: KUBERNETES_SERVICE_PORT is not a port number: "https"',
+    ),
+  );
 });
