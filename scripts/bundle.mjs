@@ -20,8 +20,11 @@
  *   into chunk files measured worse: resolving ~40 chunk imports at start is hot enough for V8 to optimise
  *   Node's path functions, and the optimising compiler's pages stay resident (about 1 MB more idle RSS).
  * - One exception: the webhook's Kubernetes client (@kubernetes/client-node and its dependencies, about 2.2 MB
- *   of the webhook's 3 MB) is split into chunk files, vault-irsa-webhook.<name>-<hash>.mjs, which webhook/main.ts
- *   reaches through import() only when it uses the API (ServiceAccounts, TLS mode auto). Inside the one file,
+ *   of the webhook's 3 MB) is split into chunk files, vault-irsa-webhook.<name>-<hash>.mjs, which
+ *   webhook/kube-connection.ts reaches through import() only when a kubeconfig file configures the API
+ *   (KUBECONFIG, ~/.kube/config: development). In a pod the webhook talks to the API server on node:https with
+ *   the ServiceAccount's token and never reads those files; the ServiceAccount cache is a chunk of its own,
+ *   loaded when the API is on. Inside the one file,
  *   unevaluated, its source text alone held about 6 MB of idle RSS (the script's source string and what V8
  *   keeps from reading it); a webhook with VAULT_IRSA_WEBHOOK_KUBERNETES=off never reads those files. The
  *   main file imports two small shared chunks at start (esbuild's module helpers, the error base class).

@@ -10,6 +10,7 @@ import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js'
 import { createMetrics, observeCertificate, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
 import { kubeConfigAvailable } from './kube-config.js';
+import { loadKubeConnection, SERVICEACCOUNT_DIR, type KubeConnection } from './kube-connection.js';
 import type { ServiceAccountCache } from './service-accounts.js';
 import { kubeRequester } from './kube-rest.js';
 import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
@@ -51,8 +52,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     : pino(opts, pino.destination({ dest: 1, sync: true }));
 }
 
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 /** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */
 async function createAutoTls(
   config: WebhookConfig,
@@ -60,10 +59,12 @@ async function createAutoTls(
   logger: Logger,
   metrics: WebhookMetrics,
   apply: (pair: TlsPair) => void,
+  connection: () => Promise<KubeConnection>,
+  serviceAccountDir: string,
 ): Promise<AutoTls> {
   const auto = config.tlsAuto;
   if (!auto) throw new TlsError('tls mode auto without its settings');
-  if (!kubeConfigAvailable(env)) {
+  if (!kubeConfigAvailable(env, serviceAccountDir)) {
     throw new TlsError(
       'tls mode auto needs the Kubernetes API, and no configuration was found (in-cluster ServiceAccount token, KUBECONFIG, ~/.kube/config)',
     );
@@ -71,14 +72,16 @@ async function createAutoTls(
   let namespace = auto.namespace;
   if (namespace === undefined) {
     try {
-      namespace = readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+      namespace = readFileSync(`${serviceAccountDir}/namespace`, 'utf8').trim();
     } catch {
-      throw new TlsError(`tls mode auto: set VAULT_IRSA_WEBHOOK_NAMESPACE (${SA_NAMESPACE_FILE} is not readable)`);
+      throw new TlsError(
+        `tls mode auto: set VAULT_IRSA_WEBHOOK_NAMESPACE (${serviceAccountDir}/namespace is not readable)`,
+      );
     }
   }
   const svc = auto.serviceName;
   return new AutoTls({
-    request: kubeRequester((await import('./kube-client.js')).loadKubeConfig(), Math.max(config.kubeTimeoutMs, 5000)),
+    request: kubeRequester(await connection(), Math.max(config.kubeTimeoutMs, 5000)),
     namespace,
     secretName: auto.secretName,
     webhookConfigurationName: auto.webhookConfigurationName,
@@ -99,31 +102,37 @@ async function createAutoTls(
 
 export async function startWebhook(
   env: Record<string, string | undefined>,
-  opts: { logger?: Logger } = {},
+  opts: { logger?: Logger; kubePathPrefix?: string } = {},
 ): Promise<RunningWebhook> {
   const config = loadWebhookConfig(env);
+  // tests point the in-cluster files (/var/run/secrets/kubernetes.io/serviceaccount/...) at a temporary directory
+  const prefix = opts.kubePathPrefix ?? '';
+  const serviceAccountDir = `${prefix}${SERVICEACCOUNT_DIR}`;
+  // one connection for the TLS manager and the ServiceAccount cache: one token file reader, one client-node
+  // load when a kubeconfig is what configures it
+  let conn: Promise<KubeConnection> | undefined;
+  const connection = (): Promise<KubeConnection> =>
+    (conn ??= loadKubeConnection(env, { pathPrefix: prefix }).catch((err: unknown) => {
+      throw new ConfigError('the Kubernetes API configuration', `is not usable: ${(err as Error).message}`);
+    }));
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   // the server does not exist yet when the first certificate is made; later ones go to it
   let applyPair: (pair: TlsPair) => void = () => undefined;
   const autoTls =
     config.tlsMode === 'auto'
-      ? await createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair))
+      ? await createAutoTls(config, env, logger, metrics, (pair) => applyPair(pair), connection, serviceAccountDir)
       : undefined;
   const tls = autoTls ? await autoTls.start() : await loadTlsPair(config.tlsCertFile, config.tlsKeyFile);
   observeCertificate(metrics, tls.cert);
 
   let saCache: ServiceAccountCache | undefined;
   if (config.kubernetes === 'auto') {
-    if (kubeConfigAvailable(env)) {
-      // loaded here, not at the top: the cache is the one user of client-node's typed API and informer
-      const [{ loadKubeConfig }, { ServiceAccountCache }] = await Promise.all([
-        import('./kube-client.js'),
-        import('./service-accounts.js'),
-      ]);
-      const kc = loadKubeConfig();
+    if (kubeConfigAvailable(env, serviceAccountDir)) {
+      // imported here: a webhook run with the API off loads none of the list/watch code
+      const { ServiceAccountCache } = await import('./service-accounts.js');
       saCache = new ServiceAccountCache({
-        kubeConfig: kc,
+        connection: await connection(),
         getTimeoutMs: config.kubeTimeoutMs,
         onLookup: (result) => metrics.serviceAccountLookups.inc({ result }),
         onInformerError: (message) =>
@@ -204,10 +213,13 @@ export async function startWebhook(
 }
 
 /** The CLI: one line on stderr for a bad configuration; exit code 1. */
-export async function runMain(env: Record<string, string | undefined> = process.env): Promise<void> {
+export async function runMain(
+  env: Record<string, string | undefined> = process.env,
+  opts: { kubePathPrefix?: string } = {},
+): Promise<void> {
   let running: RunningWebhook;
   try {
-    running = await startWebhook(env);
+    running = await startWebhook(env, opts);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof TlsError) {
       process.stderr.write(`vault-irsa-webhook: ${err.message}\n`);

@@ -11,12 +11,19 @@
  * latency-connections=4 (a second rotation at the API server's usual concurrency, for p99).
  * Diagnosis only: --subject-node-args=--cpu-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
  * at the default, info; that is what is measured).
+ * --kubernetes=off (default) | stand-in | kubeconfig: with the Kubernetes API on, against the API server stand-in
+ * (HTTPS, 300 ServiceAccounts listed and watched). `stand-in` runs the webhook as in a pod (KUBERNETES_SERVICE_*,
+ * the ServiceAccount token and ca.crt at /var/run/secrets/...): the bench re-runs itself under `unshare -m`
+ * (root) and puts those files on a tmpfs over /run that only its own mount namespace sees. `kubeconfig` points
+ * KUBECONFIG at the stand-in instead. Results go to webhook-kubernetes-<mode>.json.
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../stand-ins/ports.js';
 import { makeTestCert, writeTestCert } from '../../stand-ins/tls.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { admissionReview, realisticPod } from './webhook-review.js';
 import {
   FLOOR_JS,
@@ -44,12 +51,57 @@ const settleMs = Number(arg('settle', '12')) * 1000;
 const diagnosisArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
 const subjectNodeArgs = [...imageNodeArgs('webhook'), ...diagnosisArgs];
 const latencyConnections = Number(arg('latency-connections', '4'));
+const kubernetes = arg('kubernetes', 'off');
+if (!['off', 'stand-in', 'kubeconfig'].includes(kubernetes))
+  throw new Error(`--kubernetes must be off, stand-in or kubeconfig, not ${JSON.stringify(kubernetes)}`);
+
+// in-cluster style needs the ServiceAccount files at their fixed path: in a mount namespace of our own
+if (kubernetes === 'stand-in' && process.env.BENCH_IN_MOUNT_NS !== '1') {
+  const r = spawnSync(
+    'unshare',
+    ['-m', '--propagation', 'private', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_IN_MOUNT_NS: '1' },
+    },
+  );
+  if (r.error || r.status === null)
+    throw new Error(`--kubernetes=stand-in needs \`unshare -m\` (root): ${r.error?.message ?? r.signal}`);
+  process.exit(r.status);
+}
 
 /** issue 10's targets: CPU against the floor that parses, p99 at the API server's usual concurrency, idle memory */
 const TARGETS = { cpuPerReviewVsParseFloor: 2.0, p99MsAt4: 3, idleRssRatio: 1.2, reviewRatio: 0.6 };
 
 const children: Child[] = [];
 const scratch = mkdtempSync(join(tmpdir(), 'vault-irsa-bench-webhook-'));
+let kube: FakeKubeApi | undefined;
+
+/** The env that points the webhook at the API server stand-in, per --kubernetes. */
+async function kubernetesEnv(cert: { cert: string; key: string }): Promise<Record<string, string>> {
+  if (kubernetes === 'off') return { VAULT_IRSA_WEBHOOK_KUBERNETES: 'off' };
+  kube = await startFakeKubeApi({ tls: cert });
+  // a cluster of a few hundred ServiceAccounts, some with IRSA annotations
+  for (let i = 0; i < 300; i++)
+    kube.upsertServiceAccount(
+      `ns${i % 30}`,
+      `sa${i}`,
+      i % 3 === 0 ? { 'eks.amazonaws.com/role-arn': `arn:aws:iam::111122223333:role/r${i}` } : undefined,
+    );
+  kube.upsertServiceAccount('shop', 'checkout');
+  if (kubernetes === 'kubeconfig') {
+    writeFileSync(join(scratch, 'ca.crt'), cert.cert);
+    const url = new URL(kube.url);
+    writeFileSync(
+      join(scratch, 'kubeconfig'),
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: s\n  cluster:\n    server: ${url.href}\n    certificate-authority: ${join(scratch, 'ca.crt')}\nusers:\n- name: s\n  user:\n    token: bench-token\ncontexts:\n- name: s\n  context:\n    cluster: s\n    user: s\ncurrent-context: s\n`,
+    );
+    return { VAULT_IRSA_WEBHOOK_KUBERNETES: 'auto', KUBECONFIG: join(scratch, 'kubeconfig') };
+  }
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', '/run']);
+  const env = await kube.writeInCluster('/', 'bench-token');
+  return { VAULT_IRSA_WEBHOOK_KUBERNETES: 'auto', ...env };
+}
 
 async function main(): Promise<void> {
   const cert = await makeTestCert({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
@@ -69,7 +121,7 @@ async function main(): Promise<void> {
       VAULT_IRSA_WEBHOOK_TLS_KEY_FILE: tls.keyFile,
       VAULT_IRSA_WEBHOOK_VAULT_ADDR: 'https://vault.vault.svc:8200',
       VAULT_IRSA_WEBHOOK_IAM_SERVER_ID: 'vault.example.com',
-      VAULT_IRSA_WEBHOOK_KUBERNETES: 'off',
+      ...(await kubernetesEnv(cert)),
       ...(process.env.BENCH_WEBHOOK_LOG_LEVEL
         ? { VAULT_IRSA_WEBHOOK_LOG_LEVEL: process.env.BENCH_WEBHOOK_LOG_LEVEL }
         : {}),
@@ -80,6 +132,12 @@ async function main(): Promise<void> {
   children.push(subject);
   const readyAt = await waitForStatus(subject, `https://127.0.0.1:${port}/readyz`, 200, { ca: cert.cert });
   const startupMs = readyAt - subject.spawnedAt;
+  if (kube) {
+    const k = kube;
+    const deadline = Date.now() + 15_000;
+    while (k.openWatches < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (k.openWatches < 1) throw new Error('the webhook did not open its ServiceAccount watch');
+  }
 
   const body = Buffer.from(JSON.stringify(admissionReview(realisticPod())));
   const headers = { 'content-type': 'application/json' };
@@ -203,7 +261,8 @@ async function main(): Promise<void> {
     met: {} as Record<string, boolean>,
     setup: {
       entry: script.slice(ROOT.length),
-      pod: '3 containers, 2 secrets, IRSA env present; KUBERNETES=off',
+      pod: `3 containers, 2 secrets, IRSA env present; KUBERNETES=${kubernetes === 'off' ? 'off' : `auto (${kubernetes}, 301 ServiceAccounts)`}`,
+      kubernetes,
       requestBytes: body.length,
       responseBytes: answer.body.length,
       patchOps: ops,
@@ -271,7 +330,8 @@ async function main(): Promise<void> {
       ],
     ],
   );
-  console.log(`wrote ${writeResults('webhook', results)}`);
+  console.log(`wrote ${writeResults(kubernetes === 'off' ? 'webhook' : `webhook-kubernetes-${kubernetes}`, results)}`);
+  await kube?.close();
 }
 
 await runBench(main, { children, scratch, keepScratch: diagnosisArgs.length > 0 });

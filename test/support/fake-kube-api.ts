@@ -11,9 +11,14 @@
  *  - GET/PUT /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/<name>;
  *  - a PUT whose metadata.resourceVersion is not the stored one → 409 Conflict; a POST of an existing name →
  *    409 AlreadyExists; a verb on a resource listed in `forbidden` → 403 (RBAC's answer).
- * Plain HTTP on 127.0.0.1; `writeKubeconfig` points a client at it.
+ * Plain HTTP on 127.0.0.1, or HTTPS with `tls`; `writeKubeconfig` points a client at it, `writeInCluster` lays
+ * out a pod's ServiceAccount files and returns the KUBERNETES_SERVICE_* variables.
+ * The list honours `limit` and `continue`; the watch sends BOOKMARK events on `sendBookmark`, answers a
+ * resourceVersion older than `goneBelow` with 410 Gone (as an HTTP status or an ERROR event), and can be fed
+ * raw lines. With `tokens`, a request without `Authorization: Bearer <one of them>` gets 401.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -46,8 +51,24 @@ export interface FakeKubeApi {
   gateSecretWrites(n: number): void;
   upsertServiceAccount(namespace: string, name: string, annotations?: Record<string, string>): void;
   deleteServiceAccount(namespace: string, name: string): void;
-  /** every request: method, path, query (e.g. watch=true&resourceVersion=3) */
-  readonly requests: ReadonlyArray<{ method: string; path: string; query: string }>;
+  /** every request: method, path, query (e.g. watch=true&resourceVersion=3), the Authorization header */
+  readonly requests: ReadonlyArray<{ method: string; path: string; query: string; auth?: string }>;
+  /** when set, the bearer tokens accepted; any other request gets 401 */
+  tokens: Set<string> | undefined;
+  /** a watch from a resourceVersion below this is answered 410 Gone */
+  goneBelow: number;
+  /** how a 410 is given: the HTTP status, or (as the watch cache does) a 200 with one ERROR event */
+  goneAs: 'status' | 'event';
+  /** the current resourceVersion */
+  readonly resourceVersion: number;
+  /** a BOOKMARK with the current resourceVersion on every open watch */
+  sendBookmark(): void;
+  /** an ERROR event with this code on every open watch, which then ends */
+  sendWatchError(code: number): void;
+  /** these bytes, as they are, on every open watch */
+  writeToWatches(raw: string): void;
+  /** the pod's ServiceAccount files under `prefix` (token, ca.crt when TLS, namespace) and the env for them */
+  writeInCluster(prefix: string, token: string, namespace?: string): Promise<Record<string, string>>;
   /** delay answers to single-object GETs (to test the webhook's timeout) */
   getDelayMs: number;
   /** answer list requests with this status (e.g. 500) instead of the list */
@@ -56,6 +77,8 @@ export interface FakeKubeApi {
   readonly openWatches: number;
   /** ends every open watch stream, as an API server does on its own timeout */
   dropWatches(): void;
+  /** cuts every open watch's TCP connection mid-stream, as a failing node or load balancer does */
+  cutWatches(): void;
   /**
    * A kubeconfig for it. `markInsecure` (default true) adds `insecure-skip-tls-verify`, without which client-node
    * alone refuses plain http; false writes what a user would, to check the webhook copes.
@@ -66,7 +89,7 @@ export interface FakeKubeApi {
 
 type Event = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: ServiceAccountObject; rv: number };
 
-export async function startFakeKubeApi(): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(opts: { tls?: { cert: string; key: string } } = {}): Promise<FakeKubeApi> {
   const objects = new Map<string, ServiceAccountObject>();
   const secrets = new Map<string, Obj>();
   const webhookConfigs = new Map<string, Obj>();
@@ -74,7 +97,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const history: Event[] = [];
   const watchers = new Set<{ res: ServerResponse; after: number }>();
   const sockets = new Set<Socket>();
-  const requests: Array<{ method: string; path: string; query: string }> = [];
+  const requests: Array<{ method: string; path: string; query: string; auth?: string }> = [];
   let rv = 1;
   let uid = 0;
 
@@ -130,6 +153,45 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       gate = { n, waiting: [] };
     },
     requests,
+    tokens: undefined,
+    goneBelow: 0,
+    goneAs: 'status',
+    get resourceVersion() {
+      return rv;
+    },
+    sendBookmark() {
+      const line = JSON.stringify({
+        type: 'BOOKMARK',
+        object: { kind: 'ServiceAccount', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } },
+      });
+      for (const w of watchers) w.res.write(`${line}\n`);
+    },
+    sendWatchError(code) {
+      const line = JSON.stringify({
+        type: 'ERROR',
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          code,
+          reason: code === 410 ? 'Expired' : 'InternalError',
+        },
+      });
+      for (const w of watchers) w.res.end(`${line}\n`);
+      watchers.clear();
+    },
+    writeToWatches(raw) {
+      for (const w of watchers) w.res.write(raw);
+    },
+    async writeInCluster(prefix, token, namespace = 'vault-irsa') {
+      const dir = join(prefix, 'var/run/secrets/kubernetes.io/serviceaccount');
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'token'), token);
+      await writeFile(join(dir, 'namespace'), namespace);
+      if (opts.tls) await writeFile(join(dir, 'ca.crt'), opts.tls.cert);
+      const u = new URL(api.url);
+      return { KUBERNETES_SERVICE_HOST: u.hostname, KUBERNETES_SERVICE_PORT: u.port };
+    },
     getDelayMs: 0,
     listStatus: 200,
     get openWatches() {
@@ -160,6 +222,10 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       objects.delete(key);
       rv += 1;
       emit('DELETED', { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } });
+    },
+    cutWatches() {
+      for (const w of watchers) w.res.socket?.destroy();
+      watchers.clear();
     },
     dropWatches() {
       for (const w of watchers) w.res.end();
@@ -204,16 +270,32 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams.toString() });
+    const auth = req.headers.authorization;
+    requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams.toString(),
+      ...(auth !== undefined ? { auth } : {}),
+    });
+    if (api.tokens && !(auth?.startsWith('Bearer ') && api.tokens.has(auth.slice(7))))
+      return status(res, 401, 'Unauthorized', 'Unauthorized');
     if (handleWritable(req, res, url)) return;
     if (req.method !== 'GET') return status(res, 405, 'MethodNotAllowed', 'only GET is served');
 
     if (url.pathname === '/api/v1/serviceaccounts') {
       if (url.searchParams.get('watch') === 'true') {
         const after = Number(url.searchParams.get('resourceVersion') ?? '0') || 0;
+        if (after < api.goneBelow && api.goneAs === 'status')
+          return status(res, 410, 'Expired', `too old resource version: ${after} (${api.goneBelow})`);
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
         // a client's fetch resolves on the headers; send them before the first event
         res.flushHeaders();
+        if (after < api.goneBelow) {
+          res.end(
+            `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired' } })}\n`,
+          );
+          return;
+        }
         for (const ev of history)
           if (ev.rv > after) res.write(`${JSON.stringify({ type: ev.type, object: ev.object })}\n`);
         const w = { res, after };
@@ -222,13 +304,17 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         return;
       }
       if (api.listStatus !== 200) return status(res, api.listStatus, 'InternalError', 'list failed (fault injected)');
+      const all = [...objects.values()];
+      const limit = Number(url.searchParams.get('limit') ?? '0') || all.length;
+      const from = Number(url.searchParams.get('continue') ?? '0') || 0;
+      const more = from + limit < all.length;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
           kind: 'ServiceAccountList',
           apiVersion: 'v1',
-          metadata: { resourceVersion: String(rv) },
-          items: [...objects.values()],
+          metadata: { resourceVersion: String(rv), ...(more ? { continue: String(from + limit) } : {}) },
+          items: all.slice(from, from + limit),
         }),
       );
       return;
@@ -335,12 +421,14 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     return true;
   };
 
-  const server = createServer(handle);
+  const server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle)
+    : createServer(handle);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  (api as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  (api as { url: string }).url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return api;
 }

@@ -50,9 +50,13 @@ export function runToExit(
   });
 }
 
-export async function startWebhookProcess(env: Record<string, string>): Promise<WebhookProcess> {
+/** `argv` replaces the built binary as node's arguments (a driver script, loader flags). */
+export async function startWebhookProcess(
+  env: Record<string, string>,
+  argv: string[] = [BIN],
+): Promise<WebhookProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, argv, {
     // HOME without ~/.kube/config, so `auto` only finds a cluster through KUBECONFIG when a test gives one
     env: {
       PATH: process.env.PATH ?? '',
