@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { SECRET_ANNOTATION_PREFIX } from './contract/names.js';
 import { parseDuration } from './duration.js';
 import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
@@ -394,7 +394,8 @@ function refuseRead(res: ServerResponse, name: string, entry: SecretEntry | unde
 }
 
 function sendSecret(res: ServerResponse, e: SecretEntry): number {
-  send(res, 200, renderSecret(e), { etag: e.etag, 'content-type': JSON_TYPE });
+  const r = renderSecret(e);
+  send(res, 200, r.body, r.headers);
   return 200;
 }
 
@@ -412,11 +413,13 @@ interface Rendered {
   leaseDuration: number;
   stale: boolean;
   body: Buffer;
+  /** node reads a writeHead object without keeping it, and send() sets the same two keys on it every time */
+  headers: OutgoingHttpHeaders;
 }
 const rendered = new WeakMap<SecretEntry, Rendered>();
 
-/** The body of GET /v1/secrets/<name>. */
-function renderSecret(e: SecretEntry): Buffer {
+/** The body of GET /v1/secrets/<name>, and its headers. */
+function renderSecret(e: SecretEntry): Rendered {
   const r = rendered.get(e);
   if (
     r &&
@@ -427,7 +430,7 @@ function renderSecret(e: SecretEntry): Buffer {
     r.leaseDuration === e.leaseDuration &&
     r.stale === e.stale
   ) {
-    return r.body;
+    return r;
   }
   const body = Buffer.from(
     JSON.stringify({
@@ -440,7 +443,7 @@ function renderSecret(e: SecretEntry): Buffer {
       stale: e.stale,
     }),
   );
-  rendered.set(e, {
+  const r2: Rendered = {
     data: e.data,
     etag: e.etag,
     version: e.version,
@@ -448,8 +451,10 @@ function renderSecret(e: SecretEntry): Buffer {
     leaseDuration: e.leaseDuration,
     stale: e.stale,
     body,
-  });
-  return body;
+    headers: { etag: e.etag, 'content-type': JSON_TYPE },
+  };
+  rendered.set(e, r2);
+  return r2;
 }
 
 function etagMatches(header: string, etag: string | undefined): boolean {

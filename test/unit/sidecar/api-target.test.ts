@@ -111,6 +111,17 @@ describe('parseTarget', () => {
     );
   });
 
+  it('a plain path parsed again (from the cache) is the same answer, frozen, and the cache stays bounded', () => {
+    const first = ok('/v1/secrets/db');
+    const again = ok(`/v1/secrets/${'d'}b`);
+    expect(again).toEqual(first);
+    expect(Object.isFrozen(again) && Object.isFrozen(again.segments)).toBe(true);
+    expect(() => (again.segments as string[]).push('x')).toThrow();
+    // more distinct paths than the cache holds: each still parses to itself
+    for (let i = 0; i < 600; i++) expect(ok(`/v1/secrets/s${i}`).segments).toEqual(['v1', 'secrets', `s${i}`]);
+    expect(ok('/v1/secrets/db')).toEqual(first);
+  });
+
   it('parseQuery: empty parts skipped, a bare name is an empty value', () => {
     const r = parseQuery('&a&b=&&c=1');
     expect(r.ok && [...r.query]).toEqual([
