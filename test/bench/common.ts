@@ -511,6 +511,22 @@ export async function runBench(
  * one place they are written (it reaches both the ENTRYPOINT and the `vault-irsa-sidecar` launcher the webhook
  * names as the command). The benchmarks run the bundle with the same flags, so they measure what the image runs.
  */
+/**
+ * The environment the image sets for the program (`ENV NAME=value` lines of its Dockerfile's runtime stage,
+ * NODE_OPTIONS aside: imageNodeArgs passes those as arguments), so a bench runs the program as the image does.
+ */
+export function imageEnv(program: 'sidecar' | 'webhook'): Record<string, string> {
+  const text = readFileSync(join(ROOT, `Dockerfile.${program}`), 'utf8');
+  const runtime = text.slice(text.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const m of runtime.matchAll(/^ENV ([A-Z_][A-Z0-9_]*)=("[^"]*"|\S+)\s*$/gm)) {
+    const [, name, raw] = m;
+    if (name === undefined || raw === undefined || name === 'NODE_OPTIONS') continue;
+    env[name] = raw.startsWith('"') ? raw.slice(1, -1) : raw;
+  }
+  return env;
+}
+
 export function imageNodeArgs(program: 'sidecar' | 'webhook'): string[] {
   const text = readFileSync(join(ROOT, `Dockerfile.${program}`), 'utf8');
   const m = /^ENV NODE_OPTIONS="([^"]*)"/m.exec(text);

@@ -8,7 +8,7 @@
  * connections=50, warmup=3 (s), phase=2 (s), rounds=5 (ABBA, alternating every phase: each program gets
  * rounds*phase seconds, so a shared machine's drift falls on both),
  * starts=7 (start-to-ready samples), settle=12 (s without traffic before idle RSS is sampled), idle=30 (s of idle
- * CPU measured, refresh at its default). The subject runs with the image's node flags (imageNodeArgs; the sidecar
+ * CPU measured, refresh at its default). The subject runs with the image's node flags and env (imageNodeArgs, imageEnv; the sidecar
  * sets its V8 flags itself, sidecar/v8-flags.ts). The RssAnon drift target is measured by `npm run bench:soak`
  * (10 minutes); its last result (test/bench/results/soak.json) is shown and checked here when present.
  */
@@ -30,6 +30,7 @@ import {
   floorSpec,
   idleRss,
   idleRssBreakdown,
+  imageEnv,
   imageNodeArgs,
   machine,
   median,
@@ -86,7 +87,7 @@ async function sidecarEnv(): Promise<{ env: Record<string, string>; api: string;
 
 async function startSidecar(name: string): Promise<{ child: Child; api: string; health: string; readyMs: number }> {
   const { env, api, health } = await sidecarEnv();
-  const child = startNode(name, script, env, scratch, subjectNodeArgs);
+  const child = startNode(name, script, { ...imageEnv('sidecar'), ...env }, scratch, subjectNodeArgs);
   children.push(child);
   const readyAt = await waitForStatus(child, `${health}/readyz`, 200);
   return { child, api, health, readyMs: readyAt - child.spawnedAt };

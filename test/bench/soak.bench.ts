@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak`: does the sidecar's private memory creep while it works hard for a long time? One sidecar
- * (the bundle, with the image's node flags) against the local stand-ins, with a Vault token TTL of 2 s and a max
+ * (the bundle, with the image's node flags and env) against the local stand-ins, with a Vault token TTL of 2 s and a max
  * TTL of 4 s (so it renews and logs in again all the time), secrets refreshed every second, and reads running
  * at a fixed modest rate on loopback. RssAnon (/proc/<pid>/status) is sampled every few seconds throughout.
  *
@@ -28,6 +28,7 @@ import {
   arg,
   benchOptions,
   idleRssBreakdown,
+  imageEnv,
   imageNodeArgs,
   machine,
   rssBreakdownMb,
@@ -98,7 +99,11 @@ async function main(): Promise<void> {
   console.log(
     `soak: ${script} ${nodeArgs.join(' ')}, ${minutes} min, token TTL 2 s / max 4 s, refresh 1 s, ${rate} reads/s`,
   );
-  const child = startNode('sidecar', script, env, scratch, [...nodeArgs, '--expose-gc', `--import=${GC_PRELOAD}`]);
+  const child = startNode('sidecar', script, { ...imageEnv('sidecar'), ...env }, scratch, [
+    ...nodeArgs,
+    '--expose-gc',
+    `--import=${GC_PRELOAD}`,
+  ]);
   children.push(child);
   await waitForStatus(child, `http://127.0.0.1:${healthPort}/readyz`, 200);
   const token = readFileSync(stack.requestTokenFile, 'utf8');

@@ -53,6 +53,12 @@ describe.each(images)('$file', ({ file, program, port }) => {
   const final = df.instructions.filter((i) => i.stage === lastStage(df));
   const build = df.instructions.filter((i) => i.stage === 0);
 
+  test('the sidecar image keeps glibc to two malloc arenas (its private memory stays flat; README Performance)', () => {
+    const env = final.filter((i) => i.op === 'ENV').map((i) => i.args);
+    if (program === 'vault-irsa-sidecar') expect(env).toContain('MALLOC_ARENA_MAX=2');
+    else expect(env.some((e) => e.startsWith('MALLOC_ARENA_MAX'))).toBe(false);
+  });
+
   test('is multi-stage: a build stage and a runtime stage', () => {
     expect(df.stages.length).toBe(2);
     expect(df.stages[0]?.alias).toBe('build');
