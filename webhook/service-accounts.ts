@@ -29,8 +29,15 @@ export interface ServiceAccountCacheOptions {
   getTimeoutMs: number;
   onLookup?: (result: LookupResultLabel) => void;
   onInformerError?: (message: string) => void;
-  /** first restart delay after the watch fails; doubles up to 30 s */
+  /** first restart delay after the watch fails; doubles up to maxRestartDelayMs */
   restartDelayMs?: number;
+  /** the restart delay's ceiling (default 30 s) */
+  maxRestartDelayMs?: number;
+  /**
+   * how long a watch must have stayed open before the delay starts again from restartDelayMs, and how often a
+   * 410 Gone may be answered with an immediate list (default 60 s); tests shorten it
+   */
+  healthyWatchMs?: number;
   /** the watch's timeoutSeconds: the API server ends it then, and it is renewed (default 300) */
   watchTimeoutSeconds?: number;
   /** items per list page (default 500) */
@@ -63,6 +70,7 @@ function errorMessage(err: unknown): string {
 
 const LIST_PAGE_MAX_BYTES = 32 * 1024 * 1024;
 const MAX_RESTART_DELAY = 30_000;
+const HEALTHY_WATCH_MS = 60_000;
 
 export class ServiceAccountCache {
   private readonly conn: KubeConnection;
@@ -73,6 +81,10 @@ export class ServiceAccountCache {
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
   private watchReq: ClientRequest | undefined;
+  /** when the current watch opened (0: none open) */
+  private watchOpenedAt = 0;
+  /** when a 410 was last answered with an immediate list */
+  private lastImmediateList = 0;
   /** bumped for every list/watch cycle, so a stale stream's late events and errors are ignored */
   private generation = 0;
 
@@ -110,8 +122,32 @@ export class ServiceAccountCache {
     return n;
   }
 
+  /**
+   * The delay starts again from the first only after a watch stayed open a while (as client-go's reflector
+   * does): a 200 followed at once by a bad line, an ERROR event or the end would otherwise list the whole
+   * cluster again every second, forever.
+   */
+  private watchEnded(): void {
+    if (this.watchOpenedAt !== 0 && Date.now() - this.watchOpenedAt >= this.healthyMs)
+      this.restartDelay = this.firstDelay;
+    this.watchOpenedAt = 0;
+  }
+
+  private get healthyMs(): number {
+    return this.opts.healthyWatchMs ?? HEALTHY_WATCH_MS;
+  }
+
+  /** A 410 (resourceVersion too old) is answered with a list at once, but not twice within healthyMs. */
+  private listAtOnceAllowed(): boolean {
+    const now = Date.now();
+    if (now - this.lastImmediateList < this.healthyMs) return false;
+    this.lastImmediateList = now;
+    return true;
+  }
+
   private fail(gen: number, err: unknown, relist: boolean): void {
     if (gen !== this.generation || this.stopped) return;
+    this.watchEnded();
     this.generation += 1;
     this.watchReq?.destroy();
     this.watchReq = undefined;
@@ -127,7 +163,7 @@ export class ServiceAccountCache {
       if (!this.stopped) void this.cycle();
     }, this.restartDelay);
     this.restartTimer.unref();
-    this.restartDelay = Math.min(this.restartDelay * 2, MAX_RESTART_DELAY);
+    this.restartDelay = Math.min(this.restartDelay * 2, this.opts.maxRestartDelayMs ?? MAX_RESTART_DELAY);
   }
 
   /** List when there is no resourceVersion to resume from, then open the watch; failures are reported. */
@@ -140,7 +176,7 @@ export class ServiceAccountCache {
       if (gen !== this.generation || this.stopped) return;
       await this.watch(gen);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 410 && resuming) {
+      if ((err as { code?: unknown }).code === 410 && resuming && this.listAtOnceAllowed()) {
         // the resourceVersion is gone from the API server's window: list again, now
         this.resourceVersion = '';
         if (gen === this.generation && !this.stopped) void this.cycle();
@@ -183,7 +219,6 @@ export class ServiceAccountCache {
     } while (cont !== '');
     this.objects = next;
     this.resourceVersion = rv;
-    this.restartDelay = this.firstDelay;
   }
 
   private async watch(gen: number): Promise<void> {
@@ -207,7 +242,7 @@ export class ServiceAccountCache {
       throw new KubeStatusError(res.statusCode ?? 0);
     }
     this.watchReq = req;
-    this.restartDelay = this.firstDelay;
+    this.watchOpenedAt = Date.now();
     this.consume(gen, req, res);
   }
 
@@ -232,6 +267,7 @@ export class ServiceAccountCache {
     res.on('end', () => {
       if (gen !== this.generation || this.stopped) return;
       this.watchReq = undefined;
+      this.watchEnded();
       if (Date.now() - opened < 1000) {
         // a server ending watches at once would otherwise be asked again in a tight loop
         this.generation += 1;
@@ -269,7 +305,8 @@ export class ServiceAccountCache {
         this.generation += 1;
         this.watchReq?.destroy();
         this.watchReq = undefined;
-        if (ev.code === 410) void this.cycle();
+        this.watchEnded();
+        if (ev.code === 410 && this.listAtOnceAllowed()) void this.cycle();
         else this.scheduleRestart();
         return;
     }

@@ -11,7 +11,7 @@ import { VaultIrsaError } from '../errors.js';
 import { dnsSuffix } from '../sts-endpoint.js';
 import { send as defaultSend, type HttpSend } from './http-call.js';
 import { isRetryable, retryDelayMs, type FailedCall } from './retry.js';
-import { scrubbed } from './scrub.js';
+import { redact, scrubbed } from './scrub.js';
 import { parseAssumeRoleWithWebIdentity } from './sts-xml.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -124,7 +124,8 @@ export async function assumeRoleWithWebIdentity(call: WebIdentityCall, deps: Cal
         timeoutMs: ATTEMPT_TIMEOUT_MS,
         maxBytes: MAX_ANSWER_BYTES,
       });
-      return parseAssumeRoleWithWebIdentity(answer.status, answer.body);
+      // before parsing: the parser clips a long message, and a clipped echo of the token would not match it whole
+      return parseAssumeRoleWithWebIdentity(answer.status, redact(answer.body, token, 'web identity token'));
     } catch (e) {
       const failed = e as FailedCall;
       // STS echoes nothing secret, but no error may ever carry the token, whoever wrote the message

@@ -41,6 +41,7 @@ const MALFORMED_URL = 'malformed request URL';
  */
 const plainCache = new Map<string, TargetResult>();
 const PLAIN_CACHE_MAX = 256;
+const PLAIN_CACHE_MAX_LENGTH = 128;
 
 export function parseTarget(raw: string | undefined): TargetResult {
   if (raw === undefined || raw === '') return fail('empty request target');
@@ -48,6 +49,9 @@ export function parseTarget(raw: string | undefined): TargetResult {
   const cached = plainCache.get(raw);
   if (cached !== undefined) return cached;
   if (PLAIN_PATH.test(raw)) {
+    // only paths an app reads are kept: a client cannot pin 256 targets of 8 KB each on the health port
+    if (raw.length > PLAIN_CACHE_MAX_LENGTH)
+      return { ok: true, target: { path: raw, segments: raw.slice(1).split('/'), query: NO_QUERY } };
     const segments = Object.freeze(raw.slice(1).split('/'));
     const result: TargetResult = Object.freeze({
       ok: true,

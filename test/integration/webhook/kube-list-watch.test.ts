@@ -42,13 +42,21 @@ afterEach(async () => {
   await rm(prefix, { recursive: true, force: true });
 });
 
-function makeCache(opts: { listPageSize?: number; watchTimeoutSeconds?: number } = {}): ServiceAccountCache {
+function makeCache(
+  opts: {
+    listPageSize?: number;
+    watchTimeoutSeconds?: number;
+    restartDelayMs?: number;
+    maxRestartDelayMs?: number;
+  } = {},
+): ServiceAccountCache {
   cache = new ServiceAccountCache({
     connection: inClusterConnection({ env, pathPrefix: prefix, now: () => now }),
     getTimeoutMs: 2000,
     onLookup: (r) => lookups.push(r),
     onInformerError: (m) => errors.push(m),
     restartDelayMs: 20,
+    maxRestartDelayMs: 160,
     ...opts,
   });
   return cache;
@@ -145,6 +153,42 @@ test.each(['status', 'event'] as const)(
     expect(errors).toEqual([]);
   },
 );
+
+test.each(['status', 'event'] as const)(
+  'a 410 given as %s to every watch: one list at once, then lists back off instead of looping',
+  async (goneAs) => {
+    kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
+    const c = makeCache();
+    await c.start();
+    await waitFor(() => kube.openWatches === 1, 'the watch');
+    kube.goneAs = goneAs;
+    kube.goneBelow = kube.resourceVersion + 1_000_000;
+    kube.dropWatches();
+    await new Promise((r) => setTimeout(r, 1000));
+    // 20, 40, 80, 160, 160 ms ...: under a dozen lists in a second (an immediate list every time made thousands)
+    expect(lists()).toBeGreaterThanOrEqual(3);
+    expect(lists()).toBeLessThan(15);
+    expect(await c.lookup('demo', 'app')).toMatchObject({ status: 'found' });
+  },
+);
+
+test('a watch that fails at once every time is retried with a growing delay, not every restartDelayMs', async () => {
+  const c = makeCache({ restartDelayMs: 50, maxRestartDelayMs: 10_000 });
+  await c.start();
+  const t0 = Date.now();
+  let seen = 0;
+  // every new watch gets a line that is not an event: list, watch, fail, again
+  while (Date.now() - t0 < 1200) {
+    if (kube.openWatches > 0) {
+      kube.writeToWatches('not an event\n');
+      seen += 1;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  // 50, 100, 200, 400 ms: about five lists in 1.2 s; a delay reset on every 200 made one every 50 ms (~20)
+  expect(seen).toBeGreaterThanOrEqual(2);
+  expect(lists()).toBeLessThanOrEqual(7);
+});
 
 test('an ERROR event other than 410 is reported and answered with a new list', async () => {
   kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });

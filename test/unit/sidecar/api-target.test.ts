@@ -120,6 +120,10 @@ describe('parseTarget', () => {
     // more distinct paths than the cache holds: each still parses to itself
     for (let i = 0; i < 600; i++) expect(ok(`/v1/secrets/s${i}`).segments).toEqual(['v1', 'secrets', `s${i}`]);
     expect(ok('/v1/secrets/db')).toEqual(first);
+    // a long path parses the same but is not kept (nor frozen)
+    const long = `/v1/secrets/${'a'.repeat(200)}`;
+    expect(ok(long).segments).toEqual(['v1', 'secrets', 'a'.repeat(200)]);
+    expect(Object.isFrozen(ok(long))).toBe(false);
   });
 
   it('parseQuery: empty parts skipped, a bare name is an empty value', () => {

@@ -296,6 +296,19 @@ describe('retries and the secret', () => {
     expect(s.calls[0]?.maxBytes).toBeLessThanOrEqual(64 * 1024);
   });
 
+  it('a token echoed in a message longer than the message limit leaves no piece of itself', async () => {
+    const long = `eyJhbGciOiJFUzI1NiJ9.${'p'.repeat(1100)}.${'s'.repeat(86)}`;
+    const longFile = join(dir, 'long-token');
+    await writeFile(longFile, long);
+    const s = scripted([{ status: 400, body: xmlError('InvalidIdentityToken', `bad token ${long}`) }]);
+    const e = (await assumeRoleWithWebIdentity({ ...call(), tokenFile: longFile }, s.deps).catch(
+      (x: unknown) => x,
+    )) as Error;
+    expect(e.message).toContain('[web identity token]');
+    expect(e.message).not.toContain(long.slice(0, 40));
+    expect(e.message).not.toContain('p'.repeat(20));
+  });
+
   it('an error that echoes the token (whoever wrote it) does not carry it', async () => {
     for (const echo of [
       { status: 400, body: xmlError('InvalidIdentityToken', `bad token ${TOKEN}`) },
