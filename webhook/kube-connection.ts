@@ -104,6 +104,15 @@ export function kubeConfigFileInUse(env: Record<string, string | undefined>): bo
   return Boolean(env.KUBECONFIG) || existsSync(join(homedir(), '.kube', 'config'));
 }
 
+/** Whether `auto` finds a cluster, without loading anything: a kubeconfig file, or the in-cluster token. */
+export function kubeConfigAvailable(
+  env: Record<string, string | undefined> = process.env,
+  serviceAccountDir = SERVICEACCOUNT_DIR,
+): boolean {
+  if (kubeConfigFileInUse(env)) return true;
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(join(serviceAccountDir, 'token'));
+}
+
 /** The connection `auto` uses; client-node is imported only when a kubeconfig file is what configures it. */
 export async function loadKubeConnection(
   env: Record<string, string | undefined> = process.env,

@@ -3,6 +3,7 @@
  * retry mode (its error-code lists, 100 ms base / 500 ms when throttled, full jitter, 20 s cap), without the
  * client-wide retry quota (one call an hour has nothing to ration). Pure.
  */
+import { fullJitter } from '../backoff.js';
 
 const THROTTLING = new Set([
   'BandwidthLimitExceeded',
@@ -73,6 +74,9 @@ const MAX_DELAY_MS = 20_000;
 
 /** The wait before attempt `attempt + 1` after `attempt` (1-based) failed; `random` in [0, 1). */
 export function retryDelayMs(attempt: number, e: FailedCall, random: number): number {
-  const base = isThrottling(e) ? THROTTLED_BASE_MS : BASE_MS;
-  return Math.floor(random * Math.min(MAX_DELAY_MS, base * 2 ** attempt));
+  return fullJitter(
+    { baseMs: isThrottling(e) ? THROTTLED_BASE_MS : BASE_MS, capMs: MAX_DELAY_MS },
+    attempt,
+    () => random,
+  );
 }
