@@ -9,7 +9,8 @@
  *    (status.code 500 with outcome `error`: a bug caught on the way, so the answer is still well-formed).
  * Whatever the input, the work is linear in its size and the message and warnings are bounded (limits.ts).
  */
-import { planFromAnnotations, type DeclaredPort, type PlanDefaults } from './annotations.js';
+import type { DeclaredPort, PlanDefaults } from './annotations.js';
+import { cachedPlan } from './plan-cache.js';
 import {
   hasCopiableIdentity,
   IdentityError,
@@ -201,7 +202,7 @@ async function reviewRequest(uid: string, req: Record<string, unknown>, deps: Re
   const pod = req.object as Pod;
   const who = podIdentity(req, pod);
 
-  const plan = planFromAnnotations(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));
+  const plan = cachedPlan(pod.metadata?.annotations, deps.defaults, declaredPorts(pod));
   if (plan.action === 'skip') return allowed(ref, plan.reason, who, plan.warnings);
   if (plan.action === 'deny') return denied(ref, plan.problems, who);
 

@@ -29,9 +29,17 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 function deeperThan(v: unknown, depth: number, max: number): boolean {
   if (typeof v !== 'object' || v === null) return false;
   if (depth + 1 > max) return true;
-  const children: unknown[] = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-  for (let i = 0; i < children.length; i++) {
-    const c = children[i];
+  // indexed loop and for-in, not Object.values(): an array per object made this a tenth of a review's CPU
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const c: unknown = v[i];
+      if (typeof c === 'object' && c !== null && deeperThan(c, depth + 1, max)) return true;
+    }
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const c = o[k];
     if (typeof c === 'object' && c !== null && deeperThan(c, depth + 1, max)) return true;
   }
   return false;

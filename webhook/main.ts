@@ -4,17 +4,17 @@
  * then exit 0.
  */
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { review, type ReviewDeps } from './admission.js';
 import { ConfigError, loadWebhookConfig, type WebhookConfig } from './config.js';
 import { createMetrics, observeCertificate, type WebhookMetrics } from './metrics.js';
 import { buildServer, type WebhookServer } from './server.js';
+import { createLogger } from './logger.js';
 import { kubeConfigAvailable, loadKubeConnection, SERVICEACCOUNT_DIR, type KubeConnection } from './kube-connection.js';
 import type { ServiceAccountCache } from './service-accounts.js';
 import { kubeRequester } from './kube-rest.js';
 import { loadTlsPair, TlsError, TlsReloader, type TlsPair } from './tls.js';
 import { AutoTls } from './tls-auto.js';
-import { VERSION } from '../sidecar/version.js';
 
 export interface RunningWebhook {
   config: WebhookConfig;
@@ -23,32 +23,6 @@ export interface RunningWebhook {
   metrics: WebhookMetrics;
   /** graceful: in-flight requests finish */
   close(): Promise<void>;
-}
-
-/** Paths pino must never print, should anything credential-like reach a log object. */
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.token',
-  '*.key',
-  '*.password',
-  '*.secret',
-  '*.client_token',
-  'headers.authorization',
-];
-
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const opts = {
-    level,
-    base: { service: 'vault-irsa-webhook', version: VERSION },
-    redact: { paths: REDACT, censor: '[redacted]' },
-  };
-  // stdout written synchronously: one write(2) per line from the event loop costs less CPU than pino's default
-  // (a thread-pool write and its completion per line, which was a tenth of a review's cost), and a line is out
-  // before the answer; as the Go webhooks (vault-k8s, the EKS pod identity webhook) log
-  return destination
-    ? pino(opts, destination as pino.DestinationStream)
-    : pino(opts, pino.destination({ dest: 1, sync: true }));
 }
 
 /** TLS mode auto: the certificate manager, before anything listens; a missing prerequisite is a TlsError. */

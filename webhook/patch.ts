@@ -42,9 +42,16 @@ function objectType(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Object.prototype.hasOwnProperty, called directly: V8 (Node 20) answers it from the for-in loop's enum cache
+ * when the key comes from iterating the same object, which it does not do for Object.hasOwn (7x slower here).
+ */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(o, key)
+const ownKey = Object.prototype.hasOwnProperty;
+
 /** A key counts only when it is an own property whose value is not undefined (JSON drops undefined). */
 function has(o: Record<string, unknown>, key: string): boolean {
-  return Object.hasOwn(o, key) && o[key] !== undefined;
+  return o[key] !== undefined && ownKey.call(o, key);
 }
 
 /**
@@ -87,22 +94,45 @@ function diffAny(input: unknown, output: unknown, path: string, ops: Operation[]
   else ops.push({ op: 'replace', path, value: output });
 }
 
-/** rfc6902's diffObjects: removals (input's key order), additions (output's), then shared keys (input's). */
+/** An own key whose value is not undefined, given the value already read (the usual case skips the own check). */
+function defined(o: Record<string, unknown>, key: string, v: unknown): boolean {
+  return v !== undefined && ownKey.call(o, key);
+}
+
+/**
+ * rfc6902's diffObjects: removals (input's key order), additions (output's), then shared keys (input's). Each
+ * key is read once per side: a keyed read of another object's key is a slow lookup, and three passes of them
+ * each way were most of the diff's time. The additions pass runs only when output has a key input lacks.
+ */
 function diffObjects(
   input: Record<string, unknown>,
   output: Record<string, unknown>,
   path: string,
   ops: Operation[],
 ): void {
-  for (const key in input)
-    if (has(input, key) && !has(output, key)) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
-  for (const key in output)
-    if (has(output, key) && !has(input, key))
-      ops.push({ op: 'add', path: `${path}/${escapeToken(key)}`, value: output[key] });
+  let shared = 0;
+  let changed: string[] | undefined;
   for (const key in input) {
-    if (!has(input, key) || !has(output, key) || input[key] === output[key]) continue;
-    diffAny(input[key], output[key], `${path}/${escapeToken(key)}`, ops);
+    const a = input[key];
+    if (!defined(input, key, a)) continue;
+    const b = output[key];
+    if (!defined(output, key, b)) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
+    else {
+      shared++;
+      if (a !== b) (changed ??= []).push(key);
+    }
   }
+  let outputKeys = 0;
+  for (const key in output) if (defined(output, key, output[key])) outputKeys++;
+  if (outputKeys > shared) {
+    for (const key in output) {
+      const b = output[key];
+      if (defined(output, key, b) && !has(input, key))
+        ops.push({ op: 'add', path: `${path}/${escapeToken(key)}`, value: b });
+    }
+  }
+  if (changed === undefined) return;
+  for (const key of changed) diffAny(input[key], output[key], `${path}/${escapeToken(key)}`, ops);
 }
 
 /**

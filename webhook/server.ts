@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { invalidRequest, type ReviewResult } from './admission.js';
+import { admissionLogger } from './logger.js';
 import type { WebhookMetrics } from './metrics.js';
 import type { TlsPair } from './tls.js';
 
@@ -47,6 +48,9 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     loggerInstance: deps.logger,
     // one line per admission is written by the route itself, with its outcome
     logController: new LogController({ disableRequestLogging: true }),
+    // req.log is the webhook's logger itself: fastify's default makes a pino child per request (bindings
+    // serialised, formatters rebuilt) only to add a reqId no line here needs; the review line names its uid
+    childLoggerFactory: (logger) => logger,
     bodyLimit: deps.maxBodyBytes,
     // bounded so a client that stops sending cannot hold a connection (and shutdown) forever
     requestTimeout: CONNECTION_LIMITS.requestTimeoutMs,
@@ -86,6 +90,7 @@ export function buildServer(deps: ServerDeps): WebhookServer {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const send400 = (message: string): ReviewResult => invalidRequest(message);
+  const logAdmission = admissionLogger(deps.logger);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let result: ReviewResult;
@@ -94,7 +99,7 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
       result = send400(`bad request: ${err.message}`);
     else {
-      req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
+      req.log.error({ err: { message: err.message, code: err.code }, url: req.url }, 'request failed');
       deps.metrics.admissions.inc({ outcome: 'error' });
       void reply.code(500).send({
         kind: 'Status',
@@ -131,10 +136,11 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     deps.metrics.admissions.inc({ outcome: result.outcome });
     deps.metrics.admissionSeconds.observe({ outcome: result.outcome }, seconds);
     // an 'error' outcome is a bug the safety net in review() caught: logged as one
-    req.log[result.outcome === 'error' ? 'error' : 'info'](
-      { outcome: result.outcome, ...result.log, ms: Math.round(seconds * 1e4) / 10 },
-      'admission',
-    );
+    logAdmission(result.outcome === 'error' ? 'error' : 'info', {
+      outcome: result.outcome,
+      ...result.log,
+      ms: Math.round(seconds * 1e4) / 10,
+    });
     return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
   });
 

@@ -7,6 +7,7 @@ import { APP_ENV, SIDECAR_DEFAULTS } from '../../sidecar/contract/names.js';
 import type { Container, EnvVar, InjectionPlan } from '../plan.js';
 import { A } from '../annotations.js';
 import { quote, trimTrailingSlashes } from '../validate.js';
+import { copyWith } from './copy-with.js';
 import { SIDECAR_MOUNT_PATH, SIDECAR_VOLUME } from './names.js';
 
 export { APP_ENV };
@@ -39,7 +40,7 @@ export function withAppWiring(c: Container, plan: InjectionPlan, warnings: strin
   const mounts = [...(c.volumeMounts ?? [])];
   if (!mounts.some((m) => m?.name === SIDECAR_VOLUME && m.mountPath === SIDECAR_MOUNT_PATH))
     mounts.push({ name: SIDECAR_VOLUME, mountPath: SIDECAR_MOUNT_PATH, readOnly: true });
-  return { ...c, env, volumeMounts: mounts };
+  return copyWith(c, { env, volumeMounts: mounts });
 }
 
 /** A container that already mounts something at the token directory would hide the token. */

@@ -8,6 +8,7 @@ import type { AwsIdentity, Container, InjectionPlan, Pod } from '../plan.js';
 import { mountConflicts, withAppWiring } from './app-containers.js';
 import { INJECTED_LABEL, SIDECAR_CONTAINER } from './names.js';
 import { buildSidecarContainer } from './sidecar-container.js';
+import { copyWith } from './copy-with.js';
 import { volumeConflicts, withVolumes } from './volumes.js';
 
 export type InjectResult = { ok: true; pod: Pod; warnings: string[] } | { ok: false; problems: string[] };
@@ -36,30 +37,37 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
   // original, so only the pod and its spec are copied here (not the whole pod: a deep clone of a real pod was
   // the webhook's biggest cost after the diff, and sharing lets the diff skip unchanged subtrees at once).
   // Nothing is written through a shared reference: the result is only diffed and serialised.
-  const pod: Pod = { ...original, spec: { ...original.spec } };
+  const spec = original.spec;
   const warnings = [...identity.warnings];
   const sidecar = buildSidecarContainer(plan, identity);
-  const inits = (pod.spec.initContainers ?? []).map((c) => withAppWiring(c, plan, warnings));
-  const containers = pod.spec.containers.map((c) => withAppWiring(c, plan, warnings));
+  const inits = (spec.initContainers ?? []).map((c) => withAppWiring(c, plan, warnings));
+  const containers = spec.containers.map((c) => withAppWiring(c, plan, warnings));
 
+  // the keys in the order they were set when this assigned them one by one: a new key's place in the object
+  // is its place among the patch's adds
+  let changed: Partial<Pod['spec']>;
   if (plan.mode === 'native') {
     // first, so ordinary init containers can already read secrets
-    pod.spec.initContainers = [sidecar, ...inits];
-    pod.spec.containers = containers;
+    changed = { initContainers: [sidecar, ...inits], containers };
   } else {
-    if (inits.length > 0) pod.spec.initContainers = inits;
-    pod.spec.containers = [sidecar, ...containers];
-    if (ownedByJob(pod)) {
+    changed = inits.length > 0 ? { initContainers: inits } : {};
+    changed.containers = [sidecar, ...containers];
+    if (ownedByJob(original)) {
       warnings.push(
         `vault-irsa: this Job's pod runs the sidecar in classic mode and will not complete; set ${A.mode}: native (Kubernetes 1.29+)`,
       );
     }
   }
-  pod.spec.volumes = withVolumes(pod.spec.volumes, plan, identity);
-  pod.metadata = {
-    ...(pod.metadata ?? {}),
-    labels: { ...(pod.metadata?.labels ?? {}), [INJECTED_LABEL]: 'true' },
-    annotations: { ...(pod.metadata?.annotations ?? {}), [A.status]: STATUS_INJECTED },
+  changed.volumes = withVolumes(spec.volumes, plan, identity);
+  const metadata = original.metadata ?? {};
+  const pod: Pod = {
+    ...original,
+    spec: copyWith(spec, changed),
+    metadata: {
+      ...metadata,
+      labels: copyWith(metadata.labels ?? {}, { [INJECTED_LABEL]: 'true' }),
+      annotations: copyWith(metadata.annotations ?? {}, { [A.status]: STATUS_INJECTED }),
+    },
   };
   return { ok: true, pod, warnings };
 }

@@ -130,6 +130,21 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
   expect(metrics.body).toMatch(/vault_irsa_webhook_admission_duration_seconds_count\{outcome="injected"\} 1/);
   // still alive after all of that
   expect((await httpsRequest(port, cert.cert, { path: '/healthz' })).status).toBe(200);
+
+  // one line per review, written within the turn that answered it (log-writer.ts): each is there by now
+  const lines = () => wh!.logs.filter((l) => l.msg === 'admission');
+  await waitFor(() => lines().length >= 7, 'the admission lines');
+  expect(lines().find((l) => l.uid === 'abc-1')).toMatchObject({
+    level: 30,
+    service: 'vault-irsa-webhook',
+    outcome: 'injected',
+    operation: 'CREATE',
+    ops: expect.any(Number),
+    ms: expect.any(Number),
+  });
+  expect(lines().find((l) => l.uid === 'abc-2')).toMatchObject({ outcome: 'denied' });
+  // the body over the limit is refused before the route runs: counted as invalid, with no line of its own
+  expect(lines().filter((l) => l.outcome === 'invalid')).toHaveLength(4);
 });
 
 test('with KUBECONFIG, the role ARN comes from the ServiceAccount through the informer', async () => {

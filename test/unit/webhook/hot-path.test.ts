@@ -1,11 +1,16 @@
 /**
  * The per-review helpers made cheaper for issue 10 give what the plain versions gave: the depth check, the
- * patch's base64 (ASCII written as latin1, anything else as UTF-8), the trailing-slash trim, and the copy of a
- * container's AWS env for the sidecar.
+ * patch's base64 (ASCII written as latin1, anything else as UTF-8), the trailing-slash trim, the copy of a
+ * container's AWS env for the sidecar, the spread without V8's slow case, and the remembered plan.
  */
 import fc from 'fast-check';
 import { nestedDeeperThan } from '../../../webhook/limits.js';
 import { encodePatch } from '../../../webhook/patch.js';
+import { ANNOTATIONS } from '../../../sidecar/contract/names.js';
+import { planFromAnnotations } from '../../../webhook/annotations.js';
+import { copyWith } from '../../../webhook/inject/copy-with.js';
+import { cachedPlan, MAX_KEY_CHARS, MAX_PLANS } from '../../../webhook/plan-cache.js';
+import { TEST_CONFIG } from './helpers.js';
 import { trimTrailingSlashes } from '../../../webhook/validate.js';
 import { resolveAwsIdentity } from '../../../webhook/inject/aws-identity.js';
 import type { Container, InjectionPlan, Pod } from '../../../webhook/plan.js';
@@ -92,12 +97,77 @@ test("the sidecar's copy of a container's AWS env is the JSON copy, never the sa
   );
 });
 
-test('the webhook logs to stdout synchronously (no thread-pool write per review line)', async () => {
-  const { createLogger } = await import('../../../webhook/main.js');
-  const { symbols } = await import('pino');
-  const stream = (createLogger('info') as unknown as Record<symbol, { sync?: boolean; fd?: number }>)[
-    symbols.streamSym
-  ];
-  expect(stream?.sync).toBe(true);
-  expect(stream?.fd).toBe(1);
+test('copyWith is the spread: same keys, values and order, for any object and extra keys', () => {
+  const keyed = fc.dictionary(
+    fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'env')),
+    fc.jsonValue(),
+  );
+  fc.assert(
+    fc.property(keyed, keyed, (srcText, extraText) => {
+      // through JSON.parse, as a review's objects are made: "__proto__" is then an own key, not the prototype
+      const src = JSON.parse(JSON.stringify(srcText)) as Record<string, unknown>;
+      const extra = JSON.parse(JSON.stringify(extraText)) as Record<string, unknown>;
+      const got = copyWith(src, extra);
+      const spread = { ...src, ...extra };
+      expect(Object.keys(got)).toEqual(Object.keys(spread));
+      expect(JSON.stringify(got)).toBe(JSON.stringify(spread));
+      expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    }),
+    { numRuns: 500 },
+  );
+  const own = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
+  const copy = copyWith(own, { b: 2 });
+  expect((copy as { polluted?: boolean }).polluted).toBeUndefined();
+  expect(Object.keys(copy)).toEqual(['__proto__', 'a', 'b']);
+});
+
+test('cachedPlan answers as planFromAnnotations, for any annotations and ports', () => {
+  const defaults = { ...TEST_CONFIG };
+  const value = fc.oneof(
+    fc.constantFrom('app', 'secret/db', '8770', 'native', 'true', '10m', '32Mi', 'arn:aws:iam::111122223333:role/x'),
+    fc.string(),
+    fc.integer(),
+  );
+  const key = fc.oneof(
+    fc.constantFrom(...Object.values(ANNOTATIONS), 'vault-irsa.io/secret-db', 'vault-irsa.io/secret-Bad', 'app'),
+    fc.string(),
+  );
+  const ports = fc.array(fc.record({ port: fc.constantFrom(8765, 8766, 8080), container: fc.string() }), {
+    maxLength: 2,
+  });
+  fc.assert(
+    fc.property(fc.dictionary(key, value), ports, (annotations, declared) => {
+      // twice: the first answer is computed, the second comes from the cache
+      expect(cachedPlan(annotations, defaults, declared)).toEqual(planFromAnnotations(annotations, defaults, declared));
+      expect(cachedPlan(annotations, defaults, declared)).toEqual(planFromAnnotations(annotations, defaults, declared));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('a kept plan is shared and frozen; the cache is bounded in entries and key size', () => {
+  const defaults = { ...TEST_CONFIG };
+  const a = { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': 'secret/db', other: 'ignored' };
+  const first = cachedPlan(a, defaults, []);
+  // annotations outside vault-irsa.io/ do not change the plan, so they share it
+  expect(cachedPlan({ ...a, other: 'changed' }, defaults, [])).toBe(first);
+  expect(cachedPlan(a, defaults, [{ port: 9000, container: 'app' }])).not.toBe(first);
+  expect(cachedPlan(a, { ...TEST_CONFIG }, [])).not.toBe(first);
+  if (first.action !== 'inject') throw new Error('expected a plan');
+  expect(Object.isFrozen(first.plan.secrets)).toBe(true);
+  expect(() => {
+    (first.plan.secrets as Record<string, string>).db = 'secret/other';
+  }).toThrow(TypeError);
+
+  for (let i = 0; i <= MAX_PLANS; i++) cachedPlan({ 'vault-irsa.io/role': `r${i}` }, defaults, []);
+  // the first of those was pushed out, so it is planned again (an equal answer, a new object)
+  const r0 = { 'vault-irsa.io/role': 'r0' };
+  const again = cachedPlan(r0, defaults, []);
+  expect(again).toEqual(planFromAnnotations(r0, defaults, []));
+  expect(cachedPlan(r0, defaults, [])).toBe(again);
+
+  const long = { 'vault-irsa.io/role': 'app', 'vault-irsa.io/secret-db': `secret/${'x'.repeat(MAX_KEY_CHARS)}` };
+  const once = cachedPlan(long, defaults, []);
+  expect(cachedPlan(long, defaults, [])).not.toBe(once);
+  expect(Object.isFrozen(once)).toBe(false);
 });
