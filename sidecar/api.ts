@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { SECRET_ANNOTATION_PREFIX } from './contract/names.js';
 import { parseDuration } from './duration.js';
 import { answerProbe, PROBE_PATHS, refuseMethod, type Readiness } from './http-common.js';
+import { accessHeaders, type AccessHeaders } from './http/access-headers.js';
 import { bearerChecker, vaultTokenChecker } from './http/bearer.js';
 import { checkHost } from './http/host.js';
 import { HttpListener, internalError, type ListenerLimits } from './http/listener.js';
@@ -85,29 +86,6 @@ const API_LIMITS: ListenerLimits = {
 /** not an HTTP status: a long poll whose client left before the answer */
 const GONE = 0;
 
-const FORWARDED_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
-/**
- * The first header that decides access (Host, Authorization, X-Vault-Token) the request repeats, from rawHeaders as sent. On every read: no allocation
- * (req.headersDistinct would build an object of arrays for all headers), a name is lower-cased only when its
- * length matches one of the three.
- */
-function repeatedHeader(raw: string[]): string | undefined {
-  let host = 0;
-  let authorization = 0;
-  let vaultToken = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i] as string;
-    if (n.length === 4) {
-      if (n.toLowerCase() === 'host' && ++host > 1) return 'host';
-    } else if (n.length === 13) {
-      const l = n.toLowerCase();
-      if (l === 'authorization' && ++authorization > 1) return 'authorization';
-      if (l === 'x-vault-token' && ++vaultToken > 1) return 'x-vault-token';
-    }
-  }
-  return undefined;
-}
-
 /**
  * The first segments after /v1/ that are this API's own; any other /v1/ path is the Vault view. A Vault
  * mount named like one of these cannot be read through the view (its paths are this API's).
@@ -174,34 +152,15 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     t: Target,
     counted: { secretRead: boolean },
   ): number | Promise<number> {
-    const h = req.headers;
+    const h = accessHeaders(req.rawHeaders);
     const surface = surfaceOf(t);
     const vault = surface === 'vault';
-    const fail = (status: number, code: string, message: string): number =>
-      vault ? vaultError(res, status, [message]) : error(res, status, code, message);
-    for (const name of FORWARDED_HEADERS) {
-      if (h[name] !== undefined) {
-        return fail(
-          400,
-          'forwarded_request',
-          'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only',
-        );
-      }
-    }
-    // node keeps the first of a repeated Host or Authorization and drops the rest: which one counts must
-    // not depend on that, so a request that repeats one is refused
-    const repeated = repeatedHeader(req.rawHeaders);
-    if (repeated !== undefined) return fail(400, 'bad_request', `the ${repeated} header is given more than once`);
-    const host = checkHost(h.host, req.httpVersion);
-    if (host === 'missing')
-      return fail(400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])');
-    if (host === 'not_loopback')
-      return fail(421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]');
+    const refusal = headerRefusal(h, req.httpVersion);
+    if (refusal !== undefined) return fail(res, vault, ...refusal);
     if (vault) {
       // as Vault answers a missing, unknown or revoked token: 403, nothing more (hvac raises Forbidden)
-      if (checkVaultToken(h.authorization, h['x-vault-token']) !== 'ok')
-        return vaultError(res, 403, [PERMISSION_DENIED]);
-      return answerVault(req, res, t, counted);
+      if (checkVaultToken(h.authorization, h.vaultToken) !== 'ok') return vaultError(res, 403, [PERMISSION_DENIED]);
+      return answerVault(req, res, t, h, counted);
     }
     if (surface !== 'probe') {
       const auth = checkBearer(h.authorization);
@@ -218,15 +177,15 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     }
     const refused = refuseMethod(req, res);
     if (refused !== undefined) return refused;
-    return route(req, res, t);
+    return route(res, t, h);
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, t: Target): number | Promise<number> {
+  function route(res: ServerResponse, t: Target, h: AccessHeaders): number | Promise<number> {
     const s = t.segments;
     if (opts.status !== undefined && t.path === STATUS_PATH) return sendStatus(res, opts.status);
     if (s[0] === 'v1' && s[1] === 'secrets') {
       if (s.length === 2) return list(res);
-      if (s.length === 3) return readSecret(req, res, s[2] as string, t);
+      if (s.length === 3) return readSecret(res, s[2] as string, t, h);
       return readKey(res, s[2] as string, s.slice(3).join('/'));
     }
     // another own route under /v1/ goes here, with its first segment in OWN_V1_ROUTES (else it is the Vault view's)
@@ -236,15 +195,15 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
   }
 
   /** The Vault view: its own method rules (deny by default per route), answered from memory. */
-  function answerVault(req: IncomingMessage, res: ServerResponse, t: Target, counted: { secretRead: boolean }): number {
-    const wrap = req.headers['x-vault-wrap-ttl'];
+  function answerVault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: Target,
+    h: AccessHeaders,
+    counted: { secretRead: boolean },
+  ): number {
     const answer: VaultAnswer = vaultView(
-      {
-        method: String(req.method),
-        segments: t.segments.slice(1),
-        query: t.query,
-        wrapTtl: Array.isArray(wrap) ? wrap.join(',') : wrap,
-      },
+      { method: String(req.method), segments: t.segments.slice(1), query: t.query, wrapTtl: h.wrapTtl },
       { entries: store.list(), now: now(), requestId: randomUUID(), token: opts.requestToken, startedAt, version },
     );
     counted.secretRead = answer.secretRead === true;
@@ -266,10 +225,10 @@ export function buildApiApp(opts: ApiOptions): HttpListener {
     return 200;
   }
 
-  function readSecret(req: IncomingMessage, res: ServerResponse, name: string, t: Target): number | Promise<number> {
+  function readSecret(res: ServerResponse, name: string, t: Target, h: AccessHeaders): number | Promise<number> {
     const entry = store.get(name);
     if (entry === undefined || !servable(entry)) return refuseRead(res, name, entry);
-    const ifNoneMatch = req.headers['if-none-match'];
+    const ifNoneMatch = h.ifNoneMatch;
     if (ifNoneMatch === undefined || !etagMatches(ifNoneMatch, entry.etag)) return sendSecret(res, entry);
     const wait = t.query.get('wait');
     const waitMs = waitParam(wait, maxWaitMs);
@@ -343,6 +302,33 @@ function isSecretRead(t: Target): boolean {
 function sendStatus(res: ServerResponse, status: () => SidecarStatus): number {
   send(res, 200, JSON.stringify(status()), { 'content-type': JSON_TYPE });
   return 200;
+}
+
+/**
+ * What the headers alone refuse, before any token is looked at: a forwarded request, a repeated Host or
+ * Authorization (node keeps the first and drops the rest: which one counts must not depend on that), a missing
+ * or non-loopback Host.
+ */
+function headerRefusal(h: AccessHeaders, httpVersion: string): [number, string, string] | undefined {
+  if (h.forwarded) {
+    return [
+      400,
+      'forwarded_request',
+      'requests carrying X-Forwarded-For, Forwarded or X-Real-IP are refused: this API serves the pod itself only',
+    ];
+  }
+  if (h.repeated !== undefined) return [400, 'bad_request', `the ${h.repeated} header is given more than once`];
+  const host = checkHost(h.host, httpVersion);
+  if (host === 'missing')
+    return [400, 'bad_request', 'an HTTP/1.1 request needs a Host header (127.0.0.1, localhost or [::1])'];
+  if (host === 'not_loopback')
+    return [421, 'misdirected_request', 'this API answers only requests for Host 127.0.0.1, localhost or [::1]'];
+  return undefined;
+}
+
+/** A refusal before routing: in Vault's shape on the Vault view, in this API's shape elsewhere. */
+function fail(res: ServerResponse, vault: boolean, status: number, code: string, message: string): number {
+  return vault ? vaultError(res, status, [message]) : error(res, status, code, message);
 }
 
 /** An error in Vault's shape, {"errors": [...]}. */

@@ -287,7 +287,8 @@ export function planFromAnnotations(
     image: defaults.sidecarImage,
     uid: defaults.sidecarUid,
     ...(defaults.sidecarImagePullPolicy !== undefined ? { imagePullPolicy: defaults.sidecarImagePullPolicy } : {}),
-    ...(defaults.vaultCaConfigMap !== undefined ? { vaultCaConfigMap: defaults.vaultCaConfigMap } : {}),
+    // a copy: the plan is frozen when kept (plan-cache.ts), the webhook's config is not the plan's to freeze
+    ...(defaults.vaultCaConfigMap !== undefined ? { vaultCaConfigMap: { ...defaults.vaultCaConfigMap } } : {}),
     ...(defaults.awsRegion !== undefined ? { awsRegion: defaults.awsRegion } : {}),
     ...(defaults.stsEndpointUrl !== undefined ? { stsEndpointUrl: defaults.stsEndpointUrl } : {}),
   };

@@ -6,8 +6,11 @@
  * after it, from setImmediate: no timer, no wait on a quiet webhook (a lone line is out in the same turn's
  * check phase), and nothing buffered for longer than the turn that logged it. More than MAX_PENDING_CHARS is
  * written at once. At exit (process.exit, a signal handler's exit, an uncaught exception) what is pending is
- * written first. Written in the event loop like pino's `sync: true` destination, not on libuv's thread pool,
- * whose per-write hand-off cost more than the write.
+ * written first, and a line logged after that (another 'exit' listener) is written at once. What a kill that
+ * runs no JavaScript (SIGKILL, the OOM killer) can take is the current turn's lines, microseconds old. Written in
+ * the event loop like pino's `sync: true` destination, not on libuv's thread pool, whose per-write hand-off cost
+ * more than the write. A write error other than a full pipe (the reader is gone, the disk is full) drops the
+ * lines: there is nowhere left to report it, and a review must not fail for its log line.
  */
 import { writeSync } from 'node:fs';
 
@@ -19,10 +22,15 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
 /** every writer's flush, run by one 'exit' listener (a listener per writer would pile up in tests) */
 const atExit = new Set<() => void>();
 
+/** set once the process is exiting: no later turn will come to write a line */
+let exiting = false;
+
 export interface TurnWriter {
   write(line: string): boolean;
-  /** writes what is pending now (pino calls it from logger.flush()) */
+  /** writes what is pending now */
   flushSync(): void;
+  /** what pino's logger.flush(cb) calls */
+  flush(cb?: (err?: Error) => void): void;
 }
 
 export function turnWriter(fd: number, write: typeof writeSync = writeSync): TurnWriter {
@@ -52,13 +60,18 @@ export function turnWriter(fd: number, write: typeof writeSync = writeSync): Tur
     flushSync();
   };
   atExit.add(flushSync);
-  if (atExit.size === 1) process.once('exit', () => atExit.forEach((flush) => flush()));
+  if (atExit.size === 1) {
+    process.once('exit', () => {
+      exiting = true;
+      atExit.forEach((flush) => flush());
+    });
+  }
 
   return {
     write(line: string): boolean {
       pending.push(line);
       chars += line.length;
-      if (chars >= MAX_PENDING_CHARS) flushSync();
+      if (chars >= MAX_PENDING_CHARS || exiting) flushSync();
       else if (!scheduled) {
         scheduled = true;
         setImmediate(onTurnEnd);
@@ -66,5 +79,9 @@ export function turnWriter(fd: number, write: typeof writeSync = writeSync): Tur
       return true;
     },
     flushSync,
+    flush(cb) {
+      flushSync();
+      cb?.();
+    },
   };
 }

@@ -99,7 +99,7 @@ export function buildServer(deps: ServerDeps): WebhookServer {
     else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
       result = send400(`bad request: ${err.message}`);
     else {
-      req.log.error({ err: { message: err.message, code: err.code }, url: req.url }, 'request failed');
+      req.log.error({ err: { message: err.message, code: err.code }, url: req.url.slice(0, 200) }, 'request failed');
       deps.metrics.admissions.inc({ outcome: 'error' });
       void reply.code(500).send({
         kind: 'Status',

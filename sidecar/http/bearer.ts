@@ -8,6 +8,19 @@ const digest: (s: string) => Buffer =
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/**
+ * A header value of a known length as latin1 bytes, written into one buffer made at start: every read checks a
+ * token, and a Buffer per check was most of what the check allocated. Used synchronously, so never shared.
+ * It holds the last value presented, as the allocation it replaces did until collected.
+ */
+function scratchOf(length: number): (value: string) => Buffer {
+  const buf = Buffer.alloc(length);
+  return (value) => {
+    buf.write(value, 0, 'latin1');
+    return buf;
+  };
+}
+
 export type BearerCheck = 'ok' | 'missing' | 'wrong';
 
 /**
@@ -21,10 +34,10 @@ export type BearerCheck = 'ok' | 'missing' | 'wrong';
 export function bearerChecker(requestToken: string): (header: string | undefined) => BearerCheck {
   const expected = digest(requestToken);
   const canonical = Buffer.from(`Bearer ${requestToken}`, 'latin1');
+  const presented = scratchOf(canonical.length);
   return (header) => {
     if (header === undefined) return 'missing';
-    if (header.length === canonical.length && crypto.timingSafeEqual(Buffer.from(header, 'latin1'), canonical))
-      return 'ok';
+    if (header.length === canonical.length && crypto.timingSafeEqual(presented(header), canonical)) return 'ok';
     const m = BEARER.exec(header);
     if (!m || m[1] === undefined) return 'missing';
     return crypto.timingSafeEqual(digest(m[1]), expected) ? 'ok' : 'wrong';
@@ -43,9 +56,10 @@ export function vaultTokenChecker(
   const bearer = bearerChecker(requestToken);
   const expected = digest(requestToken);
   const raw = Buffer.from(requestToken, 'latin1');
+  const presented = scratchOf(raw.length);
   const header = (v: string): BearerCheck => {
     // node decodes header bytes as latin1, so a value's length in chars is its length in bytes
-    if (v.length === raw.length && crypto.timingSafeEqual(Buffer.from(v, 'latin1'), raw)) return 'ok';
+    if (v.length === raw.length && crypto.timingSafeEqual(presented(v), raw)) return 'ok';
     return crypto.timingSafeEqual(digest(v), expected) ? 'ok' : 'wrong';
   };
   return (authorization, xVaultToken) => {
