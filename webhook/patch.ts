@@ -20,11 +20,25 @@ export function podPatch(original: unknown, injected: unknown): Operation[] {
   return ops;
 }
 
+/**
+ * The patch's bytes are written into one buffer kept between reviews and read back as base64: Buffer.from()
+ * took a slice of node's 8 KiB pool each time (a new pool every second review, each one off-heap memory the
+ * collector has to account for). Reviews run one at a time on the event loop, so one buffer serves them all; a
+ * patch larger than SCRATCH_MAX_BYTES gets a buffer of its own, so nothing that size stays held.
+ */
+const SCRATCH_MAX_BYTES = 64 * 1024;
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+
 export function encodePatch(ops: Operation[]): string {
   const json = JSON.stringify(ops);
-  // ASCII (a byte per character, the usual patch) is the same bytes in latin1, which Buffer.from writes
-  // without UTF-8 encoding; anything else is encoded as UTF-8
-  return Buffer.from(json, Buffer.byteLength(json, 'utf8') === json.length ? 'latin1' : 'utf8').toString('base64');
+  const bytes = Buffer.byteLength(json, 'utf8');
+  // ASCII (a byte per character, the usual patch) is the same bytes in latin1, which is written without
+  // UTF-8 encoding; anything else is encoded as UTF-8
+  const encoding = bytes === json.length ? 'latin1' : 'utf8';
+  if (bytes > SCRATCH_MAX_BYTES) return Buffer.from(json, encoding).toString('base64');
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafeSlow(SCRATCH_MAX_BYTES);
+  const n = scratch.write(json, 0, bytes, encoding);
+  return scratch.toString('base64', 0, n);
 }
 
 /** rfc6902's Pointer token escaping: `~` → `~0`, `/` → `~1`. */

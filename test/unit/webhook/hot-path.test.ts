@@ -58,6 +58,13 @@ test('encodePatch is base64 of the UTF-8 JSON, for ASCII and for any Unicode tex
   // latin1-range characters are two bytes in UTF-8: written as latin1 they would decode wrong
   const ops = [{ op: 'add' as const, path: '/x', value: 'café – ü 😀' }];
   expect(decode(encodePatch(ops))).toEqual(ops);
+  // past the reused buffer's first size, past its largest (a buffer of its own), then small again
+  for (const size of [20_000, 70_000, 10, 40_000]) {
+    for (const text of ['a'.repeat(size), 'é'.repeat(size)]) {
+      const big = [{ op: 'add' as const, path: '/y', value: text }];
+      expect(encodePatch(big)).toBe(Buffer.from(JSON.stringify(big), 'utf8').toString('base64'));
+    }
+  }
 });
 
 test('trimTrailingSlashes is the regex trim', () => {
