@@ -3,7 +3,9 @@
  * object of every header with every name lower-cased, on first access; a read needs five of them, so this reads
  * the raw list once (a name is lower-cased only when its length is one of theirs) and leaves that object unbuilt.
  * Values are node's: the first Host and Authorization (node drops later ones; a request that repeats one is
- * refused by `repeated` anyway), other headers' repeats joined with ", ". Pure.
+ * refused by `repeated` anyway), other headers' repeats joined with ", ". One difference, on purpose: node stops
+ * filling req.headers after 1000 headers (maxHeadersCount) while rawHeaders has them all, and this reads them all,
+ * so a forwarded header placed past the thousandth is still refused. Pure.
  */
 export interface AccessHeaders {
   host: string | undefined;

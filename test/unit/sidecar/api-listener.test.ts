@@ -52,6 +52,14 @@ describe('before any route', () => {
     },
   );
 
+  it('a forwarded header past the 1000th header is still refused (node stops filling req.headers there)', async () => {
+    const fillers = Array.from({ length: 998 }, (): [string, string] => ['a', '']);
+    const r = await get('/v1/secrets/db', [['Host', '127.0.0.1'], AUTH, ...fillers, ['X-Forwarded-For', '10.0.0.1']]);
+    expect(r.status).toBe(400);
+    expect(json(r.body).error.code).toBe('forwarded_request');
+    expect(r.raw).not.toContain('p1-planted');
+  });
+
   it('421 for a Host that is not loopback by name, before the token is looked at', async () => {
     for (const host of ['rebind.example', 'rebind.example:8765', '127.0.0.2', 'localhost.']) {
       const r = await get('/v1/secrets/db', [['Host', host], AUTH]);
