@@ -18,7 +18,14 @@ import { VaultIrsaError } from '../sidecar/contract/errors.js';
 import type { ServiceAccountView } from './inject/aws-identity.js';
 import type { KubeConfigLike, KubeConnection } from './kube-connection.js';
 import { kubeOpen, readBody, toConnection } from './kube-rest.js';
-import { LineSplitter, parseWatchLine, serviceAccountEntry, WatchLineError, type WatchEvent } from './kube-watch.js';
+import {
+  LineSplitter,
+  parseWatchLine,
+  serviceAccountEntry,
+  WatchLineError,
+  type ServiceAccountEntry,
+  type WatchEvent,
+} from './kube-watch.js';
 
 export type LookupResultLabel = 'cache' | 'api' | 'not_found' | 'error';
 
@@ -69,13 +76,21 @@ function errorMessage(err: unknown): string {
 }
 
 const LIST_PAGE_MAX_BYTES = 32 * 1024 * 1024;
+
+/** namespace → name → annotations */
+type Objects = Map<string, Map<string, Record<string, string>>>;
+
+function putEntry(objects: Objects, e: ServiceAccountEntry): void {
+  let ns = objects.get(e.namespace);
+  if (!ns) objects.set(e.namespace, (ns = new Map<string, Record<string, string>>()));
+  ns.set(e.name, e.annotations);
+}
 const MAX_RESTART_DELAY = 30_000;
 const HEALTHY_WATCH_MS = 60_000;
 
 export class ServiceAccountCache {
   private readonly conn: KubeConnection;
-  /** namespace → name → annotations */
-  private objects = new Map<string, Map<string, Record<string, string>>>();
+  private objects: Objects = new Map();
   private resourceVersion = '';
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -145,12 +160,17 @@ export class ServiceAccountCache {
     return true;
   }
 
-  private fail(gen: number, err: unknown, relist: boolean): void {
-    if (gen !== this.generation || this.stopped) return;
+  /** Abandons the current watch: its stream's late events and errors are ignored from here on. */
+  private dropWatch(): void {
     this.watchEnded();
     this.generation += 1;
     this.watchReq?.destroy();
     this.watchReq = undefined;
+  }
+
+  private fail(gen: number, err: unknown, relist: boolean): void {
+    if (gen !== this.generation || this.stopped) return;
+    this.dropWatch();
     if (relist) this.resourceVersion = '';
     this.opts.onInformerError?.(errorMessage(err));
     this.scheduleRestart();
@@ -188,7 +208,7 @@ export class ServiceAccountCache {
   }
 
   private async list(gen: number): Promise<void> {
-    const next = new Map<string, Map<string, Record<string, string>>>();
+    const next: Objects = new Map();
     let cont = '';
     let rv = '';
     const size = this.opts.listPageSize ?? 500;
@@ -209,10 +229,7 @@ export class ServiceAccountCache {
       if (typeof list !== 'object' || list === null || !Array.isArray(list.items))
         throw new WatchLineError('list ServiceAccounts: the answer is not a list');
       for (const item of list.items) {
-        const e = serviceAccountEntry(item, 'list ServiceAccounts');
-        let ns = next.get(e.namespace);
-        if (!ns) next.set(e.namespace, (ns = new Map<string, Record<string, string>>()));
-        ns.set(e.name, e.annotations);
+        putEntry(next, serviceAccountEntry(item, 'list ServiceAccounts'));
       }
       rv = typeof list.metadata?.resourceVersion === 'string' ? list.metadata.resourceVersion : '';
       cont = typeof list.metadata?.continue === 'string' ? list.metadata.continue : '';
@@ -281,12 +298,9 @@ export class ServiceAccountCache {
   private apply(ev: WatchEvent): void {
     switch (ev.type) {
       case 'ADDED':
-      case 'MODIFIED': {
-        let ns = this.objects.get(ev.object.namespace);
-        if (!ns) this.objects.set(ev.object.namespace, (ns = new Map<string, Record<string, string>>()));
-        ns.set(ev.object.name, ev.object.annotations);
+      case 'MODIFIED':
+        putEntry(this.objects, ev.object);
         break;
-      }
       case 'DELETED': {
         const ns = this.objects.get(ev.object.namespace);
         ns?.delete(ev.object.name);
@@ -302,10 +316,7 @@ export class ServiceAccountCache {
         if (ev.code !== 410)
           this.opts.onInformerError?.(`watch ERROR event: ${ev.code !== undefined ? `HTTP ${ev.code}` : 'no code'}`);
         this.resourceVersion = '';
-        this.generation += 1;
-        this.watchReq?.destroy();
-        this.watchReq = undefined;
-        this.watchEnded();
+        this.dropWatch();
         if (ev.code === 410 && this.listAtOnceAllowed()) void this.cycle();
         else this.scheduleRestart();
         return;

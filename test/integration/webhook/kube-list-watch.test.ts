@@ -67,6 +67,15 @@ const lists = (): number =>
 const watches = (): Array<URLSearchParams> =>
   kube.requests.filter((r) => r.query.includes('watch=true')).map((r) => new URLSearchParams(r.query));
 
+/** A cache that has listed the cluster and opened its watch; demo/app (role ROLE) is in it unless `empty`. */
+async function watchingCache(opts: { empty?: boolean } = {}): Promise<ServiceAccountCache> {
+  if (!opts.empty) kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
+  const c = makeCache();
+  await c.start();
+  await waitFor(() => kube.openWatches === 1, 'the watch');
+  return c;
+}
+
 async function cachedRole(c: ServiceAccountCache, ns: string, name: string): Promise<string | undefined> {
   lookups = [];
   const v = await c.lookup(ns, name);
@@ -100,10 +109,7 @@ test('lists in pages, watches with bookmarks and a timeout, follows ADDED/MODIFI
 });
 
 test('a bookmark moves the resourceVersion a renewed watch starts from; a dropped watch resumes without a list', async () => {
-  kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  const c = await watchingCache();
   // changes elsewhere in the cluster move the resourceVersion without an event for this watch
   kube.putSecret('demo', 'unrelated');
   kube.putSecret('demo', 'unrelated');
@@ -119,10 +125,7 @@ test('a bookmark moves the resourceVersion a renewed watch starts from; a droppe
 });
 
 test('a watch connection cut mid-stream is reported and resumed from the last resourceVersion', async () => {
-  kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  const c = await watchingCache();
   kube.writeToWatches('{"type":"ADDED","obj'); // half an event, then the connection is gone
   await new Promise((r) => setTimeout(r, 50));
   kube.cutWatches();
@@ -136,10 +139,7 @@ test('a watch connection cut mid-stream is reported and resumed from the last re
 test.each(['status', 'event'] as const)(
   '410 Gone given as %s: the cache lists again and keeps watching',
   async (goneAs) => {
-    kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-    const c = makeCache();
-    await c.start();
-    await waitFor(() => kube.openWatches === 1, 'the watch');
+    const c = await watchingCache();
     kube.goneAs = goneAs;
     kube.goneBelow = kube.resourceVersion + 1;
     // changed while the watch is away, after which the old resourceVersion is gone
@@ -157,10 +157,7 @@ test.each(['status', 'event'] as const)(
 test.each(['status', 'event'] as const)(
   'a 410 given as %s to every watch: one list at once, then lists back off instead of looping',
   async (goneAs) => {
-    kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-    const c = makeCache();
-    await c.start();
-    await waitFor(() => kube.openWatches === 1, 'the watch');
+    const c = await watchingCache();
     kube.goneAs = goneAs;
     kube.goneBelow = kube.resourceVersion + 1_000_000;
     kube.dropWatches();
@@ -191,10 +188,7 @@ test('a watch that fails at once every time is retried with a growing delay, not
 });
 
 test('an ERROR event other than 410 is reported and answered with a new list', async () => {
-  kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  const c = await watchingCache();
   kube.sendWatchError(500);
   await waitFor(() => lists() === 2 && kube.openWatches === 1, 'the new list and watch');
   expect(errors).toEqual(['watch ERROR event: HTTP 500']);
@@ -202,9 +196,7 @@ test('an ERROR event other than 410 is reported and answered with a new list', a
 });
 
 test('a rotated token file is used once the copy in memory is older than 60 s', async () => {
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  const c = await watchingCache({ empty: true });
   await writeFile(join(prefix, SERVICEACCOUNT_DIR, 'token'), 'token-two');
   kube.tokens = new Set(['token-two']);
   now += 61_000;
@@ -234,10 +226,7 @@ const GARBAGE = [
 ];
 
 test.each(GARBAGE)('a watch line that is not an event (%s) is reported, then the cache lists again', async (line) => {
-  kube.upsertServiceAccount('demo', 'app', { 'eks.amazonaws.com/role-arn': ROLE });
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  const c = await watchingCache();
   kube.writeToWatches(`${line}\n`);
   await waitFor(() => lists() === 2 && kube.openWatches === 1, 'the new list and watch');
   expect(errors).toHaveLength(1);
@@ -247,9 +236,7 @@ test.each(GARBAGE)('a watch line that is not an event (%s) is reported, then the
 });
 
 test('a line longer than the bound is refused before it is held whole', async () => {
-  const c = makeCache();
-  await c.start();
-  await waitFor(() => kube.openWatches === 1, 'the watch');
+  await watchingCache({ empty: true });
   kube.writeToWatches('x'.repeat(1024 * 1024 + 10));
   await waitFor(() => lists() === 2, 'the new list');
   expect(errors[0]).toMatch(/watch line longer than 1048576 characters/);
