@@ -50,10 +50,11 @@ export default tseslint.config(
         {
           patterns: [
             {
-              // the contract, and the one version source (it reads package.json, so it cannot live in the pure contract)
-              regex: '(^|/)sidecar/(?!contract/|version\\.js$|metrics-registry\\.js$)',
+              // the contract, the one version source (it reads package.json, so it cannot live in the pure contract),
+              // and two runtime helpers both programs need the same: the metrics registry and node's response shape
+              regex: '(^|/)sidecar/(?!contract/|version\\.js$|metrics-registry\\.js$|response-shape\\.js$)',
               message:
-                'the webhook may import only the contract (sidecar/contract/**), sidecar/version.js and sidecar/metrics-registry.js from the sidecar',
+                'the webhook may import only the contract (sidecar/contract/**), sidecar/version.js, sidecar/metrics-registry.js and sidecar/response-shape.js from the sidecar',
             },
           ],
         },

@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
+import { settleResponseShape } from '../sidecar/response-shape.js';
 import { invalidRequest, type ReviewResult } from './admission.js';
 import { admissionLogger } from './logger.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -43,6 +44,7 @@ export const CONNECTION_LIMITS = {
 } as const;
 
 export function buildServer(deps: ServerDeps): WebhookServer {
+  settleResponseShape();
   const app = Fastify({
     https: { cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: CONNECTION_LIMITS.handshakeTimeoutMs },
     loggerInstance: deps.logger,

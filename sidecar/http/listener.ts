@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { rawErrorResponse, sendError } from './reply.js';
+import { settleResponseShape } from '../response-shape.js';
 
 /** What bounds a listener's memory and how long a client may hold a connection without using it. */
 export interface ListenerLimits {
@@ -33,6 +34,7 @@ export class HttpListener {
   private readonly beforeClose: Array<() => void> = [];
 
   constructor(handle: Handler, limits: ListenerLimits) {
+    settleResponseShape();
     this.server = createServer(
       {
         headersTimeout: limits.headersTimeoutMs,

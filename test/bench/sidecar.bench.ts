@@ -50,6 +50,8 @@ const starts = Number(arg('starts', '7'));
 // diagnosis only, e.g. --subject-node-args=--cpu-prof (the profile lands in the scratch dir, printed at the end)
 const diagnosisArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
 const subjectNodeArgs = [...imageNodeArgs('sidecar'), ...diagnosisArgs];
+// diagnosis only, e.g. --floor-node-args=--perf-basic-prof to profile the floor beside the subject
+const floorNodeArgs = arg('floor-node-args', '').split(' ').filter(Boolean);
 const idleCpuSeconds = Number(arg('idle', '30'));
 const settleMs = Number(arg('settle', '12')) * 1000;
 
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
     FLOOR_JS,
     { BENCH_FLOOR_SPEC: floorSpec(answer), BENCH_FLOOR_PORT: String(floorPort) },
     scratch,
+    floorNodeArgs,
   );
   children.push(floor);
   await waitForStatus(floor, floorUrl, 200);
