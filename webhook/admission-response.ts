@@ -15,6 +15,8 @@ export interface ReviewResult {
   httpStatus: 200 | 400;
   body: Record<string, unknown>;
   outcome: Outcome;
+  /** the patch in body.response exactly as encodePatch returned it (base64): responseJson copies it unscanned */
+  base64Patch?: string;
   /** for the log line: never a secret (the webhook sees none), only identifiers and reasons */
   log: { uid?: string; namespace?: string; pod?: string; operation?: string; reason?: string; ops?: number };
 }
@@ -96,16 +98,40 @@ export function denied(ref: RequestRef, problems: string[], log: LogFields = {})
 
 /** Allowed with the injection as a JSON patch (none when the pod already is as injected). */
 export function patched(ref: RequestRef, ops: Operation[], warnings: string[], log: LogFields): ReviewResult {
-  return respond(
+  const patch = ops.length > 0 ? encodePatch(ops) : undefined;
+  const result = respond(
     ref,
     'injected',
     {
       allowed: true,
-      ...(ops.length > 0 ? { patchType: 'JSONPatch', patch: encodePatch(ops) } : {}),
+      ...(patch !== undefined ? { patchType: 'JSONPatch', patch } : {}),
       ...cappedWarnings(warnings),
     },
     { ...log, ops: ops.length },
   );
+  if (patch !== undefined) result.base64Patch = patch;
+  return result;
+}
+
+/**
+ * The body as the API server receives it: JSON.stringify(result.body), except that an injection's patch is
+ * spliced in as it is. encodePatch wrote it as base64 (A-Z a-z 0-9 + / =), which JSON never escapes, and
+ * JSON.stringify would scan its ~4.5 KB a character at a time only to copy it (8 µs a review on Node 20).
+ * Only the very string encodePatch returned is spliced (result.base64Patch), so nothing needs checking.
+ * Same JSON value; `patch` comes last in `response`, and `response` last in the body.
+ */
+export function responseJson(result: ReviewResult): string {
+  const { response, ...others } = result.body;
+  const r = response as Record<string, unknown> | undefined;
+  const patch = r?.patch;
+  if (patch === undefined || patch !== result.base64Patch) return JSON.stringify(result.body);
+  const { patch: _patch, ...rest } = r as Record<string, unknown>;
+  return `${openObject(JSON.stringify(others))}"response":${openObject(JSON.stringify(rest))}"patch":"${patch}"}}`;
+}
+
+/** `{…}` → `{…,` ready for one more member (`{}` → `{`). */
+function openObject(json: string): string {
+  return json === '{}' ? '{' : `${json.slice(0, -1)},`;
 }
 
 /** A bug caught on the way, not the pod's fault: still a well-formed answer the API server can act on, never a 500. */

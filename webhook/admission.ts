@@ -34,7 +34,7 @@ import type { Container, Pod } from './plan.js';
 import { quote } from './validate.js';
 import { podPolicy } from './pod-policy.js';
 
-export { invalidRequest, type Outcome, type ReviewResult } from './admission-response.js';
+export { invalidRequest, responseJson, type Outcome, type ReviewResult } from './admission-response.js';
 
 export type ServiceAccountLookup = (namespace: string, name: string) => Promise<ServiceAccountView>;
 

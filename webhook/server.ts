@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { settleResponseShape } from '../sidecar/response-shape.js';
-import { invalidRequest, type ReviewResult } from './admission.js';
+import { invalidRequest, responseJson, type ReviewResult } from './admission.js';
 import { admissionLogger } from './logger.js';
 import type { WebhookMetrics } from './metrics.js';
 import type { TlsPair } from './tls.js';
@@ -143,7 +143,7 @@ export function buildServer(deps: ServerDeps): WebhookServer {
       ...result.log,
       ms: Math.round(seconds * 1e4) / 10,
     });
-    return reply.code(result.httpStatus).header('content-type', 'application/json').send(result.body);
+    return reply.code(result.httpStatus).header('content-type', 'application/json').send(responseJson(result));
   });
 
   app.get('/healthz', async (_req, reply) => reply.send({ status: 'ok' }));

@@ -1,11 +1,13 @@
 /**
  * The per-review helpers made cheaper for issue 10 give what the plain versions gave: the depth check, the
  * patch's base64 (ASCII written as latin1, anything else as UTF-8), the trailing-slash trim, the copy of a
- * container's AWS env for the sidecar, the spread without V8's slow case, and the remembered plan.
+ * container's AWS env for the sidecar, the spread without V8's slow case, the remembered plan, and the answer's
+ * JSON with the patch spliced in.
  */
 import fc from 'fast-check';
 import { nestedDeeperThan } from '../../../webhook/limits.js';
 import { encodePatch } from '../../../webhook/patch.js';
+import { allowed, denied, patched, responseJson, type ReviewResult } from '../../../webhook/admission-response.js';
 import { ANNOTATIONS } from '../../../sidecar/contract/names.js';
 import { planFromAnnotations } from '../../../webhook/annotations.js';
 import { copyWith } from '../../../webhook/inject/copy-with.js';
@@ -177,4 +179,41 @@ test('a kept plan is shared and frozen; the cache is bounded in entries and key 
   const once = cachedPlan(long, defaults, []);
   expect(cachedPlan(long, defaults, [])).not.toBe(once);
   expect(Object.isFrozen(once)).toBe(false);
+});
+
+describe('responseJson: the answer as JSON, the patch spliced in unscanned', () => {
+  const anyOps = fc.array(
+    fc.record({ op: fc.constant('add' as const), path: fc.string(), value: fc.jsonValue() }),
+    { minLength: 1, maxLength: 5 },
+  );
+  const ref = fc.record({ uid: fc.string(), operation: fc.option(fc.string(), { nil: undefined }) });
+  const warnings = fc.array(fc.string(), { maxLength: 3 });
+
+  test('an injection answer is the same JSON value as JSON.stringify gives, the patch member last', () => {
+    fc.assert(
+      fc.property(ref, anyOps, warnings, (r, ops, w) => {
+        const result = patched(r, ops, w, {});
+        const text = responseJson(result);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(result.body)));
+        expect(text.endsWith(`"patch":"${result.base64Patch as string}"}}`)).toBe(true);
+      }),
+    );
+  });
+
+  test('every other answer is exactly JSON.stringify of the body', () => {
+    fc.assert(
+      fc.property(ref, fc.array(fc.string(), { minLength: 1, maxLength: 3 }), warnings, (r, problems, w) => {
+        for (const result of [allowed(r, 'not opted in', {}, w), denied(r, problems), patched(r, [], w, {})])
+          expect(responseJson(result)).toBe(JSON.stringify(result.body));
+      }),
+    );
+  });
+
+  test('a patch that is not the string encodePatch returned is serialised, never spliced', () => {
+    const result: ReviewResult = patched({ uid: 'u' }, [{ op: 'add', path: '/a', value: 1 }], [], {});
+    // the body changed after the fact (a quote would break the splice): the result must still be valid JSON
+    (result.body.response as Record<string, unknown>).patch = 'a"b';
+    expect(JSON.parse(responseJson(result))).toEqual(result.body);
+    expect(responseJson(result)).toBe(JSON.stringify(result.body));
+  });
 });
