@@ -121,12 +121,12 @@ export function patched(ref: RequestRef, ops: Operation[], warnings: string[], l
  * Same JSON value; `patch` comes last in `response`, and `response` last in the body.
  */
 export function responseJson(result: ReviewResult): string {
+  const base64 = result.base64Patch;
   const { response, ...others } = result.body;
   const r = response as Record<string, unknown> | undefined;
-  const patch = r?.patch;
-  if (patch === undefined || patch !== result.base64Patch) return JSON.stringify(result.body);
-  const { patch: _patch, ...rest } = r as Record<string, unknown>;
-  return `${openObject(JSON.stringify(others))}"response":${openObject(JSON.stringify(rest))}"patch":"${patch}"}}`;
+  if (base64 === undefined || r?.patch !== base64) return JSON.stringify(result.body);
+  const { patch: _patch, ...rest } = r;
+  return `${openObject(JSON.stringify(others))}"response":${openObject(JSON.stringify(rest))}"patch":"${base64}"}}`;
 }
 
 /** `{…}` → `{…,` ready for one more member (`{}` → `{`). */
