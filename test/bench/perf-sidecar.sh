@@ -1,5 +1,6 @@
 #!/bin/bash
-# Diagnosis only (issue 10: the sidecar's read figures split by process). Runs `bench:sidecar` once with the
+# Diagnosis only (issue 10: the sidecar's read figures split by process; the cause it found was dictionary-mode
+# responses, now settled at start by sidecar/response-shape.ts). Runs `bench:sidecar` once with the
 # sidecar under --perf-basic-prof and records `perf record -g` of that sidecar alone for 20 s of the load phases,
 # so a slow run and a fast run can be compared (`perf report -i <out>.data --no-children --sort dso,sym`).
 # Needs `perf` (cpu-clock works without hardware counters) and a built tree (npm run build).

@@ -9,7 +9,7 @@
  * Options (--name=value or BENCH_NAME): entry=bundle|dist|<file> (default bundle, what the image runs),
  * connections=50, warmup=3 (s), phase=2 (s), rounds=5 (the order reversed every round), settle=12 (s),
  * latency-connections=4 (a second rotation at the API server's usual concurrency, for p99).
- * Diagnosis only: --subject-node-args=--cpu-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
+ * Diagnosis only: --subject-node-args=--cpu-prof, --floor-node-args=--perf-basic-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
  * at the default, info; that is what is measured).
  * --kubernetes=off (default) | stand-in | kubeconfig: with the Kubernetes API on, against the API server stand-in
  * (HTTPS, 300 ServiceAccounts listed and watched). `stand-in` runs the webhook as in a pod (KUBERNETES_SERVICE_*,
@@ -49,6 +49,8 @@ import {
 const { script, connections, warmupSeconds, phaseSeconds, rounds } = benchOptions('vault-irsa-webhook');
 const settleMs = Number(arg('settle', '12')) * 1000;
 const diagnosisArgs = arg('subject-node-args', '').split(' ').filter(Boolean);
+// diagnosis only, e.g. --floor-node-args=--perf-basic-prof to profile both floors beside the subject
+const floorNodeArgs = arg('floor-node-args', '').split(' ').filter(Boolean);
 const subjectNodeArgs = [...imageNodeArgs('webhook'), ...diagnosisArgs];
 const latencyConnections = Number(arg('latency-connections', '4'));
 const kubernetes = arg('kubernetes', 'off');
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
       BENCH_FLOOR_TLS_KEY_FILE: tls.keyFile,
     },
     scratch,
+    floorNodeArgs,
   );
   children.push(floor);
   const floorUrl = `https://127.0.0.1:${floorPort}/mutate`;
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
       BENCH_FLOOR_PARSE: '1',
     },
     scratch,
+    floorNodeArgs,
   );
   children.push(parseFloor);
   const parseFloorUrl = `https://127.0.0.1:${parseFloorPort}/mutate`;

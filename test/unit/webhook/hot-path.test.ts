@@ -182,10 +182,10 @@ test('a kept plan is shared and frozen; the cache is bounded in entries and key 
 });
 
 describe('responseJson: the answer as JSON, the patch spliced in unscanned', () => {
-  const anyOps = fc.array(
-    fc.record({ op: fc.constant('add' as const), path: fc.string(), value: fc.jsonValue() }),
-    { minLength: 1, maxLength: 5 },
-  );
+  const anyOps = fc.array(fc.record({ op: fc.constant('add' as const), path: fc.string(), value: fc.jsonValue() }), {
+    minLength: 1,
+    maxLength: 5,
+  });
   const ref = fc.record({ uid: fc.string(), operation: fc.option(fc.string(), { nil: undefined }) });
   const warnings = fc.array(fc.string(), { maxLength: 3 });
 
