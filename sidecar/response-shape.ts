@@ -1,3 +1,4 @@
+import { hasSubscribers } from 'node:diagnostics_channel';
 import { type IncomingMessage, ServerResponse } from 'node:http';
 
 /**
@@ -15,16 +16,23 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
  *
  * Making SETTLE_COUNT responses that stay alive together, before any real one, ends the sizing on their shape:
  * each is taken through writeHead and end (no socket: the bytes stay in its buffer and are dropped with it), so
- * the in-object space fits nearly all of a real response's fields. Costs ~0.1 ms once; nothing outlives it but
- * V8's map. test/unit/sidecar/response-shape.test.ts runs the six-then-GC case with and without it.
+ * the in-object space fits nearly all of a real response's fields. Costs ~0.1 ms once; what outlives it is V8's
+ * map (and node's Date-header cache, refreshed within a second). test/unit/sidecar/response-shape.test.ts runs the
+ * six-then-GC case with and without it.
+ *
+ * Node 22 announces every new response on the `http.server.response.created` diagnostics channel. A subscriber
+ * already there at start (an APM agent loaded with --import) would be handed eight responses that have no socket,
+ * headers or URL and never finish, and one that throws would take the process down: then nothing is settled.
  */
 const SETTLE_COUNT = 8;
+const RESPONSE_CREATED = 'http.server.response.created';
 
 let settled = false;
 
 export function settleResponseShape(): void {
   if (settled) return;
   settled = true;
+  if (hasSubscribers(RESPONSE_CREATED)) return;
   const req = { method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1 } as IncomingMessage;
   const held: ServerResponse[] = [];
   try {

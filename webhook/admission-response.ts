@@ -117,7 +117,8 @@ export function patched(ref: RequestRef, ops: Operation[], warnings: string[], l
  * The body as the API server receives it: JSON.stringify(result.body), except that an injection's patch is
  * spliced in as it is. encodePatch wrote it as base64 (A-Z a-z 0-9 + / =), which JSON never escapes, and
  * JSON.stringify would scan its ~4.5 KB a character at a time only to copy it (8 µs a review on Node 20).
- * Only the very string encodePatch returned is spliced (result.base64Patch), so nothing needs checking.
+ * Only a patch equal to result.base64Patch, which patched() alone sets to what encodePatch returned, is spliced;
+ * anything else is serialised, so nothing needs scanning.
  * Same JSON value; `patch` comes last in `response`, and `response` last in the body.
  */
 export function responseJson(result: ReviewResult): string {

@@ -80,6 +80,12 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
   expect(ok.status).toBe(200);
   const resp = ok.json().response as Record<string, unknown>;
   expect(resp).toMatchObject({ uid: 'abc-1', allowed: true, patchType: 'JSONPatch' });
+  // the answer as sent: the patch's base64 spliced in last (responseJson), after the warnings, not re-serialised
+  const shared = { ...p, spec: { ...p.spec, shareProcessNamespace: true } };
+  const warned = await postReview(port, cert.cert, admissionReview(shared, { uid: 'abc-1w' }));
+  const warnedResp = warned.json().response as Record<string, unknown>;
+  expect(warnedResp.warnings).toEqual([expect.stringContaining('shareProcessNamespace')]);
+  expect(warned.body.endsWith(`"patch":"${String(warnedResp.patch)}"}}`)).toBe(true);
   const injected = applyOps(p, decodePatch(resp)) as unknown as {
     spec: { initContainers: Array<{ name: string; restartPolicy: string }> };
   };
@@ -124,16 +130,16 @@ test('mutate, deny, no-op and bad requests over HTTPS; health and metrics', asyn
   expect((await httpsRequest(port, cert.cert, { path: '/healthz' })).status).toBe(200);
   expect((await httpsRequest(port, cert.cert, { path: '/readyz' })).status).toBe(200);
   const metrics = await httpsRequest(port, cert.cert, { path: '/metrics' });
-  expect(metrics.body).toMatch(/vault_irsa_webhook_admissions_total\{outcome="injected"\} 1/);
+  expect(metrics.body).toMatch(/vault_irsa_webhook_admissions_total\{outcome="injected"\} 2/);
   expect(metrics.body).toMatch(/vault_irsa_webhook_admissions_total\{outcome="denied"\} 1/);
   expect(metrics.body).toMatch(/vault_irsa_webhook_admissions_total\{outcome="invalid"\} 5/);
-  expect(metrics.body).toMatch(/vault_irsa_webhook_admission_duration_seconds_count\{outcome="injected"\} 1/);
+  expect(metrics.body).toMatch(/vault_irsa_webhook_admission_duration_seconds_count\{outcome="injected"\} 2/);
   // still alive after all of that
   expect((await httpsRequest(port, cert.cert, { path: '/healthz' })).status).toBe(200);
 
   // one line per review, written within the turn that answered it (log-writer.ts): each is there by now
   const lines = () => wh!.logs.filter((l) => l.msg === 'admission');
-  await waitFor(() => lines().length >= 7, 'the admission lines');
+  await waitFor(() => lines().length >= 8, 'the admission lines');
   expect(lines().find((l) => l.uid === 'abc-1')).toMatchObject({
     level: 30,
     service: 'vault-irsa-webhook',

@@ -98,3 +98,20 @@ test('an HttpListener (both sidecar listeners) settles the shape itself', () => 
 test("the webhook's server settles it too (fastify answers through the same ServerResponse)", () => {
   expect(run('webhook')).toEqual({ fast: 20, slow: 0 });
 });
+
+test('with a subscriber on http.server.response.created (Node 22 publishes each new response) nothing is settled', () => {
+  // settleResponseShape() takes every response it makes through writeHead: count those calls
+  const script = (subscribe: boolean): string => `
+    import http from 'node:http';
+    import dc from 'node:diagnostics_channel';
+    if (${subscribe}) dc.subscribe('http.server.response.created', () => {});
+    let made = 0;
+    const writeHead = http.ServerResponse.prototype.writeHead;
+    http.ServerResponse.prototype.writeHead = function (...a) { made++; return writeHead.apply(this, a); };
+    (await import(${JSON.stringify(SHAPE)})).settleResponseShape();
+    console.log(made);`;
+  const made = (subscribe: boolean): string =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', script(subscribe)], { encoding: 'utf8' }).stdout.trim();
+  expect(made(false)).toBe('8');
+  expect(made(true)).toBe('0');
+});
