@@ -37,11 +37,11 @@ export function benchOptions(program: 'vault-irsa-sidecar' | 'vault-irsa-webhook
   rounds: number;
 } {
   const entries: Record<string, string> = {
-    bundle: join(ROOT, `dist/bundle/${program}.mjs`),
+    bundle: join(ROOT, `dist/bundle/${program}.${program === 'vault-irsa-sidecar' ? 'cjs' : 'mjs'}`),
     dist: join(ROOT, `dist/bin/${program}.js`),
   };
   const entry = arg('entry', 'bundle');
-  const found = entries[entry] ?? (entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined);
+  const found = entries[entry] ?? (/\.[cm]?js$/.test(entry) ? entry : undefined);
   if (!found || !existsSync(found))
     throw new Error(`--entry=${entry}: ${found ?? 'unknown entry'} not found (npm run build)`);
   return {

@@ -57,7 +57,7 @@ const query = async (q: string): Promise<Sample[]> =>
 const alerts = async (): Promise<PromAlert[]> => (await promGet<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;
 
 /** The bundle the image runs (no node_modules beside it), as its launcher /usr/local/bin/vault-irsa-sidecar does. */
-const BUNDLE = resolve(process.cwd(), 'dist/bundle/vault-irsa-sidecar.mjs');
+const BUNDLE = resolve(process.cwd(), 'dist/bundle/vault-irsa-sidecar.cjs');
 
 /** Runs the built CLI as `kubectl exec … -- vault-irsa-sidecar status` would: the sidecar container's env. */
 function statusCommand(args: string[], entry = BUNDLE): { code: number | null; out: string; err: string } {

@@ -15,15 +15,17 @@ const builtDist = [
   'dist/bin/vault-irsa-webhook.js',
   'dist/bin/vault-irsa-sidecar.js',
   'dist/bundle/vault-irsa-webhook.mjs',
-  'dist/bundle/vault-irsa-sidecar.mjs',
+  'dist/bundle/vault-irsa-sidecar.cjs',
 ].every(exists);
 if (!builtDist)
   console.log(
-    'skipped: dist/bin/vault-irsa-*.js or dist/bundle/vault-irsa-*.mjs missing (run npm run build): dist COPY sources not checked',
+    'skipped: dist/bin/vault-irsa-*.js or dist/bundle/vault-irsa-* missing (run npm run build): dist COPY sources not checked',
   );
 const bundleScript = read('scripts/bundle.mjs');
 /** What the image runs: the esbuild bundle of the program. */
-const bundleOf = (program: string): string => `dist/bundle/${program}.mjs`;
+/** The sidecar's bundle is CommonJS, the webhook's an ES module (scripts/bundle.mjs says why). */
+const bundleOf = (program: string): string =>
+  `dist/bundle/${program}.${program === 'vault-irsa-sidecar' ? 'cjs' : 'mjs'}`;
 /** The webhook's lazily loaded chunk files beside its bundle (scripts/bundle.mjs); the sidecar has none. */
 const chunksOf = (program: string): string[] =>
   program === 'vault-irsa-webhook' ? [`dist/bundle/${program}.*.mjs`] : [];
@@ -107,7 +109,7 @@ describe.each(images)('$file', ({ file, program, port }) => {
     expect(runs).toMatch(/\bnpm run build:product\b/);
     expect(runs.indexOf('npm ci')).toBeLessThan(runs.indexOf('npm run build:product'));
     expect(pkg.scripts?.['build:product']).toMatch(/^tsc -p tsconfig\.build\.json && node scripts\/bundle\.mjs$/);
-    expect(read(file)).toMatch(/esbuild bundle \(dist\/bundle\/\*\.mjs\)/);
+    expect(read(file)).toContain('esbuild bundle (dist/bundle/');
   });
 
   test('the runtime stage copies only the bundle and package.json from the build: no node_modules, no tsc output', () => {
@@ -185,11 +187,14 @@ describe('Dockerfile.sidecar launcher', () => {
     expect(read('Dockerfile.sidecar').split('\n')[0]).toMatch(/^# syntax=docker\/dockerfile:1\.([4-9]|\d\d)/);
   });
 
-  test('its shebang names the distroless node (no /usr/bin/env, no shell) and it imports the real entry point', () => {
+  test('its shebang names the distroless node (no /usr/bin/env, no shell) and it requires the real entry point', () => {
     const body = launcher?.heredoc ?? '';
     expect(body.split('\n')[0]).toBe('#!/nodejs/bin/node');
     expect(body).toContain(`'/app/${bundleOf('vault-irsa-sidecar')}'`);
     expect(body).toContain('process.argv[1] = entry');
+    // require(), not import(): the bundle is CommonJS, and an import() would load node's ES module loader
+    expect(body).toContain('require(entry)');
+    expect(body).not.toMatch(/\bimport\(/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The built programs run from a copy laid out as the images lay them out: exactly what each Dockerfile's runtime
- * stage copies from the build (/app/package.json and the program's bundle, dist/bundle/<program>.mjs; no
+ * stage copies from the build (/app/package.json and the program's bundle, dist/bundle/<program>.cjs or .mjs; no
  * node_modules), the sidecar launcher in a bin directory, started with the Dockerfiles' own ENTRYPOINT and
  * launcher text. No Docker here: this is what can be known without it. The sidecar logs in through the stand-ins
  * and serves a secret, and the webhook reads a ServiceAccount through its informer, so the bundles are known to
@@ -31,7 +31,7 @@ import { makeTestCert, writeTestCert, type TestCert } from '../../../stand-ins/t
 import { parseCopy, parseDockerfile } from './dockerfile.js';
 import { ROOT, exists, read } from './ship-helpers.js';
 
-const ENTRIES = ['dist/bundle/vault-irsa-webhook.mjs', 'dist/bundle/vault-irsa-sidecar.mjs'];
+const ENTRIES = ['dist/bundle/vault-irsa-webhook.mjs', 'dist/bundle/vault-irsa-sidecar.cjs'];
 const missing = ENTRIES.filter((e) => !exists(e));
 if (missing.length > 0) console.log(`skipped: ${missing.join(', ')} missing (run npm run build first)`);
 const suite = missing.length === 0 ? describe : describe.skip;
@@ -185,7 +185,7 @@ suite('programs from the image layout', () => {
     const chunks = files.filter((f) => /^dist\/bundle\/vault-irsa-webhook\.[\w-]+\.mjs$/.test(f));
     expect(chunks.length).toBeGreaterThan(0);
     expect(files.filter((f) => !chunks.includes(f))).toEqual([
-      'dist/bundle/vault-irsa-sidecar.mjs',
+      'dist/bundle/vault-irsa-sidecar.cjs',
       'dist/bundle/vault-irsa-webhook.mjs',
       'package.json',
     ]);

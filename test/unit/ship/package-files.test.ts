@@ -13,7 +13,7 @@ const built = [
   'dist/bin/vault-irsa-sidecar.js',
   'dist/sidecar/main.js',
   'dist/webhook/server.js',
-  'dist/bundle/vault-irsa-sidecar.mjs',
+  'dist/bundle/vault-irsa-sidecar.cjs',
 ].every(exists);
 if (!built)
   console.log(
@@ -38,7 +38,8 @@ describe('npm pack', () => {
   const files = packedFiles();
 
   test('ships only product files: dist/{bin,sidecar,webhook}/*.js, the bundles, package.json, README, LICENSE', () => {
-    const allowed = /^(dist\/(bin|sidecar|webhook)\/.+\.js|dist\/bundle\/[^/]+\.mjs|package\.json|README\.md|LICENSE)$/;
+    const allowed =
+      /^(dist\/(bin|sidecar|webhook)\/.+\.js|dist\/bundle\/[^/]+\.[cm]js|package\.json|README\.md|LICENSE)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const f of files)
       expect([f, /(^|\/)(test|demo|stand-ins|bench)(\/|$)|\.test\.|\.map$/.test(f)]).toEqual([f, false]);
@@ -48,7 +49,7 @@ describe('npm pack', () => {
     if (!built) return;
     const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
     for (const target of Object.values(pkg.bin)) expect(files).toContain(target);
-    expect(files).toContain('dist/bundle/vault-irsa-sidecar.mjs');
+    expect(files).toContain('dist/bundle/vault-irsa-sidecar.cjs');
     expect(files).toContain('dist/bundle/vault-irsa-webhook.mjs');
     expect(files).toContain('dist/sidecar/main.js');
   });
