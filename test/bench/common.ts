@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 
 /** The repository root (this file runs from dist/test/bench/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const FLOOR_JS = join(ROOT, 'dist/test/bench/floor.js');
+export const FLOOR_JS = join(ROOT, 'dist/test/bench/floor.cjs');
 export const RESULTS_DIR = join(ROOT, 'test/bench/results');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:sidecar`: the sidecar's secret reads against the local stand-ins (OIDC issuer, STS, Vault),
- * on loopback, next to a floor measured in the same run: a bare node:http server (test/bench/floor.ts)
+ * on loopback, next to a floor measured in the same run: a bare node:http server (test/bench/floor.cts)
  * answering the bytes the sidecar answered. Both are child processes measured the same way; autocannon runs
  * here. Prints a table and writes test/bench/results/sidecar.json.
  *

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:webhook`: AdmissionReviews per second over HTTPS keep-alive for a realistic pod (3 containers,
  * 2 secrets, IRSA env from the EKS pod identity webhook), next to a floor measured in the same run: a bare
- * node:https server (test/bench/floor.ts) with the same certificate answering the AdmissionReview response the
+ * node:https server (test/bench/floor.cts) with the same certificate answering the AdmissionReview response the
  * webhook gave for that pod (same bytes, so the same size). A second reference, the same floor also parsing
  * each request and serialising its answer, shows what JSON alone costs. All are child processes measured the
  * same way, in turn; autocannon runs here. Prints a table and writes test/bench/results/webhook.json.

@@ -9,6 +9,9 @@
  * BENCH_FLOOR_PARSE=1 makes it a second reference for the webhook: it also JSON-parses each request body and
  * serialises the answer from a parsed copy (the same bytes), the least any webhook must do per review. The
  * gap between the two floors is what reading JSON costs before any admission logic runs.
+ *
+ * CommonJS (.cts → dist/test/bench/floor.cjs), as the sidecar's bundle is: on Node 22 an ES module entry loads
+ * node's ES module loader, ~4 MiB of private memory that a bare server does not need and a floor must not carry.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -49,10 +52,16 @@ const handler = (req: IncomingMessage, res: ServerResponse): void => {
 
 const certFile = process.env.BENCH_FLOOR_TLS_CERT_FILE;
 const keyFile = process.env.BENCH_FLOOR_TLS_KEY_FILE;
+// require(), so the sidecar's floor never loads node:https (this file is CommonJS: see the header)
+/* eslint-disable @typescript-eslint/no-require-imports */
 const server =
   certFile && keyFile
-    ? (await import('node:https')).createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler)
-    : (await import('node:http')).createServer(handler);
+    ? (require('node:https') as typeof import('node:https')).createServer(
+        { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+        handler,
+      )
+    : (require('node:http') as typeof import('node:http')).createServer(handler);
+/* eslint-enable @typescript-eslint/no-require-imports */
 // the same idle keep-alive the subjects use, so autocannon's connections stay open either way
 server.keepAliveTimeout = 72_000;
 server.listen(Number(process.env.BENCH_FLOOR_PORT ?? 0), '127.0.0.1', () => {
