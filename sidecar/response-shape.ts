@@ -45,5 +45,4 @@ export function settleResponseShape(): void {
   } catch {
     // a node whose ServerResponse wants more of its request: the process only runs slower, as it would without
   }
-  held.length = 0;
 }

@@ -76,6 +76,8 @@ function errorMessage(err: unknown): string {
 }
 
 const LIST_PAGE_MAX_BYTES = 32 * 1024 * 1024;
+const MAX_RESTART_DELAY = 30_000;
+const HEALTHY_WATCH_MS = 60_000;
 
 /** namespace → name → annotations */
 type Objects = Map<string, Map<string, Record<string, string>>>;
@@ -85,8 +87,6 @@ function putEntry(objects: Objects, e: ServiceAccountEntry): void {
   if (!ns) objects.set(e.namespace, (ns = new Map<string, Record<string, string>>()));
   ns.set(e.name, e.annotations);
 }
-const MAX_RESTART_DELAY = 30_000;
-const HEALTHY_WATCH_MS = 60_000;
 
 export class ServiceAccountCache {
   private readonly conn: KubeConnection;

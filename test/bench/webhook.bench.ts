@@ -9,8 +9,8 @@
  * Options (--name=value or BENCH_NAME): entry=bundle|dist|<file> (default bundle, what the image runs),
  * connections=50, warmup=3 (s), phase=2 (s), rounds=5 (the order reversed every round), settle=12 (s),
  * latency-connections=4 (a second rotation at the API server's usual concurrency, for p99).
- * Diagnosis only: --subject-node-args=--cpu-prof, --floor-node-args=--perf-basic-prof, BENCH_WEBHOOK_LOG_LEVEL (the webhook logs a line per review
- * at the default, info; that is what is measured).
+ * Diagnosis only: --subject-node-args=--cpu-prof, --floor-node-args=--perf-basic-prof, BENCH_WEBHOOK_LOG_LEVEL
+ * (the webhook logs a line per review at the default, info; that is what is measured).
  * --kubernetes=off (default) | stand-in | kubeconfig: with the Kubernetes API on, against the API server stand-in
  * (HTTPS, 300 ServiceAccounts listed and watched). `stand-in` runs the webhook as in a pod (KUBERNETES_SERVICE_*,
  * the ServiceAccount token and ca.crt at /var/run/secrets/...): the bench re-runs itself under `unshare -m`
