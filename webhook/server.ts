@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { settleResponseShape } from '../sidecar/response-shape.js';
+import { holdTickShape } from '../sidecar/tick-shape.js';
 import { invalidRequest, responseJson, type ReviewResult } from './admission.js';
 import { admissionLogger } from './logger.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -45,6 +46,7 @@ export const CONNECTION_LIMITS = {
 
 export function buildServer(deps: ServerDeps): WebhookServer {
   settleResponseShape();
+  holdTickShape();
   const app = Fastify({
     https: { cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: CONNECTION_LIMITS.handshakeTimeoutMs },
     loggerInstance: deps.logger,

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { rawErrorResponse, sendError } from './reply.js';
 import { settleResponseShape } from '../response-shape.js';
+import { holdTickShape } from '../tick-shape.js';
 
 /** What bounds a listener's memory and how long a client may hold a connection without using it. */
 export interface ListenerLimits {
@@ -35,6 +36,7 @@ export class HttpListener {
 
   constructor(handle: Handler, limits: ListenerLimits) {
     settleResponseShape();
+    holdTickShape();
     this.server = createServer(
       {
         headersTimeout: limits.headersTimeoutMs,
