@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 /**
  * The case sidecar/tick-shape.ts exists for, run for real in a child node with V8's natives syntax: ticks queued
  * until nextTick's feedback is set, every tick object dropped, full GCs (as V8's memory reducer runs them a few
- * idle seconds after start), then more ticks. The state of nextTick's four DefineKeyedOwnPropertyInLiteral slots
- * is read off %DebugPrint, which node's release builds print in full.
+ * idle seconds after start), then more ticks. The state of nextTick's DefineKeyedOwnPropertyInLiteral slots
+ * is read off %DebugPrint, which node's release builds print in full (four slots on node 20, five on 22).
  */
 const dist = (p: string): string => fileURLToPath(new URL(`../../../dist/${p}`, import.meta.url));
 const TICK = dist('sidecar/tick-shape.js');
@@ -14,6 +14,12 @@ const WEBHOOK_SERVER = dist('webhook/server.js');
 const WEBHOOK_LOGGER = dist('webhook/logger.js');
 const WEBHOOK_METRICS = dist('webhook/metrics.js');
 const TEST_CERT = dist('stand-ins/tls.js');
+
+/** node 20 defines four keys per tick object; node 22 adds a fifth (its async context frame) */
+const allMonomorphic = (s: string[]): void => {
+  expect(s.length).toBeGreaterThanOrEqual(4);
+  expect(s.every((x) => x === 'MONOMORPHIC')).toBe(true);
+};
 
 const DRIVER = `
 const mode = process.argv[1];
@@ -55,18 +61,18 @@ function slots(mode: string): string[] {
 test("the V8 case itself: ticks, none alive, a full GC: nextTick's literal slots turn megamorphic for good", () => {
   // if a node release stops doing this, the hold is no longer needed (and this test says so)
   const s = slots('bare');
-  expect(s).toHaveLength(4);
-  expect(s.filter((x) => x === 'MEGAMORPHIC').length).toBeGreaterThan(0);
+  expect(s.length).toBeGreaterThanOrEqual(4);
+  expect(s).toContain('MEGAMORPHIC');
 });
 
 test('after holdTickShape() the same sequence leaves every slot monomorphic', () => {
-  expect(slots('held')).toEqual(['MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC']);
+  allMonomorphic(slots('held'));
 });
 
 test('an HttpListener (both sidecar listeners) holds it itself', () => {
-  expect(slots('listener')).toEqual(['MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC']);
+  allMonomorphic(slots('listener'));
 });
 
 test("the webhook's server holds it too", () => {
-  expect(slots('webhook')).toEqual(['MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC', 'MONOMORPHIC']);
+  allMonomorphic(slots('webhook'));
 });
