@@ -125,12 +125,35 @@ const LAZY = [
   ['semver', 'fastify/lib/plugin-utils.js'],
   // pino: transports (worker threads) and multistream
   ['./transport', 'pino/lib/tools.js'],
+  // sonic-boom (pino's stdout writer) asserts only when a stream is closed; node's assert loads six modules
+  ['assert', 'sonic-boom/index.js'],
   ['./lib/transport', 'pino/pino.js'],
   ['./lib/multistream', 'pino/pino.js'],
 ].map(([mod, importer]) => [
   mod,
   new RegExp(`[\\\\/]node_modules[\\\\/]${importer.replace(/[.]/g, '\\.').replace(/\//g, '[\\\\/]')}$`),
 ]);
+
+/**
+ * pino reads worker_threads' isMainThread at load, to decide whether an asynchronous destination is flushed at
+ * exit. Both programs run pino on the main thread only, so the answer is fixed; node's worker_threads would load
+ * four more modules into every sidecar for it.
+ * @type {import('esbuild').Plugin}
+ */
+const mainThreadOnly = {
+  name: 'main-thread-only',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
+      /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/.test(args.importer)
+        ? { path: 'worker_threads', namespace: 'vault-irsa-main-thread' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'vault-irsa-main-thread' }, () => ({
+      loader: 'js',
+      contents: "'use strict';\nmodule.exports = { isMainThread: true };\n",
+    }));
+  },
+};
 
 /** @type {import('esbuild').Plugin} */
 const lazyRequires = {
@@ -217,7 +240,7 @@ const results = await Promise.all(
       sourcemap: false,
       logLevel: 'warning',
       // fastify's schema-compiler stub only where fastify is (the webhook); FORBIDDEN keeps it out of the sidecar
-      plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, lazyRequires] : [lazyRequires],
+      plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, mainThreadOnly, lazyRequires] : [mainThreadOnly, lazyRequires],
     }),
   ),
 );

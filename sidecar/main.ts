@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile } from './fs-async.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { buildApiApp } from './api.js';

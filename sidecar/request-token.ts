@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from './fs-async.js';
 import { basename, dirname, join } from 'node:path';
 
 /** 32 random bytes, base64url: what an app sends as `Authorization: Bearer …`. */

@@ -13,7 +13,7 @@
  * listener never serves it.
  */
 import { request } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile } from './fs-async.js';
 import { parseListen, type AwsIdentity, type SidecarConfig } from './config.js';
 import { parseDuration } from './duration.js';
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from './env-names.js';

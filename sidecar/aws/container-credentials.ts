@@ -4,7 +4,7 @@
  * { AccessKeyId, SecretAccessKey, Token, Expiration }. The SDK's host rules are kept: the token goes only to
  * HTTPS, loopback or the ECS/EKS link-local agent addresses.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../fs-async.js';
 import { VaultIrsaError } from '../errors.js';
 import type { AwsCredentials } from '../iam-login.js';
 import { send as defaultSend, type HttpSend } from './http-call.js';

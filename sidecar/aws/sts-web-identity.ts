@@ -4,7 +4,7 @@
  * 1.5 MB of private memory in every pod, measured; docs/vault-and-aws.md). The call is unsigned: the token
  * is the proof. The token file is read on every call, because kubelet rotates it.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../fs-async.js';
 import type { AwsCredentials } from '../iam-login.js';
 import { partitionOf } from '../contract/grammars.js';
 import { VaultIrsaError } from '../errors.js';
