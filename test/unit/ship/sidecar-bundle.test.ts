@@ -37,3 +37,66 @@ maybe('run as the image runs it, node loads no ES module loader, and the version
     if (args[0] === '--version') expect(r.stdout).toBe(`vault-irsa-sidecar ${pkg.version}\n`);
   }
 });
+
+/**
+ * Each node module loaded stays in every pod's memory: the bundle answers pino's isMainThread itself, requires
+ * sonic-boom's assert on first use, and the sidecar's file calls go through node:fs (scripts/bundle.mjs,
+ * sidecar/fs-async.ts). A full start (login, both secrets read, a read served) loads none of these.
+ */
+maybe(
+  'serving, the sidecar has loaded no worker_threads, assert, fs/promises or readline',
+  async () => {
+    const { startStack } = await import('../../../stand-ins/stack.js');
+    const { freePorts } = await import('../../../stand-ins/ports.js');
+    const { spawn } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'vault-irsa-bundle-'));
+    const preload = join(dir, 'modules-report.cjs');
+    const report = join(dir, 'modules.json');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(process.moduleLoadList)));`,
+    );
+    const stack = await startStack();
+    try {
+      const [apiPort, healthPort] = await freePorts(2);
+      const env = stack.sidecarEnv({
+        VAULT_IRSA_SECRETS: JSON.stringify({ db: 'secret/my-app', config: 'kv1/app' }),
+        VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
+        VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+      });
+      const child = spawn(process.execPath, ['--require', preload, join(ROOT, BUNDLE)], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      for (let i = 0; i < 300; i++) {
+        const ok = await fetch(`http://127.0.0.1:${healthPort}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const token = readFileSync(stack.requestTokenFile, 'utf8');
+      const r = await fetch(`http://127.0.0.1:${apiPort}/v1/secrets/db`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(r.status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const loaded = JSON.parse(readFileSync(report, 'utf8')) as string[];
+      const unwanted = loaded.filter((m) =>
+        /^NativeModule (worker_threads|assert|internal\/assert\/|internal\/fs\/promises|internal\/readline\/)/.test(m),
+      );
+      expect(unwanted).toEqual([]);
+      // and the run printed nothing but its own lines (an unknown V8 flag would be a bare line here)
+      expect(stderr).not.toMatch(/unrecognized flag/);
+    } finally {
+      await stack.close();
+    }
+  },
+  60000,
+);
