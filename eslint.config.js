@@ -51,10 +51,11 @@ export default tseslint.config(
           patterns: [
             {
               // the contract, the one version source (it reads package.json, so it cannot live in the pure contract),
-              // and two runtime helpers both programs need the same: the metrics registry and node's response shape
-              regex: '(^|/)sidecar/(?!contract/|version\\.js$|metrics-registry\\.js$|response-shape\\.js$)',
+              // and the runtime helpers both programs need the same: the metrics registry, node's response and tick shapes
+              regex:
+                '(^|/)sidecar/(?!contract/|version\\.js$|metrics-registry\\.js$|response-shape\\.js$|tick-shape\\.js$)',
               message:
-                'the webhook may import only the contract (sidecar/contract/**), sidecar/version.js, sidecar/metrics-registry.js and sidecar/response-shape.js from the sidecar',
+                'the webhook may import only the contract (sidecar/contract/**), sidecar/version.js, sidecar/metrics-registry.js, sidecar/response-shape.js and sidecar/tick-shape.js from the sidecar',
             },
           ],
         },

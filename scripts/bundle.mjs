@@ -240,7 +240,10 @@ const results = await Promise.all(
       sourcemap: false,
       logLevel: 'warning',
       // fastify's schema-compiler stub only where fastify is (the webhook); FORBIDDEN keeps it out of the sidecar
-      plugins: name === 'vault-irsa-webhook' ? [noSchemaCompilers, mainThreadOnly, lazyRequires] : [mainThreadOnly, lazyRequires],
+      plugins:
+        name === 'vault-irsa-webhook'
+          ? [noSchemaCompilers, mainThreadOnly, lazyRequires]
+          : [mainThreadOnly, lazyRequires],
     }),
   ),
 );
