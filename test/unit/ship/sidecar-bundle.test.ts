@@ -3,9 +3,12 @@
  * module loader, ~2-4 MiB of private memory in every pod). These check that nothing in it brings the loader back.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startProcess, waitFor } from '../../../stand-ins/child.js';
+import { freePorts } from '../../../stand-ins/ports.js';
+import { startStack } from '../../../stand-ins/stack.js';
 import { ROOT, exists, read } from './ship-helpers.js';
 
 const BUNDLE = 'dist/bundle/vault-irsa-sidecar.cjs';
@@ -46,10 +49,6 @@ maybe('run as the image runs it, node loads no ES module loader, and the version
 maybe(
   'serving, the sidecar has loaded no worker_threads, assert, fs/promises or readline',
   async () => {
-    const { startStack } = await import('../../../stand-ins/stack.js');
-    const { freePorts } = await import('../../../stand-ins/ports.js');
-    const { spawn } = await import('node:child_process');
-    const { readFileSync } = await import('node:fs');
     const dir = mkdtempSync(join(tmpdir(), 'vault-irsa-bundle-'));
     const preload = join(dir, 'modules-report.cjs');
     const report = join(dir, 'modules.json');
@@ -60,40 +59,29 @@ maybe(
     const stack = await startStack();
     try {
       const [apiPort, healthPort] = await freePorts(2);
-      const env = stack.sidecarEnv({
-        VAULT_IRSA_SECRETS: JSON.stringify({ db: 'secret/my-app', config: 'kv1/app' }),
-        VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
-        VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
-      });
-      const child = spawn(process.execPath, ['--require', preload, join(ROOT, BUNDLE)], {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<number | null>((r) => child.once('exit', r));
-      for (let i = 0; i < 300; i++) {
-        const ok = await fetch(`http://127.0.0.1:${healthPort}/readyz`).then(
-          (r) => r.status === 200,
-          () => false,
-        );
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const p = startProcess(
+        process.execPath,
+        ['--require', preload, join(ROOT, BUNDLE)],
+        stack.sidecarEnv({
+          VAULT_IRSA_SECRETS: JSON.stringify({ db: 'secret/my-app', config: 'kv1/app' }),
+          VAULT_IRSA_LISTEN: `127.0.0.1:${apiPort}`,
+          VAULT_IRSA_HEALTH_LISTEN: `127.0.0.1:${healthPort}`,
+        }),
+      );
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200, 30000, 50);
       const token = readFileSync(stack.requestTokenFile, 'utf8');
       const r = await fetch(`http://127.0.0.1:${apiPort}/v1/secrets/db`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(r.status).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await p.stop('SIGTERM', 10000)).toEqual({ code: 0, signal: null });
       const loaded = JSON.parse(readFileSync(report, 'utf8')) as string[];
       const unwanted = loaded.filter((m) =>
         /^NativeModule (worker_threads|assert|internal\/assert\/|internal\/fs\/promises|internal\/readline\/)/.test(m),
       );
       expect(unwanted).toEqual([]);
       // and the run printed nothing but its own lines (an unknown V8 flag would be a bare line here)
-      expect(stderr).not.toMatch(/unrecognized flag/);
+      expect(p.output()).not.toMatch(/unrecognized flag/);
     } finally {
       await stack.close();
     }

@@ -1,18 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { LISTENER_SOURCE, WEBHOOK_SERVER_SOURCE, dist, runV8Case } from './v8-case.js';
 
 /**
  * The case sidecar/response-shape.ts exists for, run for real in a child node with V8's natives syntax:
  * six responses, answered and dropped, then full GCs (as V8's memory reducer runs them a few idle seconds after
  * start), then more requests. Without the settle every later ServerResponse is a dictionary-mode object.
  */
-const dist = (p: string): string => fileURLToPath(new URL(`../../../dist/${p}`, import.meta.url));
 const SHAPE = dist('sidecar/response-shape.js');
-const LISTENER = dist('sidecar/http/listener.js');
-const WEBHOOK_SERVER = dist('webhook/server.js');
-const WEBHOOK_LOGGER = dist('webhook/logger.js');
-const WEBHOOK_METRICS = dist('webhook/metrics.js');
-const TEST_CERT = dist('stand-ins/tls.js');
 
 const DRIVER = `
 import http from 'node:http';
@@ -29,24 +23,16 @@ const handle = (req, res) => {
 let server;
 let connect = (port) => net.connect(port, '127.0.0.1');
 if (mode === 'webhook') {
-  const { buildServer } = await import(${JSON.stringify(WEBHOOK_SERVER)});
-  const { createLogger } = await import(${JSON.stringify(WEBHOOK_LOGGER)});
-  const { createMetrics } = await import(${JSON.stringify(WEBHOOK_METRICS)});
-  const { makeTestCert } = await import(${JSON.stringify(TEST_CERT)});
-  const cert = await makeTestCert();
-  const app = buildServer({ logger: createLogger('silent'), metrics: createMetrics(), tls: cert, maxBodyBytes: 1 << 20,
-    maxConnections: 8, review: async () => { throw new Error('no reviews here'); }, ready: () => true });
+  ${WEBHOOK_SERVER_SOURCE}
   // the probe sees what fastify answers with: node's ServerResponse, before fastify writes it
   app.addHook('onSend', async (_req, reply) => { hasFastProperties(reply.raw) ? fast++ : slow++; });
   await app.listen({ host: '127.0.0.1', port: 0 });
   server = app.server;
   connect = (port) => tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
 } else if (mode === 'listener') {
-  const { HttpListener } = await import(${JSON.stringify(LISTENER)});
-  const l = new HttpListener(handle, { maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000,
-    keepAliveTimeoutMs: 5000, checkIntervalMs: 5000, maxHeaderSize: 8192 });
-  await l.listen({ host: '127.0.0.1', port: 0 });
-  server = l.server;
+  ${LISTENER_SOURCE}
+  await listener.listen({ host: '127.0.0.1', port: 0 });
+  server = listener.server;
 } else {
   if (mode === 'settled') (await import(${JSON.stringify(SHAPE)})).settleResponseShape();
   server = http.createServer(handle);
@@ -73,13 +59,7 @@ server.close();
 `;
 
 function run(mode: string): { fast: number; slow: number } {
-  const r = spawnSync(
-    process.execPath,
-    ['--allow-natives-syntax', '--expose-gc', '--input-type=module', '-e', DRIVER, mode],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  if (r.status !== 0) throw new Error(`driver exited ${r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as { fast: number; slow: number };
+  return JSON.parse(runV8Case(DRIVER, mode).trim().split('\n').pop() as string) as { fast: number; slow: number };
 }
 
 test('the V8 case itself: on a bare node:http server, six responses then a full GC leave every later response in dictionary mode', () => {

@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { LISTENER_SOURCE, WEBHOOK_SERVER_SOURCE, dist, runV8Case } from './v8-case.js';
 
 /**
  * The case sidecar/tick-shape.ts exists for, run for real in a child node with V8's natives syntax: ticks queued
@@ -7,13 +6,7 @@ import { fileURLToPath } from 'node:url';
  * idle seconds after start), then more ticks. The state of nextTick's DefineKeyedOwnPropertyInLiteral slots
  * is read off %DebugPrint, which node's release builds print in full (four slots on node 20, five on 22).
  */
-const dist = (p: string): string => fileURLToPath(new URL(`../../../dist/${p}`, import.meta.url));
 const TICK = dist('sidecar/tick-shape.js');
-const LISTENER = dist('sidecar/http/listener.js');
-const WEBHOOK_SERVER = dist('webhook/server.js');
-const WEBHOOK_LOGGER = dist('webhook/logger.js');
-const WEBHOOK_METRICS = dist('webhook/metrics.js');
-const TEST_CERT = dist('stand-ins/tls.js');
 
 /** node 20 defines four keys per tick object; node 22 adds a fifth (its async context frame) */
 const allMonomorphic = (s: string[]): void => {
@@ -25,17 +18,11 @@ const DRIVER = `
 const mode = process.argv[1];
 if (mode === 'held') (await import(${JSON.stringify(TICK)})).holdTickShape();
 if (mode === 'listener') {
-  const { HttpListener } = await import(${JSON.stringify(LISTENER)});
-  new HttpListener(() => {}, { maxConnections: 8, headersTimeoutMs: 5000, requestTimeoutMs: 5000,
-    keepAliveTimeoutMs: 5000, checkIntervalMs: 5000, maxHeaderSize: 8192 });
+  const handle = () => {};
+  ${LISTENER_SOURCE}
 }
 if (mode === 'webhook') {
-  const { buildServer } = await import(${JSON.stringify(WEBHOOK_SERVER)});
-  const { createLogger } = await import(${JSON.stringify(WEBHOOK_LOGGER)});
-  const { createMetrics } = await import(${JSON.stringify(WEBHOOK_METRICS)});
-  const { makeTestCert } = await import(${JSON.stringify(TEST_CERT)});
-  buildServer({ logger: createLogger('silent'), metrics: createMetrics(), tls: await makeTestCert(), maxBodyBytes: 1 << 20,
-    maxConnections: 8, review: async () => { throw new Error('no reviews here'); }, ready: () => true });
+  ${WEBHOOK_SERVER_SOURCE}
 }
 const debugPrint = new Function('o', '%DebugPrint(o)');
 const burst = (n) => { for (let i = 0; i < n; i++) process.nextTick(() => {}); };
@@ -49,13 +36,7 @@ debugPrint(process.nextTick);
 `;
 
 function slots(mode: string): string[] {
-  const r = spawnSync(
-    process.execPath,
-    ['--allow-natives-syntax', '--expose-gc', '--input-type=module', '-e', DRIVER, mode],
-    { encoding: 'utf8', timeout: 20_000 },
-  );
-  if (r.status !== 0) throw new Error(`driver exited ${r.status}: ${r.stderr}`);
-  return [...r.stdout.matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((m) => m[1] as string);
+  return [...runV8Case(DRIVER, mode).matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((m) => m[1] as string);
 }
 
 test("the V8 case itself: ticks, none alive, a full GC: nextTick's literal slots turn megamorphic for good", () => {
