@@ -1,5 +1,6 @@
 /** RFC 6902 patch from the original pod JSON to the injected one (diff, not hand-written ops). */
 import type { Operation } from 'rfc6902';
+import { jsonOf } from './reused-json.js';
 
 /**
  * A JSON patch from original to injected, computed in time and memory linear in the two documents. It is
@@ -30,7 +31,7 @@ const SCRATCH_MAX_BYTES = 64 * 1024;
 let scratch = Buffer.allocUnsafeSlow(16 * 1024);
 
 export function encodePatch(ops: Operation[]): string {
-  const json = JSON.stringify(ops);
+  const json = patchJson(ops);
   const bytes = Buffer.byteLength(json, 'utf8');
   // ASCII (a byte per character, the usual patch) is the same bytes in latin1, which is written without
   // UTF-8 encoding; anything else is encoded as UTF-8
@@ -39,6 +40,31 @@ export function encodePatch(ops: Operation[]): string {
   if (bytes > scratch.length) scratch = Buffer.allocUnsafeSlow(SCRATCH_MAX_BYTES);
   const n = scratch.write(json, 0, bytes, encoding);
   return scratch.toString('base64', 0, n);
+}
+
+/**
+ * JSON.stringify(ops), with the text of shared values (reused-json.ts: the sidecar container, the env and mount
+ * entries of the app wiring, the token volume) spliced in instead of serialised again. An operation is written
+ * with its keys in the order podPatch creates them (op, path, value); one whose value is not shared, or holds
+ * none, is serialised whole.
+ */
+export function patchJson(ops: Operation[]): string {
+  const parts = new Array<string>(ops.length);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation & { value?: unknown };
+    const value = op.op === 'add' || op.op === 'replace' ? sharedValueJson(op.value) : undefined;
+    parts[i] =
+      value === undefined ? JSON.stringify(op) : `{"op":"${op.op}","path":${JSON.stringify(op.path)},"value":${value}}`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/** A shared value's text; for an array holding shared elements (the sidecar first among init containers), the array's. */
+function sharedValueJson(v: unknown): string | undefined {
+  const own = jsonOf(v);
+  if (own !== undefined || !Array.isArray(v) || !v.some((e) => jsonOf(e) !== undefined)) return own;
+  // JSON.stringify writes an element it cannot represent (undefined, a function) as null
+  return `[${v.map((e) => jsonOf(e) ?? JSON.stringify(e) ?? 'null').join(',')}]`;
 }
 
 /** rfc6902's Pointer token escaping: `~` → `~0`, `/` → `~1`. */

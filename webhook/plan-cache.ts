@@ -8,6 +8,7 @@
  * MAX_KEY_CHARS is planned every time instead of kept.
  */
 import { PREFIX, planFromAnnotations, type DeclaredPort, type PlanDefaults, type PlanResult } from './annotations.js';
+import { deepFreeze } from './reused-json.js';
 
 export const MAX_PLANS = 256;
 export const MAX_KEY_CHARS = 8192;
@@ -23,14 +24,6 @@ function keyOf(annotations: unknown, ports: DeclaredPort[]): string | undefined 
   for (const k in all) if (k.startsWith(PREFIX)) ours.push(k, all[k]);
   const key = JSON.stringify([ours, ports]);
   return key.length <= MAX_KEY_CHARS ? key : undefined;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const c of Object.values(v)) deepFreeze(c);
-  }
-  return v;
 }
 
 export function cachedPlan(annotations: unknown, defaults: PlanDefaults, ports: DeclaredPort[]): PlanResult {

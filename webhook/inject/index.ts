@@ -7,7 +7,7 @@ import { A, STATUS_INJECTED } from '../annotations.js';
 import type { AwsIdentity, Container, InjectionPlan, Pod } from '../plan.js';
 import { mountConflicts, withAppWiring } from './app-containers.js';
 import { INJECTED_LABEL, SIDECAR_CONTAINER } from './names.js';
-import { buildSidecarContainer } from './sidecar-container.js';
+import { sidecarContainer } from './sidecar-container.js';
 import { copyWith } from './copy-with.js';
 import { volumeConflicts, withVolumes } from './volumes.js';
 
@@ -39,7 +39,7 @@ export function injectPod(original: Pod, plan: InjectionPlan, identity: AwsIdent
   // Nothing is written through a shared reference: the result is only diffed and serialised.
   const spec = original.spec;
   const warnings = [...identity.warnings];
-  const sidecar = buildSidecarContainer(plan, identity);
+  const sidecar = sidecarContainer(plan, identity);
   const inits = (spec.initContainers ?? []).map((c) => withAppWiring(c, plan, warnings));
   const containers = spec.containers.map((c) => withAppWiring(c, plan, warnings));
 

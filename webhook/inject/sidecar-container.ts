@@ -12,7 +12,8 @@
  *    keeps running after the app exits.
  */
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/contract/names.js';
-import type { AwsIdentity, Container, EnvVar, InjectionPlan } from '../plan.js';
+import type { AwsIdentity, Container, EnvVar, InjectionPlan, VolumeMount } from '../plan.js';
+import { jsonEqual } from '../patch.js';
 import {
   CA_FILE,
   CA_MOUNT_PATH,
@@ -23,6 +24,7 @@ import {
   SIDECAR_MOUNT_PATH,
   SIDECAR_VOLUME,
 } from './names.js';
+import { reused } from '../reused-json.js';
 
 export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[] {
   const env: EnvVar[] = [{ name: SIDECAR_ENV.vaultAddr, value: plan.vaultAddr }];
@@ -43,6 +45,36 @@ export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[]
     env.push({ name: 'AWS_ENDPOINT_URL_STS', value: plan.stsEndpointUrl });
   }
   return env;
+}
+
+/**
+ * Sidecar containers already built, per plan: the pods of one workload share a plan (plan-cache.ts) and nearly
+ * always an AWS identity, so they get one shared container (reused-json.ts), built and serialised once. An
+ * identity is matched by JSON equality of what the container takes from it (its env and mounts), compared
+ * field by field: cheaper than building a key. Bounded: MAX_PER_PLAN identities a plan (the oldest goes first),
+ * each container's JSON at most MAX_SHARED_CHARS (a larger one is built every time), and a plan's containers go
+ * with the plan.
+ */
+export const MAX_PER_PLAN = 4;
+export const MAX_SHARED_CHARS = 16 * 1024;
+interface Built {
+  env: EnvVar[];
+  mounts: VolumeMount[];
+  container: Container;
+}
+const built = new WeakMap<InjectionPlan, Built[]>();
+
+/** buildSidecarContainer(plan, identity), shared between the reviews that have the same plan and identity. */
+export function sidecarContainer(plan: InjectionPlan, identity: AwsIdentity): Container {
+  let kept = built.get(plan);
+  if (kept === undefined) built.set(plan, (kept = []));
+  for (const b of kept) if (jsonEqual(b.env, identity.env) && jsonEqual(b.mounts, identity.mounts)) return b.container;
+  const container = buildSidecarContainer(plan, identity);
+  const text = JSON.stringify(container);
+  if (text.length > MAX_SHARED_CHARS) return container;
+  if (kept.length >= MAX_PER_PLAN) kept.shift();
+  kept.push({ env: identity.env, mounts: identity.mounts, container: reused(container, text) });
+  return container;
 }
 
 export function buildSidecarContainer(plan: InjectionPlan, identity: AwsIdentity): Container {

@@ -1,6 +1,10 @@
 /** Pod volumes the injection needs: the shared memory volume, the CA bundle, and any identity volume. */
 import type { AwsIdentity, InjectionPlan, Volume } from '../plan.js';
+import { reused } from '../reused-json.js';
 import { CA_VOLUME, SIDECAR_VOLUME } from './names.js';
+
+// medium Memory: the request token lives in tmpfs and never touches the node's disk
+const TOKEN_VOLUME: Volume = reused({ name: SIDECAR_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
 
 /** Appends what is missing; volumes already present by name are left as they are. */
 export function withVolumes(existing: Volume[] | undefined, plan: InjectionPlan, identity: AwsIdentity): Volume[] {
@@ -8,8 +12,7 @@ export function withVolumes(existing: Volume[] | undefined, plan: InjectionPlan,
   const add = (v: Volume): void => {
     if (!out.some((o) => o?.name === v.name)) out.push(v);
   };
-  // medium Memory: the request token lives in tmpfs and never touches the node's disk
-  add({ name: SIDECAR_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+  add(TOKEN_VOLUME);
   for (const v of identity.volumes) add(v);
   if (plan.vaultCaConfigMap) {
     add({
