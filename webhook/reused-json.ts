@@ -4,9 +4,9 @@
  *
  * JSON.stringify of an injection's patch (~3.4 KB, two thirds of it the sidecar container) was the largest part
  * of a review: 8 us in a loop, and ~26 us a review in the serving webhook (measured by serving a patch already
- * encoded: 171 → 145 us of CPU a review). The pods of one
- * workload get the same sidecar container, and the same env and mount entries in every app container, so the
- * builders make those objects once per plan (and AWS identity), and encodePatch (patch.ts) splices their text in.
+ * encoded: 171 → 145 us of CPU a review). The pods of one workload get the same sidecar container, and the same
+ * env and mount entries in every app container, so the builders make those objects once per plan (and AWS
+ * identity), and encodePatch (patch.ts) splices their text in.
  *
  * A reused object is frozen all the way down before its text is taken: the text cannot go stale, and code that
  * wrote to a reused part of an injected pod would throw rather than change the next pod's patch.
