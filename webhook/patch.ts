@@ -45,18 +45,28 @@ export function encodePatch(ops: Operation[]): string {
 /**
  * JSON.stringify(ops), with the text of shared values (reused-json.ts: the sidecar container, the env and mount
  * entries of the app wiring, the token volume) spliced in instead of serialised again. An operation is written
- * with its keys in the order podPatch creates them (op, path, value); one whose value is not shared, or holds
- * none, is serialised whole.
+ * with its keys in the order podPatch creates them (op, path, value); one whose value is neither a string nor
+ * shared, nor holds something shared, is serialised whole.
  */
 export function patchJson(ops: Operation[]): string {
   const parts = new Array<string>(ops.length);
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as Operation & { value?: unknown };
-    const value = op.op === 'add' || op.op === 'replace' ? sharedValueJson(op.value) : undefined;
+    let value: string | undefined;
+    if (op.op === 'add' || op.op === 'replace')
+      value = typeof op.value === 'string' ? jsonString(op.value) : sharedValueJson(op.value);
     parts[i] =
-      value === undefined ? JSON.stringify(op) : `{"op":"${op.op}","path":${JSON.stringify(op.path)},"value":${value}}`;
+      value === undefined ? JSON.stringify(op) : `{"op":"${op.op}","path":${jsonString(op.path)},"value":${value}}`;
   }
   return `[${parts.join(',')}]`;
+}
+
+/** Printable ASCII without `"` and `\\`: characters JSON.stringify writes as they are. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** JSON.stringify(s), without the serialiser's call for the usual path or label value (nothing to escape). */
+function jsonString(s: string): string {
+  return PLAIN_JSON_TEXT.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 /** A shared value's text; for an array holding shared elements (the sidecar first among init containers), the array's. */
