@@ -415,13 +415,13 @@ export function combine(phases: Phase[]): Measured {
   };
 }
 
+/** the second warm-up of each program (see rotate) */
+const REWARM_SECONDS = 1;
+
 /**
  * Programs measured in turn, the order reversed every round (ABBA for two: floor, subject, subject, floor, ...)
  * after a warm-up of each, so a slow drift of the shared machine falls on all of them equally.
  */
-/** the second warm-up of each program (see rotate) */
-const REWARM_SECONDS = 1;
-
 export async function rotate<K extends string>(
   programs: Record<K, Omit<LoadOptions, 'seconds' | 'connections'>>,
   o: {

@@ -13,7 +13,6 @@
  */
 import { SIDECAR_DEFAULTS, SIDECAR_ENV } from '../../sidecar/contract/names.js';
 import type { AwsIdentity, Container, EnvVar, InjectionPlan, VolumeMount } from '../plan.js';
-import { jsonEqual } from '../patch.js';
 import {
   CA_FILE,
   CA_MOUNT_PATH,
@@ -50,13 +49,20 @@ export function sidecarEnv(plan: InjectionPlan, identity: AwsIdentity): EnvVar[]
 /**
  * Sidecar containers already built, per plan: the pods of one workload share a plan (plan-cache.ts) and nearly
  * always an AWS identity, so they get one shared container (reused-json.ts), built and serialised once. An
- * identity is matched by JSON equality of what the container takes from it (its env and mounts), compared
- * field by field: cheaper than building a key. Bounded: MAX_PER_PLAN identities a plan (the oldest goes first),
- * each container's JSON at most MAX_SHARED_CHARS (a larger one is built every time), and a plan's containers go
- * with the plan.
+ * identity is matched by what the container takes from it, its env and mounts, field by field and in order
+ * (cheaper than building a key, and the kept text is then byte for byte what this identity would give).
+ *
+ * Only plain identities are kept: every env field a string, every mount field a string or boolean, and the
+ * container's JSON ASCII and at most MAX_SHARED_CHARS. A copied env entry can carry any JSON (a valueFrom);
+ * kept, a few thousand small objects in it would hold megabytes per entry while their text stays short. So what
+ * is kept is at most the text's size in memory: MAX_PER_PLAN identities a plan (the oldest goes first) for the
+ * plan cache's MAX_PLANS plans, ~5 MiB at worst, and a plan's containers go with the plan. Anything else is
+ * built every time, as before.
  */
-export const MAX_PER_PLAN = 4;
-export const MAX_SHARED_CHARS = 16 * 1024;
+export const MAX_PER_PLAN = 2;
+export const MAX_SHARED_CHARS = 8 * 1024;
+// JSON.stringify has escaped every character below 0x20; text with anything past 0x7e (DEL included) is not kept
+const ASCII = /^[\x20-\x7e]*$/;
 interface Built {
   env: EnvVar[];
   mounts: VolumeMount[];
@@ -68,13 +74,35 @@ const built = new WeakMap<InjectionPlan, Built[]>();
 export function sidecarContainer(plan: InjectionPlan, identity: AwsIdentity): Container {
   let kept = built.get(plan);
   if (kept === undefined) built.set(plan, (kept = []));
-  for (const b of kept) if (jsonEqual(b.env, identity.env) && jsonEqual(b.mounts, identity.mounts)) return b.container;
+  for (const b of kept)
+    if (sameEntries(b.env, identity.env) && sameEntries(b.mounts, identity.mounts)) return b.container;
   const container = buildSidecarContainer(plan, identity);
+  if (!identity.env.every(plainEntry) || !identity.mounts.every(plainEntry)) return container;
   const text = JSON.stringify(container);
-  if (text.length > MAX_SHARED_CHARS) return container;
+  if (text.length > MAX_SHARED_CHARS || !ASCII.test(text)) return container;
   if (kept.length >= MAX_PER_PLAN) kept.shift();
   kept.push({ env: identity.env, mounts: identity.mounts, container: reused(container, text) });
   return container;
+}
+
+/** Every field a string (or a boolean, a mount's readOnly): nothing that can hold more than its text shows. */
+function plainEntry(e: object): boolean {
+  for (const v of Object.values(e)) if (typeof v !== 'string' && typeof v !== 'boolean') return false;
+  return true;
+}
+
+/** The same entries with the same fields in the same order (kept entries are plain, so `===` compares values). */
+function sameEntries(kept: object[], now: object[]): boolean {
+  if (kept.length !== now.length) return false;
+  for (let i = 0; i < kept.length; i++) {
+    const a = kept[i] as Record<string, unknown>;
+    const b = now[i] as Record<string, unknown>;
+    const keys = Object.keys(b);
+    let n = 0;
+    for (const k in a) if (keys[n++] !== k || a[k] !== b[k]) return false;
+    if (n !== keys.length) return false;
+  }
+  return true;
 }
 
 export function buildSidecarContainer(plan: InjectionPlan, identity: AwsIdentity): Container {

@@ -40,16 +40,20 @@ function irsa(role: string, extra: Array<{ name: string; value: string }> = []):
 }
 
 describe('patchJson: JSON.stringify of the operations, shared values spliced in', () => {
-  const sharedValue = fc.jsonValue({ maxDepth: 3 }).map((v) => reused({ v }));
+  // any UTF-16 text, lone surrogates and control characters included, not only printable ASCII
+  const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string());
+  const json = (maxDepth: number) => fc.jsonValue({ maxDepth, stringUnit: 'binary' });
+  const sharedValue = json(3).map((v) => reused({ v }));
   const value = fc.oneof(
-    fc.jsonValue({ maxDepth: 3 }),
+    text,
+    json(3),
     sharedValue,
     // an array holding shared elements among others, as the sidecar first among a pod's init containers
-    fc.array(fc.oneof(sharedValue, fc.jsonValue({ maxDepth: 2 })), { maxLength: 4 }),
+    fc.array(fc.oneof(sharedValue, json(2)), { maxLength: 4 }),
   );
   const op = fc.oneof(
-    fc.record({ op: fc.constantFrom('add' as const, 'replace' as const), path: fc.string(), value }),
-    fc.record({ op: fc.constant('remove' as const), path: fc.string() }),
+    fc.record({ op: fc.constantFrom('add' as const, 'replace' as const), path: text, value }),
+    fc.record({ op: fc.constant('remove' as const), path: text }),
   );
 
   test('the same text as JSON.stringify, for any operations (paths with any characters, any JSON values)', () => {
@@ -115,11 +119,36 @@ describe('sidecarContainer: one shared container per plan and AWS identity', () 
     expect(sidecarContainer(planOf({ [ANNOTATIONS.refresh]: '5m' }), irsa('a'))).not.toBe(a);
   });
 
+  test('an identity with its fields in another order gets its own text, byte for byte what a fresh build gives', () => {
+    const plan = planOf({});
+    const first = irsa('order');
+    const swapped = irsa('order');
+    swapped.env = swapped.env.map((e) => ({ value: e.value, name: e.name }));
+    sidecarContainer(plan, first);
+    expect(JSON.stringify(sidecarContainer(plan, swapped))).toBe(JSON.stringify(buildSidecarContainer(plan, swapped)));
+  });
+
+  test('only plain identities are kept: a valueFrom, a non-string mount field or non-ASCII text is built every time', () => {
+    const plan = planOf({});
+    const withValueFrom = irsa('vf');
+    withValueFrom.env.push({ name: 'AWS_REGION', valueFrom: { fieldRef: { fieldPath: Array(50).fill({}) } } });
+    const withObjectSubPath = irsa('sp');
+    withObjectSubPath.mounts = [{ name: 'aws-iam-token', mountPath: '/t', subPath: { a: [] } } as never];
+    const nonAscii = irsa('été');
+    for (const identity of [withValueFrom, withObjectSubPath, nonAscii]) {
+      const one = sidecarContainer(plan, identity);
+      expect(sidecarContainer(plan, identity)).not.toBe(one);
+      expect(Object.isFrozen(one)).toBe(false);
+      expect(jsonOf(one)).toBeUndefined();
+      expect(one).toEqual(buildSidecarContainer(plan, identity));
+    }
+  });
+
   test(`at most ${MAX_PER_PLAN} identities a plan are kept, the oldest going first`, () => {
     const plan = planOf({});
     const kept = Array.from({ length: MAX_PER_PLAN + 1 }, (_, i) => sidecarContainer(plan, irsa(`r${i}`)));
     expect(sidecarContainer(plan, irsa(`r${MAX_PER_PLAN}`))).toBe(kept[MAX_PER_PLAN]);
-    expect(sidecarContainer(plan, irsa('r1'))).toBe(kept[1]);
+    expect(sidecarContainer(plan, irsa(`r${MAX_PER_PLAN - 1}`))).toBe(kept[MAX_PER_PLAN - 1]);
     const rebuilt = sidecarContainer(plan, irsa('r0'));
     expect(rebuilt).not.toBe(kept[0]);
     expect(rebuilt).toEqual(kept[0]);
